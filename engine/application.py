@@ -1,0 +1,368 @@
+"""Applications: read, validate against the schema, coerce into typed, canonical facts.
+
+This is the first stage of an evaluation (validate → facts → durable_rules →
+relation graph → decision).  Every problem is reported with the path of the bad
+field (``facts[2].equipment_investment``) and nothing runs until the input is
+clean.  The result is independent of the order of the facts in the input: facts
+are sorted into a canonical order and named by type and subject.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import deque
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Mapping
+
+import fastjsonschema
+import jsonschema
+import yaml
+
+from policykb.errors import InputError, Problem, suggest
+from policykb.kb import expressions
+from policykb.kb.model import FactType, FieldSpec, Policy
+from policykb.kb.schema import application_schema
+from policykb.money import MoneyError, parse_money
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One typed fact of an application, in canonical form."""
+
+    key: str  # "transformation_project:P1" (or "…#2" when type and subject repeat)
+    type: str
+    subject: str
+    date: dt.date | None
+    values: Mapping[str, Any]  # typed field values, derived fields included
+    source: str  # where it was in the input: "facts[3]"
+    role: str  # "item" or "context"
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name)
+
+
+@dataclass(frozen=True)
+class Application:
+    applicant: Mapping[str, Any]
+    year: int
+    facts: tuple[Fact, ...]
+    document: Mapping[str, Any]  # the input as given (after validation), for what-if
+    source: str = ""
+
+    @property
+    def applicant_id(self) -> str:
+        return self.applicant["id"]
+
+    def fact(self, key: str) -> Fact | None:
+        for f in self.facts:
+            if f.key == key:
+                return f
+        return None
+
+
+# --- reading documents ------------------------------------------------------------
+
+
+def _no_duplicate_keys(pairs):
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise InputError(f"duplicate key '{key}' in a JSON object")
+        out[key] = value
+    return out
+
+
+def yaml_dates_to_text(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: yaml_dates_to_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [yaml_dates_to_text(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()[:10]
+    return value
+
+
+def parse_text(text: str, name: str = "<input>") -> Any:
+    """JSON (floats kept exact as Decimal) or YAML (through yaml.safe_load)."""
+    stripped = text.lstrip()
+    looks_json = name.endswith(".json") or stripped.startswith(("{", "["))
+    if looks_json:
+        try:
+            return json.loads(text, parse_float=Decimal, object_pairs_hook=_no_duplicate_keys)
+        except json.JSONDecodeError as exc:
+            raise InputError(Problem(f"line {exc.lineno}, column {exc.colno}", f"not valid JSON: {exc.msg}"), source=name) from None
+        except InputError as exc:
+            raise InputError(exc.problems, source=name) from None
+    try:
+        return yaml_dates_to_text(yaml.safe_load(text))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InputError(Problem(where, f"not valid YAML: {getattr(exc, 'problem', None) or exc}"), source=name) from None
+
+
+def read_document(path: str | Path) -> Any:
+    """Parse an application file; a missing or unreadable file is an input error."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"no such file: {p}") from None
+    except IsADirectoryError:
+        raise InputError(f"{p} is a folder, not an application file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{p} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"cannot read {p}: {exc.strerror}") from None
+    return parse_text(text, p.name)
+
+
+# --- validation ---------------------------------------------------------------------
+
+
+def input_path(parts) -> str:
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(document)"
+
+
+def _found(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (dict, list)):
+        return "an object" if isinstance(value, dict) else "a list"
+    if value is None:
+        return "null"
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+class Validator:
+    """Validates applications against the generated schema, fast when they are valid."""
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self.schema = application_schema(policy)
+        self._full = jsonschema.Draft7Validator(self.schema)
+        # The fast path checks the same definitions, but dispatches each fact to the
+        # validator of its type instead of trying every if/then branch of the schema.
+        definitions = self.schema["definitions"]
+        shell = dict(self.schema)
+        shell["definitions"] = {"applicant": definitions["applicant"], "fact": {"type": "object"}}
+        self._fast_shell = fastjsonschema.compile(shell)
+        self._fast_fact = {
+            name[len("fact."):]: fastjsonschema.compile(definition)
+            for name, definition in definitions.items() if name.startswith("fact.")
+        }
+
+    def valid(self, document: Any) -> bool:
+        try:
+            self._fast_shell(document)
+            fast = self._fast_fact
+            for fact in document["facts"]:
+                kind = fact.get("type")
+                check = fast.get(kind) if isinstance(kind, str) else None
+                if check is None:
+                    return False
+                check(fact)
+            return True
+        except fastjsonschema.JsonSchemaException:
+            return False
+
+    def problems(self, document: Any) -> list[Problem]:
+        if self.valid(document):
+            return []
+        found: dict[tuple[str, str], Problem] = {}
+        for error in self._full.iter_errors(document):
+            for problem in self.describe(error, document):
+                found.setdefault((problem.where, problem.message), problem)
+        problems = sorted(found.values(), key=lambda p: _sort_key(p.where))
+        return problems or [Problem("(document)", "does not match the application schema")]
+
+    def _spec_at(self, path: deque, document: Any) -> tuple[FieldSpec | None, FactType | None]:
+        parts = list(path)
+        voc = self.policy.vocabulary
+        if len(parts) == 2 and parts[0] == "applicant":
+            return voc.applicant.get(parts[1]), None
+        if len(parts) >= 2 and parts[0] == "facts" and isinstance(parts[1], int):
+            fact = document["facts"][parts[1]] if isinstance(document, dict) else None
+            ft = voc.fact_types.get(fact.get("type")) if isinstance(fact, dict) else None
+            if len(parts) >= 3 and ft is not None:
+                return ft.fields.get(parts[2]) or voc.common.get(parts[2]), ft
+            return None, ft
+        return None, None
+
+    def describe(self, error: jsonschema.ValidationError, document: Any) -> list[Problem]:
+        if error.validator in ("allOf", "anyOf", "oneOf") and error.context:
+            out = []
+            for sub in error.context:
+                out.extend(self.describe(sub, document))
+            return out
+        path = error.absolute_path
+        where = input_path(path)
+        spec, ft = self._spec_at(path, document)
+        v = error.validator
+        if v == "additionalProperties":
+            allowed = list(error.schema.get("properties", {}))
+            unexpected = [k for k in error.instance if k not in allowed]
+            owner = f"a {ft.name} fact" if ft else ("the applicant" if list(path) == ["applicant"] else "the application")
+            return [
+                Problem(input_path(list(path) + [k]), f"unknown field '{k}' for {owner}{suggest(k, allowed)}; allowed: {', '.join(allowed)}")
+                for k in unexpected
+            ]
+        if v == "required":
+            missing = [k for k in error.validator_value if k not in error.instance]
+            return [Problem(input_path(list(path) + [k]), "missing (required)") for k in missing]
+        if v == "enum":
+            allowed = [str(a) for a in error.validator_value]
+            what = "fact type" if where.endswith(".type") else "value"
+            shown = ", ".join(allowed) if len(allowed) <= 30 else ", ".join(allowed[:30]) + ", …"
+            return [Problem(where, f"unknown {what} {_found(error.instance)}{suggest(error.instance, allowed)}; allowed: {shown}")]
+        if v == "const":
+            return [Problem(where, f"expected {_found(error.validator_value)}, found {_found(error.instance)}")]
+        if spec is not None and v in ("type", "pattern", "minimum", "maximum", "minLength"):
+            return [Problem(where, f"expected {expected(spec)}, found {_found(error.instance)}")]
+        if v == "type":
+            kinds = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+            return [Problem(where, f"expected {' or '.join(kinds)}, found {_found(error.instance)}")]
+        if v in ("minimum", "maximum"):
+            side = "at least" if v == "minimum" else "at most"
+            return [Problem(where, f"expected {side} {error.validator_value}, found {_found(error.instance)}")]
+        if v == "maxItems":
+            return [Problem(where, f"at most {error.validator_value} facts per application")]
+        return [Problem(where, error.message)]
+
+
+def expected(spec: FieldSpec) -> str:
+    t = spec.type
+    label = spec.label.en
+    if t == "money":
+        return f"{label}: an amount in yuan ≥ 0 with at most two decimals (a number or a string like \"2999999.99\")"
+    if t == "count":
+        return f"{label}: a whole number ≥ 0"
+    if t in ("integer", "year"):
+        low = spec.minimum if spec.minimum is not None else (1990 if t == "year" else None)
+        high = spec.maximum if spec.maximum is not None else (2100 if t == "year" else None)
+        rng = f" from {low} to {high}" if low is not None and high is not None else ""
+        return f"{label}: a whole number{rng}"
+    if t == "bool":
+        return f"{label}: true or false"
+    if t == "date":
+        return f"{label}: a date YYYY-MM-DD"
+    if t == "enum":
+        return f"{label}: one of {', '.join(spec.values or {})}"
+    return f"{label}: non-empty text"
+
+
+def _sort_key(where: str):
+    import re
+
+    return [int(tok) if tok.isdigit() else tok for tok in re.split(r"(\d+)", where)]
+
+
+# --- coercion into typed facts --------------------------------------------------------
+
+
+def typed_value(spec: FieldSpec, value: Any) -> Any:
+    """The Python value of a validated field: Decimal money, date objects, plain others."""
+    if value is None:
+        return None
+    if spec.type == "money":
+        return parse_money(value)
+    if spec.type == "date":
+        return dt.date.fromisoformat(value)
+    if spec.type == "items":
+        return tuple(value)
+    return value
+
+
+def _canonical(value: Any) -> str:
+    """A text form that sorts the same whatever the value's type (None included)."""
+    if isinstance(value, Decimal):
+        return f"n{value:f}"
+    if isinstance(value, bool):
+        return f"b{int(value)}"
+    if isinstance(value, int):
+        return f"n{value}"
+    if isinstance(value, tuple):
+        return "t" + "\x1f".join(map(str, value))
+    if value is None:
+        return "-"
+    return f"s{value}"
+
+
+def derive(ft: FactType, values: dict) -> None:
+    """Compute the derived fields of a fact in place (None where an input is missing)."""
+    for name, spec in ft.derived.items():
+        result = expressions.evaluate(spec.expr, values.get)
+        if result is not None and spec.type in ("count", "integer"):
+            result = int(result)
+        values[name] = result
+
+
+def parse_application(policy: Policy, document: Any, *, source: str = "", validator: Validator | None = None) -> Application:
+    """Validate and coerce one application document; raise InputError with every problem."""
+    validator = validator or Validator(policy)
+    problems = validator.problems(document)
+    if problems:
+        raise InputError(problems, source=source)
+    voc = policy.vocabulary
+    applicant: dict[str, Any] = {}
+    for name, spec in voc.applicant.items():
+        if name in document["applicant"]:
+            applicant[name] = typed_value(spec, document["applicant"][name])
+    drafts = []
+    for index, raw in enumerate(document["facts"]):
+        ft = voc.fact_types[raw["type"]]
+        values: dict[str, Any] = {}
+        date = None
+        for name, value in raw.items():
+            if name in ("type", "subject", "note"):
+                continue
+            if name == "date":
+                try:
+                    date = dt.date.fromisoformat(value)
+                except ValueError:
+                    problems.append(Problem(f"facts[{index}].date", f"expected a real date YYYY-MM-DD, found {_found(value)}"))
+                continue
+            spec = ft.fields[name]
+            try:
+                values[name] = typed_value(spec, value)
+            except MoneyError as exc:
+                problems.append(Problem(f"facts[{index}].{name}", f"{spec.label.en}: {exc}"))
+        derive(ft, values)
+        subject = raw.get("subject", applicant["id"])
+        drafts.append((ft, subject, date, values, index))
+    if problems:
+        raise InputError(problems, source=source)
+
+    keyed = []
+    for draft in drafts:
+        ft, subject, date, values, index = draft
+        content = tuple(sorted((k, _canonical(v)) for k, v in values.items()))
+        keyed.append(((ft.name, subject, date.isoformat() if date else "", content), draft))
+    keyed.sort(key=lambda pair: pair[0])
+    counts: dict[tuple[str, str], int] = {}
+    for (type_name, subject, _, _), _ in keyed:
+        counts[(type_name, subject)] = counts.get((type_name, subject), 0) + 1
+    facts: list[Fact] = []
+    seen: dict[tuple, int] = {}
+    numbering: dict[tuple[str, str], int] = {}
+    for signature, (ft, subject, date, values, index) in keyed:
+        if signature in seen:
+            problems.append(Problem(f"facts[{index}]", f"repeats facts[{seen[signature]}] (same type, subject and values)"))
+            continue
+        seen[signature] = index
+        pair = (ft.name, subject)
+        numbering[pair] = numbering.get(pair, 0) + 1
+        key = f"{ft.name}:{subject}" if counts[pair] == 1 else f"{ft.name}:{subject}#{numbering[pair]}"
+        facts.append(Fact(key, ft.name, subject, date, values, f"facts[{index}]", ft.role))
+    if problems:
+        raise InputError(sorted(problems, key=lambda p: _sort_key(p.where)), source=source)
+    return Application(applicant=applicant, year=document["year"], facts=tuple(facts), document=document, source=source)

@@ -1,0 +1,223 @@
+"""Compile the KB's conditions into durable_rules JSON rulesets.
+
+One rule per item (and per provision with conditions), one rule per branch where a
+condition has ``any`` (durable_rules' ``$or`` fires once per true branch, trap 8).
+Every pattern is a single fact tested with ``$and`` (a comma would mean a join,
+trap 1), starts with a positive type test (trap 7), compares money in integer fen
+(trap 9) and never uses negation (trap 6): rules only derive "met" facts; all
+exclusion, capping and take-the-highest happens later, in the relation graph.
+
+Which rules exist depends on the readings that switch conditions, so a ruleset is
+compiled per combination of those readings (``ruleset_key``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+from policykb.kb import conditions as cond
+from policykb.kb.model import ALWAYS, All, Any_, Compare, Policy, Switch, switch_readings
+from policykb.money import to_fen
+
+APPLICANT_TYPE = "$applicant"
+BEGIN_TYPE = "$begin"
+NEVER_TYPE = "$never"
+RESERVED_FIELDS = ("t", "id", "sid", "subject", "applicant")
+
+# durable_rules limits (shared/notes/durable_rules.md, item 12)
+MAX_PATTERNS_PER_RULE = 16
+MAX_ALPHA_NODES_PER_FACT = 64
+MAX_PROPERTIES_PER_FACT = 253
+MAX_CHILDREN_PER_ALPHA_NODE = 512
+MAX_BRANCHES_PER_ITEM = 8
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """What a compiled rule stands for: an item (or provision) and, if split, its branch."""
+
+    name: str
+    owner: str  # item ID or provision ID
+    kind: str  # "item" | "provision"
+    fact_type: str
+    branch: int
+    branches: int
+
+
+def condition_readings(policy: Policy) -> tuple[str, ...]:
+    """The readings that change which rules exist (the others act after the rules)."""
+    used: set[str] = set()
+    for item in policy.items.values():
+        used |= switch_readings(item.conditions)
+    for prov in policy.provisions.values():
+        used |= switch_readings(prov.conditions)
+    return tuple(sorted(used))
+
+
+def ruleset_key(policy: Policy, readings: Mapping[str, str]) -> tuple:
+    return tuple((rid, readings[rid]) for rid in condition_readings(policy))
+
+
+def engine_value(value: Any, field_type: str) -> Any:
+    """A literal as the engine holds it: money in fen, dates as ISO text."""
+    if field_type == "money":
+        return to_fen(value)
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def dnf(node: Any) -> list[list[Compare]]:
+    """Disjunctive normal form of a resolved condition: a list of conjunctions."""
+    if node is ALWAYS:
+        return [[]]
+    if isinstance(node, Compare):
+        return [[node]]
+    if isinstance(node, All):
+        result: list[list[Compare]] = [[]]
+        for part in node.parts:
+            result = [left + right for left in result for right in dnf(part)]
+        return result
+    if isinstance(node, Any_):
+        return [conj for part in node.parts for conj in dnf(part)]
+    raise TypeError(f"not a resolved condition: {node!r}")
+
+
+class Compiler:
+    """Turns one policy, under one set of readings, into a durable_rules ruleset."""
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self.vocabulary = policy.vocabulary
+
+    def field_type(self, fact_type: str | None, name: str) -> str:
+        spec = self.vocabulary.field(fact_type or "", name) if fact_type else None
+        if spec is None and name.startswith("applicant."):
+            spec = self.vocabulary.applicant.get(name[len("applicant."):])
+        return spec.type if spec else "text"
+
+    def test(self, fact_type: str | None, c: Compare) -> dict:
+        ftype = self.field_type(fact_type, c.field)
+        if c.ref:
+            op = "$eq" if c.op == "eq" else f"${'neq' if c.op == 'ne' else c.op}"
+            return {op: {c.field: {"$m": c.ref}}}
+        if c.op == "in":
+            values = [engine_value(v, ftype) for v in c.value]
+            if len(values) == 1:
+                return {c.field: values[0]}
+            return {"$or": [{c.field: v} for v in values]}
+        value = engine_value(c.value, ftype)
+        if c.op == "eq":
+            return {c.field: value}
+        if c.op == "ne":
+            return {"$neq": {c.field: value}}
+        return {f"${c.op}": {c.field: value}}
+
+    def item_tests(self, item) -> list[dict]:
+        """The tests every branch of an item's rule starts with: type, selector, applicant kind."""
+        tests: list[dict] = [{"t": item.fact}]
+        for fname, values in item.select.items():
+            tests.append(self.test(item.fact, Compare(fname, "in", values, "")))
+        tests.append(self.test(item.fact, Compare("applicant.kind", "in", item.applicants, "")))
+        return tests
+
+    def compile(self, readings: Mapping[str, str]) -> tuple[dict, dict[str, RuleInfo]]:
+        rules: dict[str, dict] = {}
+        info: dict[str, RuleInfo] = {}
+        for prov in self.policy.provisions.values():
+            if prov.conditions is None:
+                continue
+            resolved = cond.resolve(prov.conditions, readings)
+            branches = dnf(resolved)
+            for k, conj in enumerate(branches):
+                name = prov.id if len(branches) == 1 else f"{prov.id}#{k + 1}"
+                tests = [{"t": APPLICANT_TYPE}] + [self.test(None, c) for c in conj]
+                rules[name] = {"all": [{"p": {"$and": tests}}], "run": name}
+                info[name] = RuleInfo(name, prov.id, "provision", APPLICANT_TYPE, k + 1, len(branches))
+        for item in self.policy.items.values():
+            resolved = cond.resolve(item.conditions, readings)
+            branches = dnf(resolved)
+            head = self.item_tests(item)
+            for k, conj in enumerate(branches):
+                name = item.id if len(branches) == 1 else f"{item.id}#{k + 1}"
+                tests = head + [self.test(item.fact, c) for c in conj]
+                rules[name] = {"all": [{"p": {"$and": tests}}], "run": name}
+                info[name] = RuleInfo(name, item.id, "item", item.fact, k + 1, len(branches))
+        # A no-op rule so that every session has fired once before delete_state (trap 4),
+        # and a sink that every fact reaches so that no assert raises "not handled" (trap 3).
+        rules["$begin"] = {"all": [{"m": {"t": BEGIN_TYPE}}], "run": "$begin"}
+        rules["$sink"] = {"all": [{"x": {"$ex": {"t": 1}}}, {"n": {"t": NEVER_TYPE}}], "run": "$sink"}
+        return rules, info
+
+
+def ruleset_name(policy: Policy, key: tuple) -> str:
+    digest = hashlib.sha256(json.dumps([policy.version, key]).encode()).hexdigest()[:12]
+    return f"{policy.id}.{digest}"
+
+
+def reading_combinations(policy: Policy) -> Iterable[dict[str, str]]:
+    """Every combination of the condition-switching readings (the others at default)."""
+    ids = condition_readings(policy)
+    base = policy.default_readings()
+    for choice in itertools.product(*(tuple(policy.readings[rid].options) for rid in ids)):
+        combo = dict(base)
+        combo.update(zip(ids, choice))
+        yield combo
+
+
+def _flatten(test: Any, out: list) -> None:
+    if isinstance(test, dict):
+        for key, value in test.items():
+            if key in ("$and", "$or"):
+                for part in value:
+                    _flatten(part, out)
+            else:
+                out.append(json.dumps({key: value}, sort_keys=True))
+
+
+def limit_problems(policy: Policy) -> list[str]:
+    """Ways the compiled rulesets would exceed durable_rules' limits (empty when none)."""
+    problems: list[str] = []
+    compiler = Compiler(policy)
+    vocabulary = policy.vocabulary
+    for name, ft in vocabulary.fact_types.items():
+        for fname in list(ft.fields) + list(ft.derived):
+            if fname in RESERVED_FIELDS:
+                problems.append(f"fact type {name}: field '{fname}' is reserved by the engine ({', '.join(RESERVED_FIELDS)})")
+        properties = len(ft.fields) + len(ft.derived) + len(vocabulary.common) + len(vocabulary.applicant) + len(RESERVED_FIELDS)
+        if properties > MAX_PROPERTIES_PER_FACT:
+            problems.append(f"fact type {name}: {properties} properties per asserted fact; durable_rules fails at 254 (error 302)")
+    for readings in reading_combinations(policy):
+        rules, info = compiler.compile(readings)
+        per_type: dict[str, set] = {}
+        branches: dict[str, int] = {}
+        for rname, rule in rules.items():
+            patterns = len(rule["all"])
+            if patterns > MAX_PATTERNS_PER_RULE:
+                problems.append(f"rule {rname}: {patterns} patterns; durable_rules fails at 17 (error 304)")
+            if rname in info:
+                ri = info[rname]
+                branches[ri.owner] = ri.branches
+                tests: list = []
+                _flatten(rule["all"][0]["p"], tests)
+                per_type.setdefault(ri.fact_type, set()).update(tests)
+        for owner, count in branches.items():
+            if count > MAX_BRANCHES_PER_ITEM:
+                problems.append(f"{owner}: its conditions expand to {count} rules (any-branches); keep it at most {MAX_BRANCHES_PER_ITEM}")
+        for ftype, tests in per_type.items():
+            if len(tests) > MAX_ALPHA_NODES_PER_FACT:
+                problems.append(
+                    f"fact type {ftype}: up to {len(tests)} distinct tests a fact may pass under readings "
+                    f"{dict(ruleset_key(policy, readings))}; durable_rules fails above {MAX_ALPHA_NODES_PER_FACT} (error 303)"
+                )
+            if len(tests) > MAX_CHILDREN_PER_ALPHA_NODE:
+                problems.append(f"fact type {ftype}: {len(tests)} conditions under one type node; ruleset creation hangs at 513")
+    return sorted(set(problems))

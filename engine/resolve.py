@@ -1,0 +1,324 @@
+"""Resolution after the fixpoint: provisions and relations, in the order the text implies.
+
+The rules engine only says which items' conditions hold.  Everything that removes
+or reduces a benefit happens here, over the relation graph's groups, in this order
+(reading-rules §2–§4):
+
+1. G1 eligibility of the applicant, G3 the period (the year, and dated events);
+2. G2 case-by-case support already enjoyed (scope: reading I-08);
+3. take the highest among items met now for the same subject (H-*);
+4. mutual exclusion per enterprise-year (X-m01): each item type's total after its
+   group cap is compared, the largest wins (ties: larger before caps, then first
+   listed); I-04 decides whether several projects of one type add up;
+5. group caps per enterprise-year (CAP-m01, CAP-m23), allocated largest first;
+6. G4 against awards already granted or declared (I-05: top-up or exclusive);
+7. exclusion by another reward for the same subject (X-m14, I-09);
+8. requirements (R-m23).
+
+Each step appends an ``Event`` to every outcome it weighed, so explanations can
+name the relation, the winner, the runners-up and their amounts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Mapping
+
+from policykb.kb.model import Policy, Provision, Relation, resolve
+from policykb.money import ZERO
+
+from .amounts import round_outcome
+from .application import Application, Fact
+from .outcomes import Event, Outcome, Rival
+
+
+class Statics:
+    """What resolution needs from a policy, computed once: provisions and relations by
+    kind, and the reading each switchable parameter depends on."""
+
+    def __init__(self, policy: Policy):
+        from policykb.kb.model import switch_readings
+
+        self.policy = policy
+        self.provisions = {p.kind: p for p in policy.provisions.values()}
+        self.relations: dict[str, list[Relation]] = {}
+        for rel in policy.relations.values():
+            self.relations.setdefault(rel.kind, []).append(rel)
+        self.reading: dict[tuple[str, str], str | None] = {}
+        for owner in list(policy.relations.values()) + list(policy.provisions.values()):
+            for name, value in owner.params.items():
+                found = sorted(switch_readings(value))
+                self.reading[(owner.id, name)] = found[0] if found else None
+
+
+@dataclass
+class Context:
+    policy: Policy
+    app: Application
+    readings: Mapping[str, str]
+    groups: Mapping[str, tuple[str, ...]]  # relation ID → members under these readings
+    g1_ok: bool
+    statics: Statics
+    by_item: dict[str, list[Outcome]] = field(default_factory=dict)
+
+    def reading_of(self, owner_id: str, param: str) -> str | None:
+        return self.statics.reading.get((owner_id, param))
+
+    def members(self, rel: Relation) -> list[Outcome]:
+        """The outcomes of a relation's members, in policy order."""
+        out: list[Outcome] = []
+        for item_id in self.groups.get(rel.id, ()):
+            out.extend(self.by_item.get(item_id, ()))
+        return out
+
+    def provision(self, kind: str) -> Provision | None:
+        return self.statics.provisions.get(kind)
+
+    def context_facts(self, provision: Provision | None) -> list[Fact]:
+        if provision is None or "fact" not in provision.params:
+            return []
+        return [f for f in self.app.facts if f.type == provision.params["fact"]]
+
+    def relations(self, kind: str) -> list[Relation]:
+        return self.statics.relations.get(kind, [])
+
+
+def _rank(o: Outcome) -> tuple:
+    """Largest after caps first; ties: larger before caps, then first listed, then subject."""
+    return (-(o.high or ZERO), -(o.computed.raw_high if o.computed and o.computed.raw_high is not None else ZERO), o.item.order, o.subject)
+
+
+def resolve_all(outcomes: list[Outcome], ctx: Context) -> None:
+    """Apply every provision and relation, then round the final figures to the fen."""
+    for o in outcomes:
+        ctx.by_item.setdefault(o.item.id, []).append(o)
+    eligibility(outcomes, ctx)
+    period(outcomes, ctx)
+    case_by_case(outcomes, ctx)
+    for rel in ctx.relations("highest"):
+        highest(outcomes, ctx, rel)
+    for rel in ctx.relations("exclusive"):
+        exclusive(outcomes, ctx, rel)
+    for rel in ctx.relations("group_cap"):
+        group_cap(outcomes, ctx, rel)
+    prior_awards(outcomes, ctx)
+    for rel in ctx.relations("excluded_by_other_reward"):
+        other_reward(outcomes, ctx, rel)
+    for rel in ctx.relations("requires"):
+        requires(outcomes, ctx, rel)
+    for o in outcomes:
+        exact = (o.low, o.high)
+        o.low, o.high = round_outcome(o.low, o.high)
+        if exact != (o.low, o.high):
+            o.rounded_from = exact
+
+
+def eligibility(outcomes: list[Outcome], ctx: Context) -> None:
+    g1 = ctx.provision("eligibility")
+    if g1 is None or ctx.g1_ok:
+        return
+    for o in outcomes:
+        o.act(Event(g1.id, g1.kind, "ineligible", before=(o.low, o.high)), status="ineligible")
+
+
+def period(outcomes: list[Outcome], ctx: Context) -> None:
+    g3 = ctx.provision("period")
+    if g3 is None:
+        return
+    start, end = g3.params["from"], g3.params["to"]
+    year_outside = not (start.year <= ctx.app.year <= end.year)
+    for o in outcomes:
+        date = o.fact.date
+        if year_outside:
+            o.act(Event(g3.id, g3.kind, "ineligible", detail=(("year", ctx.app.year), ("from", start), ("to", end))), status="ineligible")
+        elif date is not None and not (start <= date <= end):
+            o.act(Event(g3.id, g3.kind, "ineligible", detail=(("date", date), ("from", start), ("to", end))), status="ineligible")
+
+
+def case_by_case(outcomes: list[Outcome], ctx: Context) -> None:
+    g2 = ctx.provision("case_by_case")
+    supports = ctx.context_facts(g2)
+    if not supports:
+        return
+    reading = ctx.reading_of(g2.id, "scope")
+    scope = resolve(g2.params["scope"], ctx.readings)
+    for o in outcomes:
+        if not o.alive:
+            continue
+        if reading:
+            o.readings.add(reading)
+        for s in supports:
+            covered = s.get("items")
+            same_subject = s.subject == o.subject and (not covered or o.item.id in covered)
+            if scope == "applicant" or same_subject:
+                o.act(
+                    Event(g2.id, g2.kind, "excluded", before=(o.low, o.high), after=(None, None),
+                          detail=(("support", s.key), ("subject", s.subject), ("scope", scope)), reading=reading),
+                    status="excluded",
+                )
+                break
+
+
+def highest(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
+    by_subject: dict[str, list[Outcome]] = {}
+    for o in ctx.members(rel):
+        if o.is_cash:
+            by_subject.setdefault(o.subject, []).append(o)
+    for group in by_subject.values():
+        if len(group) < 2:
+            continue
+        ordered = sorted(group, key=_rank)
+        winner, losers = ordered[0], ordered[1:]
+        rivals = tuple(o.rival() for o in ordered)
+        for o in losers:
+            o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),
+                        winner=winner.rival(), rivals=rivals), status="excluded")
+        winner.act(Event(rel.id, rel.kind, "kept", winner=winner.rival(), rivals=rivals))
+
+
+def _group_caps_of(item_id: str, ctx: Context) -> list[Relation]:
+    return [r for r in ctx.relations("group_cap") if item_id in ctx.groups.get(r.id, ())]
+
+
+def exclusive(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
+    by_item: dict[str, list[Outcome]] = {}
+    for o in ctx.members(rel):
+        if o.is_cash:
+            by_item.setdefault(o.item.id, []).append(o)
+    if len(by_item) < 2 and resolve(rel.params.get("projects", "all"), ctx.readings) == "all":
+        return
+    reading = ctx.reading_of(rel.id, "projects")
+    mode = resolve(rel.params.get("projects", "all"), ctx.readings)
+    totals: dict[str, tuple[Decimal, Decimal, list[Outcome]]] = {}
+    for item_id, group in by_item.items():
+        ordered = sorted(group, key=_rank)
+        chosen = ordered[:1] if mode == "largest" else ordered
+        value = sum((o.high for o in chosen), ZERO)
+        raw = sum((o.computed.raw_high for o in chosen), ZERO)
+        for cap_rel in _group_caps_of(item_id, ctx):
+            value = min(value, cap_rel.params["cap"])
+        totals[item_id] = (value, raw, chosen)
+    if not totals:
+        return
+    order = {i: ctx.policy.items[i].order for i in totals}
+    ranking = sorted(totals, key=lambda i: (-totals[i][0], -totals[i][1], order[i]))
+    winner_id = ranking[0]
+    winner = Rival(winner_id, "", totals[winner_id][0], "eligible")
+    rivals = tuple(Rival(i, "", totals[i][0], "eligible") for i in ranking)
+    detail = (("mode", mode), ("totals", tuple((i, totals[i][0], totals[i][1]) for i in ranking)))
+    for item_id, group in by_item.items():
+        for o in group:
+            if item_id != winner_id:
+                o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),
+                            winner=winner, rivals=rivals, detail=detail, reading=reading), status="excluded")
+            elif o not in totals[winner_id][2]:
+                o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),
+                            winner=totals[winner_id][2][0].rival(), rivals=tuple(x.rival() for x in sorted(group, key=_rank)),
+                            detail=detail + (("one_project", True),), reading=reading), status="excluded")
+            elif len(totals) > 1:
+                o.act(Event(rel.id, rel.kind, "kept", winner=winner, rivals=rivals, detail=detail, reading=reading))
+
+
+def group_cap(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
+    members = ctx.groups.get(rel.id, ())
+    group = [o for o in ctx.members(rel) if o.is_cash]
+    if not group:
+        return
+    cap: Decimal = rel.params["cap"]
+    total = sum((o.high for o in group), ZERO)
+    remaining = cap
+    for o in sorted(group, key=_rank):
+        granted = min(o.high, remaining)
+        remaining -= granted
+        detail = (("cap", cap), ("total", total), ("members", tuple(sorted(members))))
+        if granted == o.high:
+            o.act(Event(rel.id, rel.kind, "kept", detail=detail))
+        elif granted == ZERO:
+            o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(ZERO, ZERO), detail=detail),
+                  status="excluded", low=ZERO, high=ZERO)
+        else:
+            o.act(Event(rel.id, rel.kind, "reduced", before=(o.low, o.high), after=(min(o.low, granted), granted), detail=detail),
+                  status="reduced", low=min(o.low, granted), high=granted)
+
+
+def same_kind(item_id: str, ctx: Context) -> set[str]:
+    """The item and everything on a take-the-highest ladder with it."""
+    kinds = {item_id}
+    for rel in ctx.relations("highest"):
+        if item_id in ctx.groups.get(rel.id, ()):
+            kinds |= set(ctx.groups[rel.id])
+    return kinds
+
+
+def prior_awards(outcomes: list[Outcome], ctx: Context) -> None:
+    g4 = ctx.provision("highest_wins")
+    priors = ctx.context_facts(g4)
+    if not priors:
+        return
+    reading = ctx.reading_of(g4.id, "prior_awards")
+    mode = resolve(g4.params["prior_awards"], ctx.readings)
+    for o in outcomes:
+        if not o.is_cash:
+            continue
+        kinds = same_kind(o.item.id, ctx)
+        found = [
+            p for p in priors
+            if p.subject == o.subject and p.get("item") in kinds and p.get("year") <= ctx.app.year
+            and (o.item.repeat == "once" or p.get("year") == ctx.app.year)
+        ]
+        if not found:
+            continue
+        granted = sum((p.get("amount") for p in found), ZERO)
+        detail = (("prior", tuple((p.key, p.get("source"), p.get("item"), p.get("year"), p.get("amount")) for p in found)),
+                  ("granted", granted), ("mode", mode))
+        if mode == "exclusive":
+            o.act(Event(g4.id, g4.kind, "excluded", before=(o.low, o.high), after=(None, None), detail=detail, reading=reading),
+                  status="excluded")
+            continue
+        high = max(ZERO, o.high - granted)
+        low = max(ZERO, o.low - granted)
+        if high == ZERO:
+            o.act(Event(g4.id, g4.kind, "excluded", before=(o.low, o.high), after=(ZERO, ZERO), detail=detail, reading=reading),
+                  status="excluded", low=ZERO, high=ZERO)
+        else:
+            o.act(Event(g4.id, g4.kind, "reduced", before=(o.low, o.high), after=(low, high), detail=detail, reading=reading),
+                  status="reduced", low=low, high=high)
+
+
+def other_reward(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
+    reading = ctx.reading_of(rel.id, "other_rewards")
+    sources = resolve(rel.params["other_rewards"], ctx.readings)
+    priors = ctx.context_facts(ctx.provision("highest_wins"))
+    for o in ctx.members(rel):
+        if not o.alive:
+            continue
+        others: list[Rival] = []
+        if "met" in sources:
+            others += [x.rival() for x in outcomes
+                       if x is not o and x.subject == o.subject and x.item.id != o.item.id
+                       and x.status in ("eligible", "reduced", "discretionary")]
+        if "granted" in sources:
+            others += [Rival(p.get("item"), p.subject, p.get("amount"), "granted") for p in priors
+                       if p.subject == o.subject and p.get("source") == "this_policy" and p.get("item") != o.item.id]
+        if "declared" in sources:
+            others += [Rival(p.get("item") or p.get("source"), p.subject, p.get("amount"), "declared") for p in priors
+                       if p.subject == o.subject and p.get("source") == "taicang" and p.get("smart_digital")]
+        if others:
+            o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None), rivals=tuple(others),
+                        winner=others[0], detail=(("sources", tuple(sources)),), reading=reading), status="excluded")
+
+
+def requires(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
+    needed = rel.params["requires"]
+    for o in ctx.members(rel):
+        if not o.alive:
+            continue
+        partner = next((x for x in ctx.by_item.get(needed, ()) if x.subject == o.subject), None)
+        if partner is not None and partner.is_cash:
+            o.act(Event(rel.id, rel.kind, "kept", winner=partner.rival()))
+            continue
+        status = partner.status if partner is not None else "absent"
+        o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),
+                    winner=partner.rival() if partner else None, detail=(("requires", needed), ("partner_status", status))),
+              status="excluded")

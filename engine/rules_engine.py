@@ -1,0 +1,193 @@
+"""The hardened durable_rules wrapper — the only module that imports durable_rules.
+
+Each trap of shared/notes/durable_rules.md is handled here, once:
+
+- a synchronous host whose ``_run`` does nothing: no background dispatch threads
+  that call the non-thread-safe C core and lose firings (trap 2); one lock per
+  engine serialises every call (the C core never releases the GIL anyway);
+- every ruleset has a ``$begin`` rule fired first in each session, so
+  ``delete_state`` never meets a session in which nothing ran (trap 4), and a
+  ``$sink`` rule every fact reaches, so no assert raises "not handled" (trap 3);
+- one fresh sid per evaluation, deleted in ``finally`` (1,024 live sids per
+  ruleset, trap 12); facts get unique ids ``f0``, ``f1`` … which are checked to
+  have distinct FNV-1a hashes (trap 11);
+- definitions are deep-copied before durable_rules mutates them, and each name
+  is registered once (trap 13);
+- actions only record the firing; an exception inside one is collected and
+  raised after the run, never left in ``c.s.exception`` (upstream #305);
+- the ``json`` module durable_rules uses is replaced by an orjson shim (same
+  results, a third less time per firing); on Python 3.12 the
+  ``utcfromtimestamp`` DeprecationWarning of every action is filtered (trap 15);
+- durable_rules' exceptions become ``EngineError``.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import sys
+import threading
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import orjson
+
+from policykb.errors import EngineError
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    try:
+        from durable import engine as _durable
+    except ImportError as exc:  # pragma: no cover - 3.13 is refused earlier, in policykb/__init__
+        raise EngineError(f"durable_rules cannot be imported on this Python: {exc}") from exc
+
+_FILTER_DEPRECATION = sys.version_info >= (3, 12)
+
+
+class _OrjsonShim:
+    """The two functions of ``json`` that durable.engine calls, backed by orjson."""
+
+    @staticmethod
+    def dumps(value: Any, ensure_ascii: bool = False, **_: Any) -> str:
+        return orjson.dumps(value).decode("utf-8")
+
+    @staticmethod
+    def loads(text: str | bytes) -> Any:
+        return orjson.loads(text)
+
+
+_durable.json = _OrjsonShim
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One rule firing: its place in the run, the rule, and the fact each binding matched."""
+
+    seq: int
+    rule: str
+    matched: tuple[tuple[str, str], ...]  # (binding, fact id)
+
+
+class _SyncHost(_durable.Host):
+    """A durable_rules host with no background threads; actions come from a callback."""
+
+    def __init__(self, action_for: Callable[[str], Callable]):
+        self._action_for = action_for
+        super().__init__()
+
+    def _run(self) -> None:  # trap 2: never start the Timer-driven dispatchers
+        pass
+
+    def get_action(self, action_name: str) -> Callable:
+        return self._action_for(action_name)
+
+
+def fnv1a32(text: str) -> int:
+    """durable_rules' fact-identity hash."""
+    h = 0x811C9DC5
+    for byte in text.encode("utf-8"):
+        h ^= byte
+        h = (h * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def fact_ids(n: int) -> list[str]:
+    """``n`` fact ids with pairwise distinct identity hashes (f0 is the applicant)."""
+    return [f"f{i}" for i in range(n)]
+
+
+# Checked once at import: the ids an application can use never collide (trap 11).
+_MAX_FACTS = 4096
+if len({fnv1a32(i) for i in fact_ids(_MAX_FACTS)} | {fnv1a32("$begin")}) != _MAX_FACTS + 1:  # pragma: no cover
+    raise EngineError("fact ids collide under durable_rules' hash")
+
+NOOP_ACTIONS = ("$begin", "$sink")
+
+
+class RulesEngine:
+    """Registers compiled rulesets and runs facts through them, one session at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._host = _SyncHost(self._action)
+        self._registered: set[str] = set()
+        self._sids = itertools.count(1)
+        self._trace: list[Firing] | None = None
+        self._errors: list[str] = []
+
+    # -- actions
+    def _action(self, rule: str) -> Callable:
+        if rule in NOOP_ACTIONS:
+            return _noop
+
+        def record(c) -> None:
+            try:
+                matched = tuple(sorted((binding, fact["id"]) for binding, fact in c._m.items()))
+                self._trace.append(Firing(len(self._trace), rule, matched))
+            except Exception as exc:  # never let durable_rules swallow it (upstream #305)
+                self._errors.append(f"{rule}: {type(exc).__name__}: {exc}")
+
+        return record
+
+    # -- rulesets
+    def register(self, name: str, definition: dict) -> None:
+        """Register a ruleset once; durable_rules gets its own deep copy."""
+        with self._lock:
+            if name in self._registered:
+                return
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    self._host.register_rulesets({name: copy.deepcopy(definition)})
+            except Exception as exc:
+                raise EngineError(f"durable_rules refused ruleset {name}: {exc}") from exc
+            self._registered.add(name)
+
+    def is_registered(self, name: str) -> bool:
+        return name in self._registered
+
+    # -- running
+    def run(self, ruleset: str, facts: list[dict]) -> list[Firing]:
+        """Assert ``facts`` (each with a unique ``id`` and a type ``t``) in a fresh session.
+
+        Returns every firing in order.  The session is deleted whatever happens.
+        """
+        if ruleset not in self._registered:
+            raise EngineError(f"ruleset {ruleset} is not registered")
+        with self._lock:
+            sid = str(next(self._sids))
+            self._trace = []
+            self._errors = []
+            began = False
+            try:
+                with warnings.catch_warnings():
+                    if _FILTER_DEPRECATION:
+                        warnings.simplefilter("ignore", DeprecationWarning)
+                    self._host.assert_fact(ruleset, {"sid": sid, "id": "$begin", "t": "$begin"})
+                    began = True
+                    if facts:
+                        self._host.assert_facts(ruleset, [dict(f, sid=sid) for f in facts])
+            except (_durable.MessageNotHandledException, _durable.MessageObservedException) as exc:
+                raise EngineError(f"durable_rules: {exc.message}") from None
+            except Exception as exc:
+                raise EngineError(f"durable_rules failed: {type(exc).__name__}: {exc}") from exc
+            finally:
+                trace, self._trace = self._trace, None
+                if began:  # trap 4: only a session in which $begin fired may be deleted
+                    self._safe_delete(ruleset, sid)
+            if self._errors:
+                raise EngineError("rule actions failed: " + "; ".join(self._errors))
+            return trace
+
+    def _safe_delete(self, ruleset: str, sid: str) -> None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self._host.delete_state(ruleset, sid)
+        except Exception as exc:
+            self._errors.append(f"delete_state({sid}): {exc}")
+
+
+def _noop(c) -> None:
+    pass

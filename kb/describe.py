@@ -1,0 +1,141 @@
+"""Wording of KB parts in Chinese or English, built from the KB's own labels.
+
+Field names, enum values and units come from the vocabulary; operators are shown
+with their boundary (≥ for 以上, > for 超).  Explanations, listings and audit
+findings all use these, so a condition reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from policykb.money import fmt_plain
+
+from .model import OP_NEGATION, OP_SYMBOL, Amount, Compare, Policy, Text
+
+AMOUNT_KIND = {
+    "ceiling": Text("最高", "ceiling"),
+    "exact": Text("定额", "exact"),
+    "range": Text("区间", "range"),
+    "none": Text("非现金支持", "non-cash"),
+    "discretionary": Text("另行确定", "discretionary"),
+}
+
+STATUS = {
+    "eligible": Text("符合", "eligible"),
+    "reduced": Text("核减", "reduced"),
+    "excluded": Text("排除", "excluded"),
+    "ineligible": Text("不符合", "ineligible"),
+    "undetermined": Text("待定", "undetermined"),
+    "service": Text("服务支持", "service"),
+    "discretionary": Text("另行确定", "discretionary"),
+}
+
+YUAN = Text("元", "yuan")
+
+
+def field_label(policy: Policy, fact_type: str | None, name: str, lang: str) -> str:
+    spec = policy.vocabulary.field(fact_type or "", name) if fact_type else None
+    if spec is None and name.startswith("applicant."):
+        spec = policy.vocabulary.applicant.get(name[len("applicant."):])
+    if spec is None:
+        return name
+    return spec.label(lang)
+
+
+def value_text(policy: Policy, fact_type: str | None, name: str, value: Any, lang: str) -> str:
+    """A value as a reader expects it: ``3,000,000 元``, ``是``, enum labels, dates."""
+    if value is None:
+        return "（缺失）" if lang == "zh" else "(missing)"
+    spec = policy.vocabulary.field(fact_type or "", name) if fact_type else None
+    if spec is None and name.startswith("applicant."):
+        spec = policy.vocabulary.applicant.get(name[len("applicant."):])
+    if isinstance(value, tuple):
+        return "、".join(value_text(policy, fact_type, name, v, lang) for v in value) if lang == "zh" else ", ".join(
+            value_text(policy, fact_type, name, v, lang) for v in value
+        )
+    if isinstance(value, bool):
+        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    if spec is not None and spec.type == "money":
+        sep = " " if lang == "en" else " "
+        return f"{fmt_plain(Decimal(value))}{sep}{YUAN(lang)}"
+    if spec is not None and spec.values and value in spec.values:
+        return spec.values[value](lang)
+    if isinstance(value, int):
+        unit = f" {spec.unit(lang)}" if spec is not None and spec.unit else ""
+        return f"{value:,}{unit}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def condition_text(policy: Policy, fact_type: str | None, c: Compare, lang: str) -> str:
+    """``设备投资额 ≥ 3,000,000 元`` — the requirement, with its boundary."""
+    left = field_label(policy, fact_type, c.field, lang)
+    if c.ref:
+        right = field_label(policy, fact_type, c.ref, lang)
+    else:
+        right = value_text(policy, fact_type, c.field, c.value, lang)
+    if c.op == "eq" and isinstance(c.value, bool) and not c.ref:
+        return left if c.value else (f"非{left}" if lang == "zh" else f"not {left}")
+    return f"{left} {OP_SYMBOL[c.op]} {right}"
+
+
+def failed_text(policy: Policy, fact_type: str | None, c: Compare, actual: Any, expected: Any, lang: str) -> str:
+    """``设备投资额 2,999,999 元 < 3,000,000 元`` — why a comparison failed."""
+    left = field_label(policy, fact_type, c.field, lang)
+    shown_actual = value_text(policy, fact_type, c.field, actual, lang)
+    if c.ref:
+        shown_expected = f"{field_label(policy, fact_type, c.ref, lang)} {value_text(policy, fact_type, c.ref, expected, lang)}"
+    else:
+        shown_expected = value_text(policy, fact_type, c.field, expected, lang)
+    return f"{left} {shown_actual} {OP_NEGATION[c.op]} {shown_expected}"
+
+
+def rate_text(rate: Decimal) -> str:
+    pct = rate * 100
+    pct = pct.quantize(Decimal(1)) if pct == pct.to_integral_value() else pct.normalize()
+    return f"{pct}%"
+
+
+def amount_text(policy: Policy, fact_type: str, amount: Amount, lang: str) -> str:
+    """A one-line summary of how an item's amount is set."""
+    zh = lang == "zh"
+    def money(v: Decimal) -> str:
+        return f"{fmt_plain(v)} {YUAN(lang)}" if not zh else f"{fmt_plain(v)}元"
+
+    if amount.kind == "none":
+        return amount.benefit(lang) if amount.benefit else ""
+    if amount.kind == "discretionary":
+        text = amount.route(lang) if amount.route else ""
+        if amount.cap:
+            text += f"，最高 {money(amount.cap.value)}" if zh else f", up to {money(amount.cap.value)}"
+        return text
+    parts = []
+    if amount.fixed:
+        parts.append(money(amount.fixed.value))
+    if amount.rate and amount.base:
+        base = field_label(policy, fact_type, amount.base, lang)
+        if amount.rate_high:
+            parts.append(f"{base} × {rate_text(amount.rate.value)}～{rate_text(amount.rate_high.value)}")
+        elif amount.rate.value == 1:
+            parts.append(base)
+        else:
+            parts.append(f"{base} × {rate_text(amount.rate.value)}")
+    for pu in amount.per_unit:
+        parts.append(f"{money(pu.each)} × {field_label(policy, fact_type, pu.count, lang)}")
+    if amount.steps:
+        of = field_label(policy, fact_type, amount.steps.of, lang)
+        parts.append(
+            f"{money(amount.steps.each)} × ⌊{of} / {money(amount.steps.size)}⌋"
+        )
+    text = " + ".join(parts)
+    if amount.kind == "ceiling":
+        text = (f"最高 {text}" if zh else f"up to {text}")
+    if amount.floor:
+        text += f"，不低于 {money(amount.floor.value)}" if zh else f", at least {money(amount.floor.value)}"
+    if amount.cap:
+        text += f"，上限 {money(amount.cap.value)}" if zh else f", capped at {money(amount.cap.value)}"
+    return text

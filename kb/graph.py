@@ -1,0 +1,157 @@
+"""The relation graph: items as nodes, relations as labelled edges (networkx).
+
+Symmetric relations (exclusive, highest, group cap, complementary) become one edge
+per pair of members, in policy order; ``requires`` points from the item to what it
+requires; ``excluded_by_other_reward`` points from a pseudo-node standing for "any
+other reward for the same subject" to the item it excludes.  Edges whose
+membership depends on a reading carry ``when`` (the options under which they hold).
+
+The engine resolves relations with ``relation_groups`` (members per relation under
+one set of readings), read off this graph; ``kb graph`` exports it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any, Mapping
+
+import networkx as nx
+
+from .model import Policy, Relation, Switch
+
+OTHER_REWARD = "*other-reward"
+
+
+def _member_sets(rel: Relation) -> list[tuple[tuple[str, ...], dict | None]]:
+    """(members, when) pairs: one per reading case, or one with when=None."""
+    if isinstance(rel.members, Switch):
+        return [(tuple(ms), {rel.members.reading: option}) for option, ms in rel.members.cases.items()]
+    return [(tuple(rel.members), None)]
+
+
+def build_graph(policy: Policy, readings: Mapping[str, str] | None = None) -> nx.MultiDiGraph:
+    """The relation graph; with ``readings``, only the edges that hold under them."""
+    g = nx.MultiDiGraph(policy=policy.id, kb_version=policy.version)
+    for item in policy.items.values():
+        amount = item.amount.pick(policy.default_readings()) if isinstance(item.amount, Switch) else item.amount
+        g.add_node(
+            item.id, kind="item", measure=item.measure, label=item.label, order=item.order,
+            title_zh=item.title.zh, title_en=item.title.en, amount_kind=amount.kind, payer=item.payer,
+        )
+    for rel in policy.relations.values():
+        whens: dict[tuple[str, str], list] = {}
+        for members, when in _member_sets(rel):
+            if readings is not None and when is not None and any(readings.get(k) != v for k, v in when.items()):
+                continue
+            if rel.kind == "requires":
+                pairs = [(m, rel.params["requires"]) for m in members]
+            elif rel.kind == "excluded_by_other_reward":
+                pairs = [(OTHER_REWARD, m) for m in members]
+            else:
+                ordered = sorted(members, key=lambda i: policy.items[i].order)
+                # a relation with one member (a cap on one item) is a self-loop
+                pairs = list(itertools.combinations(ordered, 2)) or [(m, m) for m in ordered]
+            for pair in pairs:
+                whens.setdefault(pair, []).append(when)
+        for (a, b), conditions in whens.items():
+            if a == OTHER_REWARD and a not in g:
+                g.add_node(OTHER_REWARD, kind="external", title_zh="同一对象的其他智能化数字化奖励",
+                           title_en="another smart/digital reward for the same subject", order=-1)
+            when = None if any(c is None for c in conditions) or len(conditions) == len(_member_sets(rel)) else _merge(conditions)
+            g.add_edge(
+                a, b, key=rel.id, relation=rel.id, kind=rel.kind, scope=rel.scope,
+                directed=rel.kind in ("requires", "excluded_by_other_reward"),
+                title_zh=rel.title.zh, title_en=rel.title.en, quote=rel.quote, when=when,
+            )
+    return g
+
+
+def _merge(conditions: list[dict]) -> dict:
+    merged: dict[str, list] = {}
+    for c in conditions:
+        for k, v in c.items():
+            merged.setdefault(k, [])
+            if v not in merged[k]:
+                merged[k].append(v)
+    return merged
+
+
+def relation_groups(graph: nx.MultiDiGraph, policy: Policy) -> dict[str, tuple[str, ...]]:
+    """Members of each relation in a graph built for one set of readings, in policy order."""
+    members: dict[str, set[str]] = {}
+    for a, b, data in graph.edges(data=True):
+        rid = data["relation"]
+        group = members.setdefault(rid, set())
+        if data["kind"] == "requires":
+            group.add(a)
+        elif data["kind"] == "excluded_by_other_reward":
+            group.add(b)
+        else:
+            group.update((a, b))
+    return {rid: tuple(sorted(ms, key=lambda i: policy.items[i].order)) for rid, ms in members.items()}
+
+
+# --- exports ---------------------------------------------------------------------
+
+
+def to_json(g: nx.MultiDiGraph, policy: Policy) -> str:
+    nodes = [{"id": n, **{k: v for k, v in d.items()}} for n, d in sorted(g.nodes(data=True), key=lambda nd: nd[1].get("order", 0))]
+    edges = []
+    for a, b, data in sorted(g.edges(data=True), key=lambda e: (e[2]["relation"], g.nodes[e[0]].get("order", 0), g.nodes[e[1]].get("order", 0))):
+        edges.append({"source": a, "target": b, **data})
+    provisions = [
+        {"id": p.id, "kind": p.kind, "title_zh": p.title.zh, "title_en": p.title.en, "quote": p.quote}
+        for p in policy.provisions.values()
+    ]
+    doc = {"policy": policy.id, "kb_version": policy.version, "nodes": nodes, "edges": edges, "provisions": provisions}
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def _dot_quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def to_dot(g: nx.MultiDiGraph, lang: str = "zh") -> str:
+    lines = ["digraph relations {", "  rankdir=LR;", '  node [shape=box, fontname="Noto Sans CJK SC"];']
+    for n, d in sorted(g.nodes(data=True), key=lambda nd: nd[1].get("order", 0)):
+        title = d.get(f"title_{lang}", "")
+        label = f"{n}\\n{d.get('label', '')} {title}".strip()
+        shape = ", shape=ellipse, style=dashed" if d.get("kind") == "external" else ""
+        lines.append(f"  {_dot_quote(n)} [label={_dot_quote(label)}{shape}];")
+    for a, b, data in sorted(g.edges(data=True), key=lambda e: (e[2]["relation"], e[0], e[1])):
+        attrs = [f"label={_dot_quote(data['relation'] + _when_text(data.get('when')))}"]
+        if not data["directed"]:
+            attrs.append("dir=none")
+        if data["kind"] in ("exclusive", "excluded_by_other_reward"):
+            attrs.append("color=red")
+        elif data["kind"] == "highest":
+            attrs.append("color=blue")
+        elif data["kind"] == "group_cap":
+            attrs.append("style=dashed")
+        lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)} [{', '.join(attrs)}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _mermaid_id(node: str) -> str:
+    return "n_" + "".join(ch if ch.isalnum() else "_" for ch in node)
+
+
+def to_mermaid(g: nx.MultiDiGraph, lang: str = "zh") -> str:
+    lines = ["graph LR"]
+    for n, d in sorted(g.nodes(data=True), key=lambda nd: nd[1].get("order", 0)):
+        title = d.get(f"title_{lang}", "").replace('"', "'")
+        lines.append(f'  {_mermaid_id(n)}["{n}<br/>{d.get("label", "")} {title}"]')
+    for a, b, data in sorted(g.edges(data=True), key=lambda e: (e[2]["relation"], e[0], e[1])):
+        arrow = "-->" if data["directed"] else "---"
+        label = data["relation"] + _when_text(data.get("when"))
+        lines.append(f"  {_mermaid_id(a)} {arrow}|{label}| {_mermaid_id(b)}")
+    return "\n".join(lines) + "\n"
+
+
+def _when_text(when: Any) -> str:
+    if not when:
+        return ""
+    parts = [f"{k}={'/'.join(v) if isinstance(v, list) else v}" for k, v in when.items()]
+    return " [" + ", ".join(parts) + "]"

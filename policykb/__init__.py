@@ -1,0 +1,42 @@
+"""policykb: industrial-subsidy policy as rules, every answer cited to the policy text.
+
+The public API (docs/api.md) is this page::
+
+    import policykb
+    kb = policykb.load()                        # 太政发〔2021〕3号, shipped with the package
+    decision = kb.evaluate(application, readings={"I-06": "per_station"})
+    decision.to_dict()                          # the decision JSON
+    decision.explain("m01.equipment")           # why / why not, cited to the text
+    kb.evaluate_many(applications, workers=2)   # a batch, in input order
+    for finding in kb.audit(records): ...       # hold granted awards against the rules
+"""
+
+import sys
+
+if sys.version_info >= (3, 13):  # pragma: no cover - exercised only on 3.13+
+    from policykb.errors import UnsupportedPythonError
+
+    raise UnsupportedPythonError(
+        "policykb needs Python 3.11 or 3.12: its rules engine, durable_rules 2.0.28, "
+        f"does not load on Python {sys.version_info.major}.{sys.version_info.minor} "
+        "(undefined symbol PyEval_CallObject). Create the environment with python3.12 or python3.11."
+    )
+
+from policykb.api import KnowledgeBase, load
+from policykb.engine.decision import Decision
+from policykb.errors import EngineError, InputError, KBError, PolicyKBError, Problem, UnknownItemError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Decision",
+    "EngineError",
+    "InputError",
+    "KBError",
+    "KnowledgeBase",
+    "PolicyKBError",
+    "Problem",
+    "UnknownItemError",
+    "__version__",
+    "load",
+]

@@ -1,0 +1,130 @@
+"""The public entry point: ``policykb.load()`` returns a ``KnowledgeBase``.
+
+A KnowledgeBase is one loaded, checked policy together with the machinery that
+evaluates, explains and audits against it.  Loading is cached per KB content, so
+calling ``load()`` again is cheap.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Mapping
+
+from policykb.errors import InputError, KBError, Problem, suggest
+from policykb.kb import check as kb_check
+from policykb.kb import graph as kb_graph
+from policykb.kb.loader import content_hash, load_policy, policy_dir
+from policykb.kb.model import Policy
+from policykb.kb.schema import application_schema
+
+_cache: dict[tuple[str, str], Policy] = {}
+_cache_lock = threading.Lock()
+
+
+def _load_checked(folder: Path) -> Policy:
+    key = (str(folder.resolve()), content_hash(folder))
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    policy = load_policy(folder)
+    problems = kb_check.check_policy(policy)
+    if problems:
+        raise KBError(problems)
+    with _cache_lock:
+        _cache[key] = policy
+    return policy
+
+
+def load(policy: str | None = None, *, path: str | Path | None = None) -> "KnowledgeBase":
+    """Load a policy shipped with policykb (default: taicang-2021-3) or a KB folder."""
+    folder = policy_dir(policy, path)
+    if not (folder / "policy.yaml").is_file():
+        from policykb.kb.loader import shipped_policies
+
+        if path is None:
+            raise InputError(f"no policy '{policy}' is shipped with policykb{suggest(policy, shipped_policies())}; shipped: {', '.join(shipped_policies())}")
+        raise InputError(f"{folder} is not a knowledge-base folder (it has no policy.yaml)")
+    return KnowledgeBase(_load_checked(folder))
+
+
+class KnowledgeBase:
+    """One policy's rules, ready to evaluate applications, explain and audit."""
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self._evaluator = None
+        self._evaluator_lock = threading.Lock()
+
+    @property
+    def evaluator(self):
+        """The evaluation pipeline (created on first use: it compiles and registers rules)."""
+        if self._evaluator is None:
+            with self._evaluator_lock:
+                if self._evaluator is None:
+                    from policykb.engine.evaluate import Evaluator
+
+                    self._evaluator = Evaluator(self.policy)
+        return self._evaluator
+
+    def evaluate(self, application: Any, readings: Mapping[str, str] | None = None, *, source: str = ""):
+        """Evaluate one application (a mapping, or a path to a JSON/YAML file).
+
+        ``readings`` switches readings of ambiguous sentences, e.g. ``{"I-06": "per_station"}``;
+        the others keep their defaults.  Returns a ``Decision``.
+        """
+        from policykb.engine.application import read_document
+
+        if isinstance(application, (str, Path)):
+            source = source or str(application)
+            application = read_document(application)
+        return self.evaluator.evaluate(application, self.readings_with(readings), source=source)
+
+    def parse(self, application: Any, *, source: str = ""):
+        """Validate and coerce an application without evaluating it."""
+        from policykb.engine.application import parse_application, read_document
+
+        if isinstance(application, (str, Path)):
+            source = source or str(application)
+            application = read_document(application)
+        return parse_application(self.policy, application, source=source, validator=self.evaluator.validator)
+
+    @property
+    def version(self) -> str:
+        """The KB's content hash; every decision carries it."""
+        return self.policy.version
+
+    @property
+    def items(self):
+        return self.policy.items
+
+    def default_readings(self) -> dict[str, str]:
+        return self.policy.default_readings()
+
+    def readings_with(self, overrides: Mapping[str, str] | None) -> dict[str, str]:
+        """The default readings with ``overrides`` applied; unknown IDs or options are input errors."""
+        readings = self.policy.default_readings()
+        problems = []
+        for rid, option in (overrides or {}).items():
+            reading = self.policy.readings.get(rid)
+            if reading is None:
+                problems.append(Problem(f"readings.{rid}", f"unknown reading{suggest(rid, self.policy.readings)}; readings: {', '.join(self.policy.readings)}"))
+            elif option not in reading.options:
+                problems.append(Problem(f"readings.{rid}", f"unknown option '{option}'{suggest(option, reading.options)}; options: {', '.join(reading.options)}"))
+            else:
+                readings[rid] = option
+        if problems:
+            raise InputError(problems)
+        return readings
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema (draft-07) an application must satisfy."""
+        return application_schema(self.policy)
+
+    def graph(self, readings: Mapping[str, str] | None = None):
+        """The relation graph (networkx MultiDiGraph); restricted to ``readings`` if given."""
+        return kb_graph.build_graph(self.policy, readings)
+
+    def __repr__(self) -> str:
+        return f"<KnowledgeBase {self.policy.id} {len(self.policy.items)} items kb_version={self.version[:12]}>"

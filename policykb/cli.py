@@ -1,0 +1,221 @@
+"""The ``policykb`` command line.
+
+Exit codes: 0 success; 1 findings (``kb check``, ``audit``); 2 bad usage or input;
+3 broken knowledge base; 70 internal error.  Errors are one clear message on
+stderr, never a traceback (set POLICYKB_DEBUG=1 to see one).  Output is built in
+full before anything is written, and ``--output`` files are replaced atomically,
+so a failed run leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from policykb.errors import InputError, KBError, PolicyKBError
+
+LANGS = ("zh", "en")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own usage errors: exit 2 with our prefix
+        self.print_usage(sys.stderr)
+        raise InputError(message)
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Print, or replace ``output`` atomically (temp file + rename)."""
+    if not output or output == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = Path(output)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise InputError(f"--output: folder {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _kb(args):
+    from policykb.api import load
+
+    return load(args.policy, path=args.kb)
+
+
+def _common(parser: argparse.ArgumentParser, *, lang: bool = False, output: bool = True) -> None:
+    group = parser.add_argument_group("knowledge base")
+    group.add_argument("--policy", metavar="NAME", help="a policy shipped with policykb (default: taicang-2021-3)")
+    group.add_argument("--kb", metavar="PATH", help="a KB folder instead of a shipped policy")
+    if lang:
+        parser.add_argument("--lang", choices=LANGS, default="zh", help="language of text output (default: zh)")
+    if output:
+        parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of standard output")
+
+
+# --- kb ------------------------------------------------------------------------------
+
+
+def cmd_kb_check(args) -> int:
+    from policykb.kb.check import check_folder
+    from policykb.kb.loader import policy_dir
+
+    folder = policy_dir(args.policy, args.kb)
+    if not (folder / "policy.yaml").is_file():
+        raise InputError(f"{folder} is not a knowledge-base folder (it has no policy.yaml)")
+    policy, problems = check_folder(folder)
+    if problems:
+        lines = [str(p) for p in problems]
+        lines.append(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {folder}")
+        write_output("\n".join(lines) + "\n", args.output)
+        return 1
+    summary = (
+        f"{policy.id} ({policy.document_number}): {len(policy.items)} items in {len(policy.measures)} measures, "
+        f"{len(policy.relations)} relations, {len(policy.provisions)} provisions, {len(policy.readings)} readings, "
+        f"{len(policy.targets)} targets, {len(policy.glossary)} terms — clean\nkb_version {policy.version}\n"
+    )
+    write_output(summary, args.output)
+    return 0
+
+
+def cmd_kb_list(args) -> int:
+    from policykb.views import items_json, items_text
+
+    kb = _kb(args)
+    text = items_json(kb.policy) if args.format == "json" else items_text(kb.policy, args.lang)
+    write_output(text, args.output)
+    return 0
+
+
+def cmd_kb_graph(args) -> int:
+    from policykb.kb import graph as g
+
+    kb = _kb(args)
+    readings = kb.readings_with(_parse_readings(args.reading)) if args.reading else None
+    graph = kb.graph(readings)
+    if args.format == "json":
+        text = g.to_json(graph, kb.policy)
+    elif args.format == "dot":
+        text = g.to_dot(graph, args.lang)
+    else:
+        text = g.to_mermaid(graph, args.lang)
+    write_output(text, args.output)
+    return 0
+
+
+def cmd_schema(args) -> int:
+    kb = _kb(args)
+    write_output(json.dumps(kb.schema(), ensure_ascii=False, indent=2) + "\n", args.output)
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    kb = _kb(args)
+    decision = kb.evaluate(args.file, _parse_readings(args.reading))
+    text = decision.to_json() if args.format == "json" else decision.to_text(args.lang)
+    write_output(text, args.output)
+    return 0
+
+
+def _parse_readings(values) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values or []:
+        rid, sep, option = value.partition("=")
+        if not sep or not rid or not option:
+            raise InputError(f"--reading expects ID=OPTION (for example I-06=per_station); found '{value}'")
+        out[rid.strip()] = option.strip()
+    return out
+
+
+# --- the parser -------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="policykb",
+        description="Industrial-subsidy policy as rules: who qualifies for what, how much, and why.",
+        epilog="Exit codes: 0 ok, 1 findings, 2 usage or input error, 3 broken knowledge base, 70 internal error.",
+    )
+    from policykb import __version__
+
+    parser.add_argument("--version", action="version", version=f"policykb {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    kb = sub.add_parser("kb", help="inspect and check the knowledge base")
+    kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", parser_class=_Parser)
+    p = kb_sub.add_parser("check", help="verify the KB: items, quotes, references, engine limits (exit 1 on findings)")
+    _common(p)
+    p.set_defaults(func=cmd_kb_check)
+    p = kb_sub.add_parser("list", help="list the benefit items")
+    _common(p, lang=True)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_kb_list)
+    p = kb_sub.add_parser("graph", help="export the relation graph")
+    _common(p, lang=True)
+    p.add_argument("--format", choices=("dot", "mermaid", "json"), default="json")
+    p.add_argument("--reading", action="append", metavar="ID=OPTION", help="only the edges that hold under these readings")
+    p.set_defaults(func=cmd_kb_graph)
+
+    p = sub.add_parser("evaluate", help="evaluate an application: who qualifies for what, and how much")
+    p.add_argument("file", help="application (JSON or YAML)")
+    _common(p, lang=True)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--reading", action="append", metavar="ID=OPTION", help="switch a reading, e.g. I-06=per_station (repeatable)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of an application")
+    _common(p)
+    p.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    debug = os.environ.get("POLICYKB_DEBUG") == "1"
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help(sys.stderr)
+            return 2
+        return int(args.func(args) or 0)
+    except PolicyKBError as exc:
+        if debug:
+            raise
+        prefix = "policykb: broken knowledge base:\n" if isinstance(exc, KBError) else "policykb: error: "
+        sys.stderr.write(f"{prefix}{exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("policykb: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # the reader went away (| head); nothing more to say
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
+    except Exception as exc:  # an unexpected failure is our bug: say so plainly
+        if debug:
+            raise
+        sys.stderr.write(
+            f"policykb: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in policykb; run with POLICYKB_DEBUG=1 for the traceback and report it.\n"
+        )
+        return 70
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Exact money: parsing yuan, converting to fen, rounding and formatting.
+
+Money is ``decimal.Decimal`` yuan everywhere in Python and integer fen inside the
+rules engine (durable_rules mishandles floats and cannot serialise Decimal).
+Rounding happens once, on the final figure, half up to the fen (reading-rules §2).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+
+FEN = Decimal("0.01")
+ZERO = Decimal("0")
+_PLAIN_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+class MoneyError(ValueError):
+    """A value that is not an amount of money; the message says what was expected."""
+
+
+def parse_decimal(value, *, what: str = "a number") -> Decimal:
+    """A Decimal from an int, a Decimal, or a plain decimal string.
+
+    Floats are refused unless their shortest repr is a plain decimal: ``2999999.99``
+    passes, ``1e-05`` does not (it would also break durable_rules, trap 9).
+    """
+    if isinstance(value, bool):
+        raise MoneyError(f"expected {what}, found a boolean")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise MoneyError(f"expected {what}, found {value}")
+        return value
+    if isinstance(value, float):
+        text = repr(value)
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        raise MoneyError(f"expected {what}, found {type(value).__name__}")
+    if not _PLAIN_DECIMAL.match(text):
+        raise MoneyError(f"expected {what} written as plain digits, found {value!r}")
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:  # pragma: no cover - the regex already guards
+        raise MoneyError(f"expected {what}, found {value!r}") from exc
+
+
+def parse_money(value) -> Decimal:
+    """Yuan as entered (int, Decimal, plain decimal string): non-negative, at most fen."""
+    amount = parse_decimal(value, what="an amount in yuan")
+    if amount < 0:
+        raise MoneyError(f"expected an amount in yuan of at least 0, found {value}")
+    if amount != amount.quantize(FEN, rounding=ROUND_DOWN):
+        raise MoneyError(f"expected an amount in yuan with at most two decimals (fen), found {value}")
+    return amount
+
+
+def to_fen(amount: Decimal) -> int:
+    """Integer fen for the rules engine; the amount must already be exact to the fen."""
+    fen = amount * 100
+    if fen != fen.to_integral_value():
+        raise MoneyError(f"{amount} is not a whole number of fen")
+    return int(fen)
+
+
+def round_fen(amount: Decimal) -> Decimal:
+    """The final figure: half up to the fen."""
+    return amount.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def fmt(amount: Decimal | None) -> str | None:
+    """Two-decimal string for JSON output (``"199999.98"``); None stays None."""
+    if amount is None:
+        return None
+    return str(round_fen(amount))
+
+
+def fmt_cny(amount: Decimal | None) -> str:
+    """``¥1,234,567.89`` for text output; ``—`` for no amount."""
+    if amount is None:
+        return "—"
+    return f"¥{round_fen(amount):,.2f}"
+
+
+def fmt_plain(amount: Decimal) -> str:
+    """Thousands-grouped yuan without trailing zero fen: ``3,000,000`` or ``2,999,999.99``."""
+    value = round_fen(amount)
+    if value == value.to_integral_value():
+        return f"{int(value):,}"
+    return f"{value:,.2f}"

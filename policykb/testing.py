@@ -1,0 +1,180 @@
+"""A pytest plugin that runs the YAML cases kept next to a knowledge base.
+
+Enable it with ``-p policykb.testing`` (the project's pytest configuration does).
+It collects every ``*.yaml`` file in a ``cases/`` folder beside a ``policy.yaml``,
+and runs each case through the evaluation pipeline of that KB.  A failure names
+the file and the case and shows the decision as a table.
+
+Case file format (docs/engine.md has the full description)::
+
+    defaults:                     # merged into every case (optional)
+      year: 2022
+      applicant: {id: A1, name: 测试企业, kind: enterprise, ...}
+    cases:
+      - name: equipment investment exactly 3,000,000 qualifies (以上 includes the number)
+        readings: {I-01: no_threshold}        # optional
+        applicant: {industrial: false}        # optional, merged over the defaults
+        facts:
+          - {type: transformation_project, subject: P1, equipment_investment: 3000000}
+        expect:
+          - {item: m01.equipment, subject: P1, status: eligible, min: "0.00", max: "180000.00"}
+        absent: [m01.digital_app]             # items that must have no outcome (optional)
+        totals: {max: "180000.00"}            # optional
+        error: facts[0].equipment_investment  # instead of expect: the input must be refused
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+CASE_KEYS = ("name", "year", "applicant", "facts", "readings", "expect", "absent", "totals", "error", "note")
+EXPECT_KEYS = ("item", "subject", "status", "min", "max", "kind", "by", "readings", "missing")
+
+
+def pytest_collect_file(parent, file_path: Path):
+    if file_path.suffix == ".yaml" and file_path.parent.name == "cases" and (file_path.parent.parent / "policy.yaml").is_file():
+        return CaseFile.from_parent(parent, path=file_path)
+    return None
+
+
+class CaseFile(pytest.File):
+    def collect(self):
+        data = yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
+        unknown = set(data) - {"defaults", "cases"}
+        if unknown:
+            raise CaseError(f"{self.path.name}: unknown top-level keys {sorted(unknown)} (allowed: defaults, cases)")
+        defaults = data.get("defaults") or {}
+        names = set()
+        for index, case in enumerate(data.get("cases") or []):
+            name = case.get("name") or f"case {index}"
+            if name in names:
+                raise CaseError(f"{self.path.name}: two cases are named {name!r}")
+            names.add(name)
+            yield CaseItem.from_parent(self, name=name, case=case, defaults=defaults, index=index)
+
+
+class CaseError(Exception):
+    pass
+
+
+def _merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for k, v in override.items():
+            out[k] = _merge(base.get(k), v) if k in base else v
+        return out
+    return copy.deepcopy(override)
+
+
+def build_application(case: dict, defaults: dict) -> dict:
+    from policykb.engine.application import yaml_dates_to_text
+
+    # unquoted YAML dates arrive as date objects; an application file gets them as text
+    return yaml_dates_to_text({
+        "applicant": _merge(defaults.get("applicant", {}), case.get("applicant", {})),
+        "year": case.get("year", defaults.get("year")),
+        "facts": copy.deepcopy(case.get("facts", [])),
+    })
+
+
+_KBS: dict[str, Any] = {}
+
+
+def kb_for(folder: Path):
+    from policykb.api import load
+
+    key = str(folder.resolve())
+    if key not in _KBS:
+        _KBS[key] = load(path=folder)
+    return _KBS[key]
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, case: dict, defaults: dict, index: int, **kwargs):
+        super().__init__(**kwargs)
+        self.case = case
+        self.defaults = defaults
+        self.index = index
+        self.decision = None
+
+    def runtest(self) -> None:
+        from policykb.errors import InputError
+
+        unknown = set(self.case) - set(CASE_KEYS)
+        if unknown:
+            raise CaseError(f"unknown keys {sorted(unknown)} in the case (allowed: {', '.join(CASE_KEYS)})")
+        kb = kb_for(self.path.parent.parent)
+        document = build_application(self.case, self.defaults)
+        readings = self.case.get("readings") or {}
+        if "error" in self.case:
+            try:
+                kb.evaluate(document, readings)
+            except InputError as exc:
+                wanted = self.case["error"]
+                if wanted not in str(exc):
+                    raise CaseError(f"the input was refused, but the message does not mention {wanted!r}:\n{exc}") from None
+                return
+            raise CaseError(f"expected the input to be refused ({self.case['error']}), but it was evaluated")
+        self.decision = decision = kb.evaluate(document, readings)
+        result = decision.to_dict()
+        problems: list[str] = []
+        for expected in self.case.get("expect") or []:
+            problems.extend(check_outcome(result, expected))
+        for item in self.case.get("absent") or []:
+            present = [o for o in result["outcomes"] if o["item"] == item]
+            if present:
+                problems.append(f"{item}: expected no outcome, found {[o['status'] for o in present]}")
+        for bound, value in (self.case.get("totals") or {}).items():
+            if result["totals"].get(bound) != str(value):
+                problems.append(f"totals.{bound}: expected {value}, got {result['totals'].get(bound)}")
+        if not (self.case.get("expect") or self.case.get("absent") or self.case.get("totals")):
+            problems.append("the case asserts nothing (give expect, absent or totals)")
+        if problems:
+            raise CaseError("\n".join(problems))
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, CaseError):
+            where = f"{self.path.relative_to(Path.cwd()) if self.path.is_relative_to(Path.cwd()) else self.path}::{self.name}"
+            text = f"{where}\n{excinfo.value}"
+            if self.decision is not None:
+                text += "\n\n" + self.decision.to_text("en")
+            return text
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, self.index, f"{self.path.name}::{self.name}"
+
+
+def check_outcome(result: dict, expected: dict) -> list[str]:
+    unknown = set(expected) - set(EXPECT_KEYS)
+    if unknown:
+        return [f"unknown keys {sorted(unknown)} in an expectation (allowed: {', '.join(EXPECT_KEYS)})"]
+    item = expected.get("item")
+    found = [o for o in result["outcomes"] if o["item"] == item]
+    if "subject" in expected:
+        found = [o for o in found if o["subject"] == str(expected["subject"])]
+    label = f"{item}" + (f"[{expected['subject']}]" if "subject" in expected else "")
+    if not found:
+        seen = sorted({(o["item"], o["subject"]) for o in result["outcomes"]})
+        return [f"{label}: no outcome (outcomes: {seen})"]
+    if len(found) > 1:
+        return [f"{label}: several outcomes ({[o['subject'] for o in found]}); name the subject"]
+    outcome = found[0]
+    problems = []
+    for key in ("status",):
+        if key in expected and outcome[key] != expected[key]:
+            problems.append(f"{label}.{key}: expected {expected[key]}, got {outcome[key]}")
+    for key in ("min", "max", "kind"):
+        if key in expected:
+            want = None if expected[key] is None else str(expected[key])
+            if outcome["amount"][key] != want:
+                problems.append(f"{label}.amount.{key}: expected {want}, got {outcome['amount'][key]}")
+    for key in ("by", "readings", "missing"):
+        if key in expected and sorted(outcome[key]) != sorted(expected[key]):
+            problems.append(f"{label}.{key}: expected {sorted(expected[key])}, got {sorted(outcome[key])}")
+    return problems

@@ -1,0 +1,65 @@
+"""Listings of the knowledge base for people (text tables) and programs (JSON)."""
+
+from __future__ import annotations
+
+import json
+
+from policykb.kb.describe import AMOUNT_KIND, amount_text
+from policykb.kb.model import Policy, Switch
+from policykb.text import table
+
+
+def _amount(policy: Policy, item):
+    return item.amount.pick(policy.default_readings()) if isinstance(item.amount, Switch) else item.amount
+
+
+def item_relations(policy: Policy, item_id: str) -> list[str]:
+    out = []
+    for rel in policy.relations.values():
+        groups = rel.members.cases.values() if isinstance(rel.members, Switch) else [rel.members]
+        if any(item_id in g for g in groups) or rel.params.get("requires") == item_id:
+            out.append(rel.id)
+    return out
+
+
+def items_json(policy: Policy) -> str:
+    rows = []
+    for item in policy.items.values():
+        amount = _amount(policy, item)
+        rows.append({
+            "id": item.id,
+            "measure": item.measure,
+            "label": item.label,
+            "title": item.title.to_dict(),
+            "quote": item.quote,
+            "amount_kind": amount.kind,
+            "amount": {"zh": amount_text(policy, item.fact, amount, "zh"), "en": amount_text(policy, item.fact, amount, "en")},
+            "applicants": list(item.applicants),
+            "subject": item.subject,
+            "fact": item.fact,
+            "readings": list(item.readings),
+            "relations": item_relations(policy, item.id),
+            "payer": item.payer,
+            "repeat": item.repeat,
+        })
+    return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+
+
+def items_text(policy: Policy, lang: str = "zh") -> str:
+    zh = lang == "zh"
+    headers = ["条款", "项目编号", "名称", "类型", "金额", "解读"] if zh else ["Measure", "Item", "Title", "Kind", "Amount", "Readings"]
+    rows = []
+    for item in policy.items.values():
+        amount = _amount(policy, item)
+        rows.append([
+            item.label if zh else str(item.measure),
+            item.id,
+            item.title(lang),
+            AMOUNT_KIND[amount.kind](lang),
+            amount_text(policy, item.fact, amount, lang),
+            ",".join(item.readings),
+        ])
+    head = f"{policy.document_number} {policy.title(lang)}\n"
+    foot = (f"\n共 {len(rows)} 项；知识库版本 {policy.version[:12]}\n" if zh
+            else f"\n{len(rows)} items; kb_version {policy.version[:12]}\n")
+    return head + table(headers, rows, max_width={2: 40, 4: 56}) + foot

@@ -1,0 +1,126 @@
+"""The KB views of the command line: check, list, graph — and clean failures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from policykb.kb.check import squash
+
+from conftest import ROOT, run_process
+
+
+def test_kb_check_is_clean(cli, policy):
+    run = cli("kb", "check")
+    assert run.code == 0
+    assert "61 items in 25 measures" in run.out and "clean" in run.out
+    assert policy.version in run.out
+
+
+def test_kb_list_json_lists_the_61_items_with_verbatim_quotes(cli, policy):
+    run = cli("kb", "list", "--format", "json")
+    assert run.code == 0
+    rows = run.json()
+    assert [r["id"] for r in rows] == list(policy.inventory)
+    text = squash(policy.text)
+    for row in rows:
+        assert isinstance(row["measure"], int) and 1 <= row["measure"] <= 25
+        assert row["label"].startswith("（") and row["label"].endswith("）")
+        assert row["title"]["zh"] and row["title"]["en"]
+        assert squash(row["quote"]) in text
+        assert row["amount_kind"] in ("ceiling", "exact", "range", "none", "discretionary")
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["m01.equipment"]["relations"] == ["X-m01", "CAP-m01"]
+    assert by_id["m16.revenue_growth"]["readings"] == ["I-07"]
+
+
+def test_kb_list_text_in_both_languages(cli):
+    zh = cli("kb", "list")
+    en = cli("kb", "list", "--lang", "en")
+    assert zh.code == en.code == 0
+    assert "项目编号" in zh.out and "m14.base_station" in zh.out and "共 61 项" in zh.out
+    assert "Item" in en.out and "61 items" in en.out
+
+
+def test_kb_graph_json_has_items_and_labelled_relations(cli, policy):
+    run = cli("kb", "graph", "--format", "json")
+    graph = run.json()
+    nodes = {n["id"] for n in graph["nodes"] if n["kind"] == "item"}
+    assert nodes == set(policy.items)
+    relations = {e["relation"] for e in graph["edges"]}
+    assert relations == set(policy.relations)
+    x01 = [e for e in graph["edges"] if e["relation"] == "X-m01"]
+    assert len(x01) == 6  # four items, every pair
+    assert all(e["scope"] == "enterprise_year" and e["quote"] for e in x01)
+    requires = [e for e in graph["edges"] if e["relation"] == "R-m23"]
+    assert requires == [dict(requires[0], source="m23.suzhou_matching", target="m23.loan_interest")]
+    cap = [e for e in graph["edges"] if e["relation"] == "CAP-m01" and "m01.digital_app" in (e["source"], e["target"])]
+    assert cap and all(e["when"] == {"I-03": ["all_four"]} for e in cap)
+
+
+def test_kb_graph_under_a_reading_drops_edges_that_do_not_hold(cli):
+    default = cli("kb", "graph", "--format", "json", "--reading", "I-03=three_items").json()
+    assert not [e for e in default["edges"] if e["relation"] == "CAP-m01" and "m01.digital_app" in (e["source"], e["target"])]
+
+
+@pytest.mark.parametrize("fmt, marker", [("dot", "digraph relations"), ("mermaid", "graph LR")])
+def test_kb_graph_text_formats(cli, fmt, marker):
+    run = cli("kb", "graph", "--format", fmt)
+    assert run.code == 0 and marker in run.out and "X-m01" in run.out and "R-m23" in run.out
+
+
+def test_usage_errors_exit_2_without_traceback(cli):
+    run = cli("kb", "list", "--format", "xml")
+    assert run.code == 2 and "invalid choice" in run.err and "Traceback" not in run.err
+    run = cli("kb", "check", "--kb", "/nonexistent/kb")
+    assert run.code == 2 and "not a knowledge-base folder" in run.err
+    run = cli("kb", "list", "--policy", "taicang-2012-3")
+    assert run.code == 2 and "did you mean 'taicang-2021-3'" in run.err
+
+
+def test_output_file_is_written_atomically(cli, tmp_path):
+    target = tmp_path / "items.json"
+    run = cli("kb", "list", "--format", "json", "--output", target)
+    assert run.code == 0 and run.out == ""
+    assert len(json.loads(target.read_text(encoding="utf-8"))) == 61
+    assert [p.name for p in tmp_path.iterdir()] == ["items.json"]
+    run = cli("kb", "list", "--output", tmp_path / "missing" / "x.txt")
+    assert run.code == 2 and not (tmp_path / "missing").exists()
+
+
+def test_the_installed_command_runs(policy):
+    run = run_process("kb", "check")
+    assert run.code == 0, run.err
+    assert policy.version in run.out
+
+
+def test_python_313_is_refused_with_a_clear_message():
+    code = (
+        "import sys, collections\n"
+        "sys.version_info = collections.namedtuple('v', 'major minor micro releaselevel serial')(3, 13, 0, 'final', 0)\n"
+        "try:\n    import policykb\nexcept ImportError as exc:\n    print(type(exc).__name__, exc)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "UnsupportedPythonError" in proc.stdout
+    assert "Python 3.11 or 3.12" in proc.stdout and "durable_rules" in proc.stdout
+
+
+def _python313():
+    for candidate in ("/root/.pyenv/versions/3.13.0/bin/python3", shutil.which("python3.13")):
+        if candidate and Path(candidate).exists():
+            probe = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True)
+            if probe.returncode == 0 and "(3, 13)" in probe.stdout:
+                return candidate
+    return None
+
+
+@pytest.mark.skipif(_python313() is None, reason="no Python 3.13 on this machine")
+def test_real_python_313_fails_at_import_with_the_message():
+    proc = subprocess.run([_python313(), "-c", "import policykb"], capture_output=True, text=True, cwd=ROOT, env={"PYTHONPATH": str(ROOT)})
+    assert proc.returncode != 0
+    assert "policykb needs Python 3.11 or 3.12" in proc.stderr
