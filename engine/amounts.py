@@ -48,8 +48,12 @@ class Computed:
         return self.kind in ("ceiling", "exact", "range")
 
 
-def compute(amount: Amount, get: Callable[[str], Any], readings: Mapping[str, str]) -> Computed:
-    """The bounds of an item's amount for one fact (``get`` reads its fields)."""
+def compute(amount: Amount, get: Callable[[str], Any], readings: Mapping[str, str], trace: bool = False) -> Computed:
+    """The bounds of an item's amount for one fact (``get`` reads its fields).
+
+    With ``trace`` every step is recorded; the evaluation runs without it and the
+    explanation recomputes with it — same inputs, same figures, step by step.
+    """
     kind = amount.kind
     if kind == "none":
         return Computed(kind, None, None, None, ())
@@ -57,7 +61,7 @@ def compute(amount: Amount, get: Callable[[str], Any], readings: Mapping[str, st
         if amount.cap is None:
             return Computed(kind, None, None, None, ())
         cap = amount.cap.value
-        return Computed(kind, None, cap, cap, (Step("cap", amount.cap.says, (("cap", cap),), None, cap),))
+        return Computed(kind, None, cap, cap, (Step("cap", amount.cap.says, (("cap", cap),), None, cap),) if trace else ())
     missing = tuple(name for name in amount.inputs() if get(name) is None)
     if missing:
         return Computed(kind, None, None, None, (), missing)
@@ -65,7 +69,8 @@ def compute(amount: Amount, get: Callable[[str], Any], readings: Mapping[str, st
     steps: list[Step] = []
     if amount.fixed is not None:
         low = high = amount.fixed.value
-        steps.append(Step("fixed", amount.fixed.says, (("sum", low),), low, high))
+        if trace:
+            steps.append(Step("fixed", amount.fixed.says, (("sum", low),), low, high))
     elif amount.rate is not None:
         base = Decimal(get(amount.base))
         low = amount.rate.value * base
@@ -73,7 +78,8 @@ def compute(amount: Amount, get: Callable[[str], Any], readings: Mapping[str, st
         inputs: tuple = (("rate", amount.rate.value),)
         if amount.rate_high:
             inputs = (("rate_low", amount.rate.value), ("rate_high", amount.rate_high.value))
-        steps.append(Step("rate", amount.rate.says, inputs + ((amount.base, base),), low, high))
+        if trace:
+            steps.append(Step("rate", amount.rate.says, inputs + ((amount.base, base),), low, high))
     elif amount.per_unit:
         low = high = ZERO
         for part in amount.per_unit:
@@ -81,14 +87,17 @@ def compute(amount: Amount, get: Callable[[str], Any], readings: Mapping[str, st
             value = part.each * count
             low += value
             high += value
-            steps.append(Step("per_unit", part.says, ((part.count, count), ("each", part.each)), value, value))
+            if trace:
+                steps.append(Step("per_unit", part.says, ((part.count, count), ("each", part.each)), value, value))
         if len(amount.per_unit) > 1:
-            steps.append(Step("sum", "", (), low, high))
+            if trace:
+                steps.append(Step("sum", "", (), low, high))
     elif amount.steps is not None:
         of = Decimal(get(amount.steps.of))
         whole = (of / amount.steps.size).to_integral_value(rounding=ROUND_FLOOR) if of > 0 else ZERO
         low = high = amount.steps.each * whole
-        steps.append(Step("steps", amount.steps.says, ((amount.steps.of, of), ("size", amount.steps.size), ("steps", whole), ("each", amount.steps.each)), low, high))
+        if trace:
+            steps.append(Step("steps", amount.steps.says, ((amount.steps.of, of), ("size", amount.steps.size), ("steps", whole), ("each", amount.steps.each)), low, high))
     else:  # pragma: no cover - the loader requires a formula for cash kinds
         raise ValueError("amount without a formula")
 
@@ -97,15 +106,18 @@ def compute(amount: Amount, get: Callable[[str], Any], readings: Mapping[str, st
         floor = amount.floor.value
         if applies == "always" or high >= floor:
             low, high = max(low, floor), max(high, floor)
-            steps.append(Step("floor", amount.floor.says, (("floor", floor), ("applies", applies)), low, high))
+            if trace:
+                steps.append(Step("floor", amount.floor.says, (("floor", floor), ("applies", applies)), low, high))
         else:
-            steps.append(Step("floor_not_reached", amount.floor.says, (("floor", floor), ("applies", applies)), low, high))
+            if trace:
+                steps.append(Step("floor_not_reached", amount.floor.says, (("floor", floor), ("applies", applies)), low, high))
     raw_high = high
     if amount.cap is not None:
         cap = amount.cap.value
         if high > cap or low > cap:
             low, high = min(low, cap), min(high, cap)
-            steps.append(Step("cap", amount.cap.says, (("cap", cap),), low, high))
+            if trace:
+                steps.append(Step("cap", amount.cap.says, (("cap", cap),), low, high))
     if kind == "ceiling":
         low = ZERO
     # Exact, not yet rounded: caps and top-ups act on the exact figure; the decision

@@ -17,7 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
 
-import fastjsonschema
 import jsonschema
 import yaml
 
@@ -147,43 +146,24 @@ class Validator:
     """Validates applications against the generated schema, fast when they are valid."""
 
     def __init__(self, policy: Policy):
+        from .fastpath import FastPath
+
         self.policy = policy
         self.schema = application_schema(policy)
         self._full = jsonschema.Draft7Validator(self.schema)
-        # The fast path checks the same definitions, but dispatches each fact to the
-        # validator of its type instead of trying every if/then branch of the schema.
-        definitions = self.schema["definitions"]
-        shell = dict(self.schema)
-        shell["definitions"] = {"applicant": definitions["applicant"], "fact": {"type": "object"}}
-        self._fast_shell = fastjsonschema.compile(shell)
-        self._fast_fact = {
-            name[len("fact."):]: fastjsonschema.compile(definition)
-            for name, definition in definitions.items() if name.startswith("fact.")
-        }
+        self.fast = FastPath(policy)
 
     def valid(self, document: Any) -> bool:
-        try:
-            self._fast_shell(document)
-            fast = self._fast_fact
-            for fact in document["facts"]:
-                kind = fact.get("type")
-                check = fast.get(kind) if isinstance(kind, str) else None
-                if check is None:
-                    return False
-                check(fact)
-            return True
-        except fastjsonschema.JsonSchemaException:
-            return False
+        """True when the fast path finds the document clean (schema and exact values)."""
+        return self.fast.coerce(document) is not None
 
     def problems(self, document: Any) -> list[Problem]:
-        if self.valid(document):
-            return []
+        """Every schema violation of the document, keyed by the path of the bad field."""
         found: dict[tuple[str, str], Problem] = {}
         for error in self._full.iter_errors(document):
             for problem in self.describe(error, document):
                 found.setdefault((problem.where, problem.message), problem)
-        problems = sorted(found.values(), key=lambda p: _sort_key(p.where))
-        return problems or [Problem("(document)", "does not match the application schema")]
+        return sorted(found.values(), key=lambda p: _sort_key(p.where))
 
     def _spec_at(self, path: deque, document: Any) -> tuple[FieldSpec | None, FactType | None]:
         parts = list(path)
@@ -309,9 +289,18 @@ def derive(ft: FactType, values: dict) -> None:
 def parse_application(policy: Policy, document: Any, *, source: str = "", validator: Validator | None = None) -> Application:
     """Validate and coerce one application document; raise InputError with every problem."""
     validator = validator or Validator(policy)
+    clean = validator.fast.coerce(document)
+    if clean is not None:
+        applicant, typed = clean
+        drafts = []
+        for ft, subject, date, values, index in typed:
+            derive(ft, values)
+            drafts.append((ft, applicant["id"] if subject is None else subject, date, values, index))
+        return _canonical_application(applicant, drafts, document, source)
     problems = validator.problems(document)
     if problems:
         raise InputError(problems, source=source)
+    # the schema holds, yet the fast path refused: an exactness problem (fen, real dates)
     voc = policy.vocabulary
     applicant: dict[str, Any] = {}
     for name, spec in voc.applicant.items():
@@ -341,28 +330,39 @@ def parse_application(policy: Policy, document: Any, *, source: str = "", valida
         drafts.append((ft, subject, date, values, index))
     if problems:
         raise InputError(problems, source=source)
+    return _canonical_application(applicant, drafts, document, source)
 
-    keyed = []
+
+def _canonical_application(applicant: dict, drafts: list, document: Any, source: str) -> Application:
+    """Facts sorted into canonical order and named ``type:subject`` (``#n`` when repeated).
+
+    The order depends only on what the facts say, never on where they stood in the
+    input: by type and subject, and — only where those repeat — by date and content.
+    """
+    groups: dict[tuple[str, str], list] = {}
     for draft in drafts:
-        ft, subject, date, values, index = draft
-        content = tuple(sorted((k, _canonical(v)) for k, v in values.items()))
-        keyed.append(((ft.name, subject, date.isoformat() if date else "", content), draft))
-    keyed.sort(key=lambda pair: pair[0])
-    counts: dict[tuple[str, str], int] = {}
-    for (type_name, subject, _, _), _ in keyed:
-        counts[(type_name, subject)] = counts.get((type_name, subject), 0) + 1
+        groups.setdefault((draft[0].name, draft[1]), []).append(draft)
+    problems: list[Problem] = []
     facts: list[Fact] = []
-    seen: dict[tuple, int] = {}
-    numbering: dict[tuple[str, str], int] = {}
-    for signature, (ft, subject, date, values, index) in keyed:
-        if signature in seen:
-            problems.append(Problem(f"facts[{index}]", f"repeats facts[{seen[signature]}] (same type, subject and values)"))
+    for (type_name, subject) in sorted(groups):
+        group = groups[(type_name, subject)]
+        if len(group) == 1:
+            ft, _, date, values, index = group[0]
+            facts.append(Fact(f"{type_name}:{subject}", type_name, subject, date, values, f"facts[{index}]", ft.role))
             continue
-        seen[signature] = index
-        pair = (ft.name, subject)
-        numbering[pair] = numbering.get(pair, 0) + 1
-        key = f"{ft.name}:{subject}" if counts[pair] == 1 else f"{ft.name}:{subject}#{numbering[pair]}"
-        facts.append(Fact(key, ft.name, subject, date, values, f"facts[{index}]", ft.role))
+        keyed = sorted(
+            ((d[2].isoformat() if d[2] else "", tuple(sorted((k, _canonical(v)) for k, v in d[3].items()))), d)
+            for d in group
+        )
+        seen: dict[tuple, int] = {}
+        number = 0
+        for signature, (ft, _, date, values, index) in keyed:
+            if signature in seen:
+                problems.append(Problem(f"facts[{index}]", f"repeats facts[{seen[signature]}] (same type, subject and values)"))
+                continue
+            seen[signature] = index
+            number += 1
+            facts.append(Fact(f"{type_name}:{subject}#{number}", type_name, subject, date, values, f"facts[{index}]", ft.role))
     if problems:
         raise InputError(sorted(problems, key=lambda p: _sort_key(p.where)), source=source)
     return Application(applicant=applicant, year=document["year"], facts=tuple(facts), document=document, source=source)

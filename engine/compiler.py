@@ -107,8 +107,10 @@ class Compiler:
     def test(self, fact_type: str | None, c: Compare) -> dict:
         ftype = self.field_type(fact_type, c.field)
         if c.ref:
+            # durable_rules matches a comparison with a *missing* referenced field (seen
+            # with $gte), so the referenced field must be tested for existence as well.
             op = "$eq" if c.op == "eq" else f"${'neq' if c.op == 'ne' else c.op}"
-            return {op: {c.field: {"$m": c.ref}}}
+            return {"$and": [{"$ex": {c.ref: 1}}, {op: {c.field: {"$m": c.ref}}}]}
         if c.op == "in":
             values = [engine_value(v, ftype) for v in c.value]
             if len(values) == 1:

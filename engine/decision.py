@@ -109,7 +109,18 @@ class Decision:
                 for o in self.outcomes
             ],
             "totals": {"min": fmt(low), "max": fmt(high)},
+            "totals_by_payer": self.totals_by_payer(),
         }
+
+    def totals_by_payer(self) -> dict[str, dict[str, str]]:
+        """The totals split by who pays (Taicang, or Suzhou for its matching subsidy)."""
+        out: dict[str, list] = {}
+        for o in self.outcomes:
+            if o.is_cash:
+                bucket = out.setdefault(o.item.payer, [ZERO, ZERO])
+                bucket[0] += o.low
+                bucket[1] += o.high
+        return {payer: {"min": fmt(low), "max": fmt(high)} for payer, (low, high) in sorted(out.items())}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"

@@ -36,9 +36,13 @@ class Prepared:
     ruleset: str
     rules: Mapping[str, comp.RuleInfo]
     conditions: Mapping[str, Any]  # item ID → resolved condition (applicant kind first)
+    checks: Mapping[str, Any]  # item ID → the condition compiled to a Python closure
     amounts: Mapping[str, Amount]
     groups: Mapping[str, tuple[str, ...]]
     eligibility: Any  # resolved G1 condition
+
+
+_MET_STATUS = {"none": "service", "discretionary": "discretionary"}
 
 
 def full_condition(item: Item, readings: Mapping[str, str]) -> Any:
@@ -106,11 +110,13 @@ class Evaluator:
             definition, info = self.compiler.compile(readings)
             self.engine.register(name, definition)
             g1 = self.policy.provision("eligibility")
+            conditions = {i.id: full_condition(i, readings) for i in self.policy.items.values()}
             prepared = Prepared(
                 readings=dict(readings),
                 ruleset=name,
                 rules=info,
-                conditions={i.id: full_condition(i, readings) for i in self.policy.items.values()},
+                conditions=conditions,
+                checks={iid: cond.compile_python(c) for iid, c in conditions.items()},
                 amounts={i.id: resolve(i.amount, readings) for i in self.policy.items.values()},
                 groups=relation_groups(build_graph(self.policy, readings), self.policy),
                 eligibility=cond.resolve(g1.conditions, readings) if g1 is not None else cond.ALWAYS,
@@ -164,61 +170,69 @@ class Evaluator:
             info = prepared.rules.get(firing.rule)
             if info is None:
                 continue
-            fid = dict(firing.matched)["p"]
+            fid = firing.matched[0][1]  # item and provision rules bind one fact, "p"
             if info.kind == "provision":
                 g1_ok = g1_ok or info.owner == self.g1_rule
                 continue
             met.setdefault((info.owner, by_id[fid].key), []).append(firing.rule)
 
-        def getter(fact: Fact):
-            applicant = app.applicant
-            values = fact.values
-
-            def get(name: str):
-                if name.startswith("applicant."):
-                    return applicant.get(name[10:])
-                return values.get(name)
-
-            return get
-
+        applicant = app.applicant
+        checks, amounts, readings = prepared.checks, prepared.amounts, prepared.readings
         candidates: dict[tuple[str, str], list[Outcome]] = {}
         for fact in app.facts:
             if fact.role != "item":
                 continue
-            get = getter(fact)
+            values = fact.values
             for item in self.relevant_items(fact):
-                rules = met.get((item.id, fact.key), [])
+                rules = met.get((item.id, fact.key))
                 if rules:
                     verdict: bool | None = True
                 else:
-                    verdict = cond.holds(prepared.conditions[item.id], get)
+                    verdict = checks[item.id](values, applicant)
                     if verdict is True:
                         raise EngineError(
                             f"the rules engine did not fire {item.id} for {fact.key}, but its conditions hold; "
                             "this is a bug in the compiler or in durable_rules"
                         )
-                o = Outcome(item=item, subject=fact.subject, fact=fact, facts=[fact], verdict=verdict, rules=list(rules))
+                o = Outcome(item, fact.subject, fact, [fact], verdict, rules or [])
                 o.readings.update(item.readings)
                 if verdict is True:
-                    o.computed = compute(prepared.amounts[item.id], get, prepared.readings)
-                    if o.computed.missing:
+                    computed = o.computed = compute(amounts[item.id], values.get, readings)
+                    if computed.missing:
                         o.status = "undetermined"
-                        o.missing = self.inputs_missing(fact, list(o.computed.missing))
+                        o.missing = self.inputs_missing(fact, list(computed.missing))
                     else:
-                        o.status = {"none": "service", "discretionary": "discretionary"}.get(o.computed.kind, "eligible")
-                        o.low, o.high = o.computed.low, o.computed.high
+                        o.status = _MET_STATUS.get(computed.kind, "eligible")
+                        o.low, o.high = computed.low, computed.high
                 elif verdict is None:
                     o.status = "undetermined"
-                    o.missing = self.inputs_missing(fact, cond.unknown_fields(prepared.conditions[item.id], get))
+                    o.missing = self.inputs_missing(fact, cond.unknown_fields(prepared.conditions[item.id], self.getter(app, fact)))
                 else:
                     o.status = "ineligible"
-                candidates.setdefault((item.id, fact.subject), []).append(o)
+                key = (item.id, fact.subject)
+                group = candidates.get(key)
+                if group is None:
+                    candidates[key] = [o]
+                else:
+                    group.append(o)
 
         outcomes = [self.merge(group) for group in candidates.values()]
         outcomes.sort(key=lambda o: o.key)
         ctx = Context(self.policy, app, prepared.readings, prepared.groups, g1_ok, self.statics)
         resolve_all(outcomes, ctx)
         return Decision(self.policy, app, prepared.readings, outcomes, firings, by_id, g1_ok)
+
+    @staticmethod
+    def getter(app: Application, fact: Fact):
+        """Read ``applicant.x`` from the applicant and other names from the fact."""
+        applicant, values = app.applicant, fact.values
+
+        def get(name: str):
+            if name.startswith("applicant."):
+                return applicant.get(name[10:])
+            return values.get(name)
+
+        return get
 
     def relevant_items(self, fact: Fact) -> list[Item]:
         """The items a fact is about, in policy order."""

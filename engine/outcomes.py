@@ -51,7 +51,7 @@ class Event:
         return default
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Outcome:
     item: Item
     subject: str

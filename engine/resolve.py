@@ -45,6 +45,12 @@ class Statics:
         self.relations: dict[str, list[Relation]] = {}
         for rel in policy.relations.values():
             self.relations.setdefault(rel.kind, []).append(rel)
+        self.by_member: dict[str, set[str]] = {}  # item ID → relations it may be a member of
+        for rel in policy.relations.values():
+            groups = rel.members.cases.values() if hasattr(rel.members, "cases") else [rel.members]
+            for group in groups:
+                for item_id in group:
+                    self.by_member.setdefault(item_id, set()).add(rel.id)
         self.reading: dict[tuple[str, str], str | None] = {}
         for owner in list(policy.relations.values()) + list(policy.provisions.values()):
             for name, value in owner.params.items():
@@ -61,6 +67,8 @@ class Context:
     g1_ok: bool
     statics: Statics
     by_item: dict[str, list[Outcome]] = field(default_factory=dict)
+    present: set[str] = field(default_factory=set)  # relations with a member among the outcomes
+    context: dict[str, list[Fact]] = field(default_factory=dict)  # context facts by type
 
     def reading_of(self, owner_id: str, param: str) -> str | None:
         return self.statics.reading.get((owner_id, param))
@@ -78,10 +86,11 @@ class Context:
     def context_facts(self, provision: Provision | None) -> list[Fact]:
         if provision is None or "fact" not in provision.params:
             return []
-        return [f for f in self.app.facts if f.type == provision.params["fact"]]
+        return self.context.get(provision.params["fact"], [])
 
     def relations(self, kind: str) -> list[Relation]:
-        return self.statics.relations.get(kind, [])
+        """The relations of a kind that have a member among the outcomes."""
+        return [r for r in self.statics.relations.get(kind, ()) if r.id in self.present]
 
 
 def _rank(o: Outcome) -> tuple:
@@ -91,8 +100,15 @@ def _rank(o: Outcome) -> tuple:
 
 def resolve_all(outcomes: list[Outcome], ctx: Context) -> None:
     """Apply every provision and relation, then round the final figures to the fen."""
+    by_member = ctx.statics.by_member
     for o in outcomes:
         ctx.by_item.setdefault(o.item.id, []).append(o)
+        relations = by_member.get(o.item.id)
+        if relations:
+            ctx.present |= relations
+    for f in ctx.app.facts:
+        if f.role == "context":
+            ctx.context.setdefault(f.type, []).append(f)
     eligibility(outcomes, ctx)
     period(outcomes, ctx)
     case_by_case(outcomes, ctx)
@@ -108,10 +124,11 @@ def resolve_all(outcomes: list[Outcome], ctx: Context) -> None:
     for rel in ctx.relations("requires"):
         requires(outcomes, ctx, rel)
     for o in outcomes:
-        exact = (o.low, o.high)
-        o.low, o.high = round_outcome(o.low, o.high)
-        if exact != (o.low, o.high):
-            o.rounded_from = exact
+        if o.high is not None:
+            low, high = round_outcome(o.low, o.high)
+            if (low, high) != (o.low, o.high):
+                o.rounded_from = (o.low, o.high)
+                o.low, o.high = low, high
 
 
 def eligibility(outcomes: list[Outcome], ctx: Context) -> None:
@@ -128,6 +145,8 @@ def period(outcomes: list[Outcome], ctx: Context) -> None:
         return
     start, end = g3.params["from"], g3.params["to"]
     year_outside = not (start.year <= ctx.app.year <= end.year)
+    if not year_outside and not any(o.fact.date for o in outcomes):
+        return
     for o in outcomes:
         date = o.fact.date
         if year_outside:

@@ -19,6 +19,7 @@ this module is the reference the engine is checked against.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -170,3 +171,72 @@ def compares(node: Any) -> list[Compare]:
 
     walk(node)
     return out
+
+
+_OPERATORS = {
+    "eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "gte": operator.ge,
+    "lt": operator.lt, "lte": operator.le, "in": lambda left, right: left in right,
+}
+
+Check3 = Callable[[Mapping[str, Any], Mapping[str, Any]], "bool | None"]
+
+
+def compile_python(node: Any) -> Check3:
+    """A resolved condition as a closure ``check(fact_values, applicant) → True/False/None``.
+
+    Same three-valued semantics as ``holds``, without walking the tree on every call:
+    the evaluation pipeline runs it for every relevant fact the rules did not match.
+    """
+    if node is ALWAYS or isinstance(node, Always):
+        return lambda values, applicant: True
+    if isinstance(node, Compare):
+        fn = _OPERATORS[node.op]
+        on_applicant = node.field.startswith("applicant.")
+        name = node.field[len("applicant."):] if on_applicant else node.field
+        if node.ref:
+            ref = node.ref
+
+            def compare_fields(values, applicant):
+                left = (applicant if on_applicant else values).get(name)
+                right = values.get(ref)
+                if left is None or right is None:
+                    return None
+                return fn(left, right)
+
+            return compare_fields
+        literal = node.value
+
+        def compare_literal(values, applicant):
+            left = (applicant if on_applicant else values).get(name)
+            return None if left is None else fn(left, literal)
+
+        return compare_literal
+    if isinstance(node, All):
+        parts = tuple(compile_python(p) for p in node.parts)
+
+        def all_of(values, applicant):
+            result = True
+            for part in parts:
+                verdict = part(values, applicant)
+                if verdict is False:
+                    return False
+                if verdict is None:
+                    result = None
+            return result
+
+        return all_of
+    if isinstance(node, Any_):
+        parts = tuple(compile_python(p) for p in node.parts)
+
+        def any_of(values, applicant):
+            result = False
+            for part in parts:
+                verdict = part(values, applicant)
+                if verdict is True:
+                    return True
+                if verdict is None:
+                    result = None
+            return result
+
+        return any_of
+    raise TypeError(f"not a resolved condition: {node!r}")

@@ -1,8 +1,8 @@
 """The JSON Schema of an application, generated from the fact vocabulary.
 
-Draft-07, so that both ``fastjsonschema`` (the fast path of validation) and
-``jsonschema`` (which reports every error with its path) accept it, and so that
-other services can validate before they call us.  Money is a number or a decimal
+Draft-07, widely supported, so that other services can validate before they call
+us; ``jsonschema`` reports every error against it with its path, and the engine's
+precompiled fast path (engine/fastpath.py) checks exactly the same constraints.  Money is a number or a decimal
 string in yuan; the two-decimal rule and dates are re-checked when the input is
 coerced (engine/application.py), where exact values are at hand.
 """
@@ -11,21 +11,24 @@ from __future__ import annotations
 
 from .model import FieldSpec, Policy
 
-MONEY_PATTERN = r"^[0-9]+(\.[0-9]{1,2})?$"
+MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 MAX_FACTS = 2000
+# Below 10^12 yuan, so that amounts in fen stay far inside the rules engine's 64-bit integers.
+MAX_MONEY = 999999999999.99
+MAX_COUNT = 10**12
 
 
 def field_schema(spec: FieldSpec, item_ids: list[str]) -> dict:
     t = spec.type
     desc = f"{spec.label.zh} / {spec.label.en}"
     if t == "money":
-        out: dict = {"type": ["integer", "number", "string"], "minimum": 0, "pattern": MONEY_PATTERN,
+        out: dict = {"type": ["integer", "number", "string"], "minimum": 0, "maximum": MAX_MONEY, "pattern": MONEY_PATTERN,
                      "description": desc + " (yuan; at most two decimals)"}
     elif t in ("count", "integer", "year"):
         out = {"type": "integer", "description": desc}
         low = spec.minimum if spec.minimum is not None else (0 if t == "count" else (1990 if t == "year" else None))
-        high = spec.maximum if spec.maximum is not None else (2100 if t == "year" else None)
+        high = spec.maximum if spec.maximum is not None else (2100 if t == "year" else (MAX_COUNT if t == "count" else None))
         if low is not None:
             out["minimum"] = low
         if high is not None:

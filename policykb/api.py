@@ -81,6 +81,17 @@ class KnowledgeBase:
             application = read_document(application)
         return self.evaluator.evaluate(application, self.readings_with(readings), source=source)
 
+    def evaluate_many(self, applications, readings: Mapping[str, str] | None = None, *, workers: int = 1) -> list[dict]:
+        """Evaluate a batch in ``workers`` processes; results in input order.
+
+        Each result is the decision JSON object (``Decision.to_dict()``), or for an
+        application that cannot be evaluated ``{"index": i, "error": {...}}`` naming
+        the bad fields — one bad application never stops a batch.
+        """
+        from policykb.engine.batch import evaluate_many
+
+        return evaluate_many(self, applications, readings, workers)
+
     def parse(self, application: Any, *, source: str = ""):
         """Validate and coerce an application without evaluating it."""
         from policykb.engine.application import parse_application, read_document

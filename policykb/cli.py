@@ -130,6 +130,18 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from policykb import bench
+
+    if args.applications < 1 or args.workers < 1:
+        raise InputError("--applications and --workers must be at least 1")
+    kb = _kb(args)
+    result = bench.run(kb, applications=args.applications, workers=args.workers, seed=args.seed,
+                       readings=_parse_readings(args.reading))
+    write_output(bench.to_json(result) if args.format == "json" else bench.to_text(result), args.output)
+    return 0
+
+
 def _parse_readings(values) -> dict[str, str]:
     out: dict[str, str] = {}
     for value in values or []:
@@ -175,6 +187,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--reading", action="append", metavar="ID=OPTION", help="switch a reading, e.g. I-06=per_station (repeatable)")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("bench", help="benchmark the pipeline on seeded synthetic applications")
+    _common(p)
+    p.add_argument("--applications", type=int, default=2000, metavar="N", help="how many applications (default 2000)")
+    p.add_argument("--workers", type=int, default=2, metavar="W", help="processes for the throughput run (default 2)")
+    p.add_argument("--seed", type=int, default=2021, help="seed of the synthetic applications (default 2021)")
+    p.add_argument("--reading", action="append", metavar="ID=OPTION")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("schema", help="print the JSON Schema of an application")
     _common(p)

@@ -1,0 +1,180 @@
+"""The fast path of validation: one precompiled pass that checks and coerces.
+
+For every field of the vocabulary it checks exactly what the generated JSON Schema
+says (type, bounds, pattern, enum, required, no unknown keys) and converts the value
+to its Python type at the same time.  It answers only "clean" (with the typed
+values) or "not clean": on the first doubt it gives up and the caller runs the full
+jsonschema report, which names every bad field.  ``tests/test_schema.py`` checks
+that the two accept exactly the same documents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Any, Callable
+
+from policykb.kb.model import FactType, FieldSpec, Policy
+from policykb.kb.schema import DATE_PATTERN, MAX_COUNT, MAX_FACTS, MAX_MONEY, MONEY_PATTERN
+from policykb.money import FEN
+
+_MONEY = re.compile(MONEY_PATTERN)
+_DATE = re.compile(DATE_PATTERN)
+_MAX_MONEY = Decimal(str(MAX_MONEY))
+
+
+class NotClean(Exception):
+    """Raised inside the fast path; the caller falls back to the full report."""
+
+
+def _integer(value: Any) -> int:
+    if type(value) is int:
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise NotClean
+
+
+def converter(spec: FieldSpec, item_ids: frozenset) -> Callable[[Any], Any]:
+    """A function checking one field's value as the schema does and returning it typed."""
+    t = spec.type
+    if t == "money":
+        def money(value):
+            if type(value) is int:
+                if 0 <= value <= _MAX_MONEY:
+                    return Decimal(value)
+                raise NotClean
+            if isinstance(value, str):
+                if _MONEY.match(value):
+                    return Decimal(value)
+                raise NotClean
+            if isinstance(value, (Decimal, float)) and not isinstance(value, bool):
+                amount = value if isinstance(value, Decimal) else Decimal(repr(value))
+                if amount.is_finite() and 0 <= amount <= _MAX_MONEY and amount == amount.quantize(FEN):
+                    return amount
+            raise NotClean
+        return money
+    if t in ("count", "integer", "year"):
+        low = spec.minimum if spec.minimum is not None else (0 if t == "count" else (1990 if t == "year" else None))
+        high = spec.maximum if spec.maximum is not None else (2100 if t == "year" else (MAX_COUNT if t == "count" else None))
+
+        def whole(value):
+            number = _integer(value)
+            if (low is not None and number < low) or (high is not None and number > high):
+                raise NotClean
+            return number
+        return whole
+    if t == "bool":
+        def boolean(value):
+            if value is True or value is False:
+                return value
+            raise NotClean
+        return boolean
+    if t in ("enum", "item"):
+        allowed = frozenset(spec.values or {}) if t == "enum" else item_ids
+
+        def member(value):
+            if isinstance(value, str) and value in allowed:
+                return value
+            raise NotClean
+        return member
+    if t == "items":
+        def members(value):
+            if isinstance(value, list) and all(isinstance(v, str) and v in item_ids for v in value) and len(set(value)) == len(value):
+                return tuple(value)
+            raise NotClean
+        return members
+    if t == "date":
+        def date(value):
+            if isinstance(value, str) and _DATE.match(value):
+                try:
+                    return dt.date.fromisoformat(value)
+                except ValueError:
+                    raise NotClean from None
+            raise NotClean
+        return date
+
+    def text(value):
+        if isinstance(value, str) and value:
+            return value
+        raise NotClean
+    return text
+
+
+class FactShape:
+    """The fields, requirements and converters of one fact type."""
+
+    def __init__(self, ft: FactType, common: dict[str, FieldSpec], item_ids: frozenset):
+        self.ft = ft
+        self.convert = {name: converter(spec, item_ids) for name, spec in ft.fields.items()}
+        self.subject = converter(common["subject"], item_ids) if "subject" in common else None
+        self.date = converter(common["date"], item_ids) if "date" in common else None
+        self.note = converter(common["note"], item_ids) if "note" in common else None
+        self.required = [n for n, s in ft.fields.items() if s.required] + (["subject"] if ft.subject_required else [])
+        self.required_when = [(n, dict(s.required_when)) for n, s in ft.fields.items() if s.required_when]
+
+
+class FastPath:
+    def __init__(self, policy: Policy):
+        voc = policy.vocabulary
+        self.policy_id = policy.id
+        item_ids = frozenset(policy.items)
+        self.applicant = {name: converter(spec, item_ids) for name, spec in voc.applicant.items()}
+        self.applicant_required = [n for n, s in voc.applicant.items() if s.required]
+        self.shapes = {name: FactShape(ft, dict(voc.common), item_ids) for name, ft in voc.fact_types.items()}
+
+    def coerce(self, document: Any):
+        """(typed applicant, [(fact type, subject or None, date, typed values, index)]) or None."""
+        try:
+            return self._coerce(document)
+        except (NotClean, KeyError, TypeError, AttributeError):
+            return None
+
+    def _coerce(self, document: Any):
+        if not isinstance(document, dict):
+            raise NotClean
+        for key in document:
+            if key not in ("policy", "applicant", "year", "facts"):
+                raise NotClean
+        if "policy" in document and document["policy"] != self.policy_id:
+            raise NotClean
+        raw_applicant = document["applicant"]
+        facts = document["facts"]
+        year = document["year"]
+        if type(year) is not int or not 1990 <= year <= 2100 or not isinstance(raw_applicant, dict) or not isinstance(facts, list) or len(facts) > MAX_FACTS:
+            raise NotClean
+        applicant = {}
+        convert = self.applicant
+        for name, value in raw_applicant.items():
+            applicant[name] = convert[name](value)
+        for name in self.applicant_required:
+            if name not in applicant:
+                raise NotClean
+        drafts = []
+        shapes = self.shapes
+        for index, raw in enumerate(facts):
+            if not isinstance(raw, dict):
+                raise NotClean
+            shape = shapes[raw["type"]]
+            values = {}
+            subject = date = None
+            for name, value in raw.items():
+                if name == "type":
+                    continue
+                if name == "subject":
+                    subject = shape.subject(value)
+                elif name == "date":
+                    date = shape.date(value)
+                elif name == "note":
+                    shape.note(value)
+                else:
+                    values[name] = shape.convert[name](value)
+            for name in shape.required:
+                if name not in raw:
+                    raise NotClean
+            for name, when in shape.required_when:
+                if name not in raw and all(raw.get(k) == v for k, v in when.items()):
+                    raise NotClean
+            drafts.append((shape.ft, subject, date, values, index))
+        return applicant, drafts
