@@ -49,7 +49,8 @@ class Decision:
     """The result of evaluating one application under one set of readings."""
 
     def __init__(self, policy: Policy, application: Application, readings: Mapping[str, str],
-                 outcomes: list[Outcome], firings, facts_by_id: Mapping[str, Fact], g1_ok: bool):
+                 outcomes: list[Outcome], firings, facts_by_id: Mapping[str, Fact], g1_ok: bool, evaluator=None):
+        self.evaluator = evaluator  # to re-evaluate under other readings when explaining
         self.policy = policy
         self.application = application
         self.readings = dict(sorted(readings.items()))
@@ -84,6 +85,28 @@ class Decision:
         if len(found) > 1:
             raise UnknownItemError(f"{item} has outcomes for several subjects ({', '.join(o.subject for o in found)}); name one with --subject")
         return found[0]
+
+    # -- explanations
+    def explain(self, item: str, subject: str | None = None, *, alternatives: bool = True):
+        """The explanation of one item's outcome (docs/explain.md): why, or why not.
+
+        ``subject`` is needed when the item has outcomes for several subjects; an item
+        the application holds no fact for is explained too (which fact it would need).
+        With ``alternatives`` the readings it depends on are evaluated both ways.
+        """
+        from policykb.explain.why import explain
+
+        found = explain(self, item, subject, alternatives=alternatives)
+        if len(found) > 1:
+            subjects = ", ".join(e.data["subject"] for e in found)
+            raise UnknownItemError(f"{item} has outcomes for several subjects ({subjects}); name one")
+        return found[0]
+
+    def trace(self):
+        """The derivation as a networkx DiGraph (see ``policykb.explain.trace``)."""
+        from policykb.explain.trace import trace_graph
+
+        return trace_graph(self)
 
     # -- serialisation
     def to_dict(self) -> dict[str, Any]:

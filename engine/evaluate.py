@@ -195,6 +195,7 @@ class Evaluator:
                             "this is a bug in the compiler or in durable_rules"
                         )
                 o = Outcome(item, fact.subject, fact, [fact], verdict, rules or [])
+                o.amount_spec = amounts[item.id]
                 o.readings.update(item.readings)
                 if verdict is True:
                     computed = o.computed = compute(amounts[item.id], values.get, readings)
@@ -220,7 +221,7 @@ class Evaluator:
         outcomes.sort(key=lambda o: o.key)
         ctx = Context(self.policy, app, prepared.readings, prepared.groups, g1_ok, self.statics)
         resolve_all(outcomes, ctx)
-        return Decision(self.policy, app, prepared.readings, outcomes, firings, by_id, g1_ok)
+        return Decision(self.policy, app, prepared.readings, outcomes, firings, by_id, g1_ok, self)
 
     @staticmethod
     def getter(app: Application, fact: Fact):

@@ -68,6 +68,7 @@ class Outcome:
     missing: list[str] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     rounded_from: tuple[Decimal | None, Decimal | None] | None = None  # exact bounds before the final rounding
+    amount_spec: Any = None  # the item's amount under the evaluation's readings
 
     @property
     def key(self) -> tuple[int, str]:

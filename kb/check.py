@@ -189,6 +189,10 @@ def check_policy(policy: Policy) -> list[Problem]:
             if n and n not in numbers:
                 add(f"glossary.yaml: {term.term}.used_in", f"measure {n} does not exist")
 
+    from .messages import check_messages
+
+    problems.extend(check_messages()[1])
+
     try:
         from policykb.engine.compiler import limit_problems
     except ImportError as exc:  # pragma: no cover - the engine ships with the package

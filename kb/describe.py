@@ -15,23 +15,26 @@ from policykb.money import fmt_plain
 
 from .model import OP_NEGATION, OP_SYMBOL, Amount, Compare, Policy, Text
 
-AMOUNT_KIND = {
-    "ceiling": Text("最高", "ceiling"),
-    "exact": Text("定额", "exact"),
-    "range": Text("区间", "range"),
-    "none": Text("非现金支持", "non-cash"),
-    "discretionary": Text("另行确定", "discretionary"),
-}
+def _labels(section: str) -> dict[str, Text]:
+    from .messages import messages
 
-STATUS = {
-    "eligible": Text("符合", "eligible"),
-    "reduced": Text("核减", "reduced"),
-    "excluded": Text("排除", "excluded"),
-    "ineligible": Text("不符合", "ineligible"),
-    "undetermined": Text("待定", "undetermined"),
-    "service": Text("服务支持", "service"),
-    "discretionary": Text("另行确定", "discretionary"),
-}
+    return getattr(messages(), section)
+
+
+class _Lazy(dict):
+    """Status and amount-kind labels, read from messages.yaml on first use."""
+
+    def __init__(self, section: str):
+        super().__init__()
+        self.section = section
+
+    def __missing__(self, key):
+        self.update(_labels(self.section))
+        return dict.__getitem__(self, key)
+
+
+AMOUNT_KIND = _Lazy("amount_kinds")
+STATUS = _Lazy("statuses")
 
 YUAN = Text("元", "yuan")
 

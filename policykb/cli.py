@@ -142,6 +142,82 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_why(args) -> int:
+    from policykb.explain.why import explain
+
+    kb = _kb(args)
+    decision = kb.evaluate(args.file, _parse_readings(args.reading))
+    explanations = explain(decision, args.item, args.subject)
+    if args.format == "json":
+        text = json.dumps([e.to_dict() for e in explanations], ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = "\n".join(e.to_text(args.lang) for e in explanations)
+    write_output(text, args.output)
+    return 0
+
+
+def _document(args):
+    from policykb.engine.application import read_document
+
+    return read_document(args.file)
+
+
+def _emit_lines(args, result) -> None:
+    text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n" if args.format == "json" else result.to_text(args.lang)
+    write_output(text, args.output)
+
+
+def cmd_whatif(args) -> int:
+    from policykb.explain.whatif import whatif
+
+    if not (args.set or args.add or args.remove or args.reading):
+        raise InputError("whatif needs at least one --set PATH=VALUE, --add FACT, --remove FACT or --reading ID=OPTION")
+    kb = _kb(args)
+    result = whatif(kb, _document(args), sets=args.set or [], adds=args.add or [], removes=args.remove or [],
+                    readings=_parse_readings(args.reading))
+    _emit_lines(args, result)
+    return 0
+
+
+def cmd_qualify(args) -> int:
+    from policykb.explain.qualify import qualify
+
+    kb = _kb(args)
+    _emit_lines(args, qualify(kb, _document(args), args.item, args.subject, _parse_readings(args.reading)))
+    return 0
+
+
+class _Lines:
+    def __init__(self, data, lines):
+        self.data, self.lines = data, lines
+
+    def to_dict(self):
+        return dict(self.data, text={"zh": [x.zh for x in self.lines], "en": [x.en for x in self.lines]})
+
+    def to_text(self, lang):
+        return "\n".join(x(lang) for x in self.lines) + "\n"
+
+
+def cmd_readings(args) -> int:
+    from policykb.explain import sensitivity
+
+    kb = _kb(args)
+    result = sensitivity.reading_effects(kb, _document(args), _parse_readings(args.reading))
+    _emit_lines(args, _Lines(result, sensitivity.to_lines(kb, result)))
+    return 0
+
+
+def cmd_runners_up(args) -> int:
+    from policykb.explain import runners
+
+    kb = _kb(args)
+    decision = kb.evaluate(args.file, _parse_readings(args.reading))
+    groups = runners.runners_up(decision)
+    data = {"policy": kb.policy.id, "kb_version": kb.version, "groups": groups}
+    _emit_lines(args, _Lines(data, runners.to_lines(groups)))
+    return 0
+
+
 def _parse_readings(values) -> dict[str, str]:
     out: dict[str, str] = {}
     for value in values or []:
@@ -187,6 +263,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--reading", action="append", metavar="ID=OPTION", help="switch a reading, e.g. I-06=per_station (repeatable)")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("why", help="why (or why not): one item's outcome, cited to the policy text")
+    p.add_argument("file", help="application (JSON or YAML)")
+    p.add_argument("item", help="item ID, e.g. m01.equipment")
+    p.add_argument("--subject", help="the subject, when the item has outcomes for several")
+    _common(p, lang=True)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--reading", action="append", metavar="ID=OPTION")
+    p.set_defaults(func=cmd_why)
+
+    p = sub.add_parser("whatif", help="evaluate a changed application and show what changes, and why")
+    p.add_argument("file", help="application (JSON or YAML)")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE",
+                   help="change a value: year, applicant.FIELD, facts[N].FIELD or facts[SUBJECT].FIELD (value as JSON; null removes)")
+    p.add_argument("--add", action="append", metavar="FACT", help="add a fact given as a JSON object")
+    p.add_argument("--remove", action="append", metavar="FACT", help="remove a fact: facts[N] or facts[SUBJECT]")
+    _common(p, lang=True)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--reading", action="append", metavar="ID=OPTION", help="switch a reading in the changed evaluation")
+    p.set_defaults(func=cmd_whatif)
+
+    p = sub.add_parser("qualify", help="how an item could qualify: the smallest changes, each verified")
+    p.add_argument("file", help="application (JSON or YAML)")
+    p.add_argument("item", help="item ID, e.g. m01.equipment")
+    p.add_argument("--subject", help="the subject, when the item has outcomes for several")
+    _common(p, lang=True)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--reading", action="append", metavar="ID=OPTION")
+    p.set_defaults(func=cmd_qualify)
+
+    p = sub.add_parser("readings", help="which readings of ambiguous sentences change this application's outcome")
+    p.add_argument("file", help="application (JSON or YAML)")
+    _common(p, lang=True)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--reading", action="append", metavar="ID=OPTION", help="the readings to start from")
+    p.set_defaults(func=cmd_readings)
+
+    p = sub.add_parser("runners-up", help="items suppressed by take-the-highest or mutual exclusion, and what they would have paid")
+    p.add_argument("file", help="application (JSON or YAML)")
+    _common(p, lang=True)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--reading", action="append", metavar="ID=OPTION")
+    p.set_defaults(func=cmd_runners_up)
 
     p = sub.add_parser("bench", help="benchmark the pipeline on seeded synthetic applications")
     _common(p)

@@ -30,7 +30,10 @@ def policy(kb):
 
 @pytest.fixture(scope="session")
 def example_documents():
-    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in EXAMPLES}
+    """The bundled examples as the command line reads them (JSON numbers kept exact)."""
+    from policykb.engine.application import read_document
+
+    return {p.stem: read_document(p) for p in EXAMPLES}
 
 
 @dataclass

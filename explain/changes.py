@@ -1,0 +1,150 @@
+"""Changing an application, and comparing the decisions before and after.
+
+Paths name a place in the application document: ``year``, ``applicant.size``,
+``facts[3].equipment_investment`` (by position in the input) or
+``facts[P-2022-01].equipment_investment`` (by subject; ``facts[type:subject]`` when
+a subject has several facts).  Values are read as JSON (``3000000``, ``true``,
+``"2999999.99"``); anything that is not JSON is taken as text; ``null`` removes a
+field.  ``diff`` lists, per item and subject, what changed between two decisions.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from policykb.engine.decision import amount_dict
+from policykb.errors import InputError, Problem, suggest
+
+_FACT_PATH = re.compile(r"^facts\[([^\]]+)\](?:\.([A-Za-z_][A-Za-z0-9_]*))?$")
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str
+    old: Any
+    new: Any
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "old": _plain(self.old), "new": _plain(self.new)}
+
+
+_MISSING = object()
+
+
+def _plain(value: Any) -> Any:
+    if value is _MISSING:
+        return None
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    return value
+
+
+def parse_value(text: str) -> Any:
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError:
+        return text
+
+
+def fact_index(document: dict, ref: str) -> int:
+    """The position of the fact a path names, by index, subject, or type:subject."""
+    facts = document.get("facts") or []
+    if ref.isdigit():
+        index = int(ref)
+        if index >= len(facts):
+            raise InputError(f"facts[{ref}]: the application has {len(facts)} facts (facts[0] … facts[{len(facts) - 1}])")
+        return index
+    applicant_id = (document.get("applicant") or {}).get("id")
+    subject = lambda f: f.get("subject", applicant_id)
+    if ":" in ref:
+        kind, _, wanted = ref.partition(":")
+        found = [i for i, f in enumerate(facts) if f.get("type") == kind and subject(f) == wanted]
+    else:
+        found = [i for i, f in enumerate(facts) if subject(f) == ref]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        subjects = sorted({str(subject(f)) for f in facts})
+        raise InputError(f"facts[{ref}]: no fact has that subject{suggest(ref, subjects)}; subjects: {', '.join(subjects)}")
+    kinds = ", ".join(f"{facts[i].get('type')}:{ref}" for i in found)
+    raise InputError(f"facts[{ref}]: {len(found)} facts have that subject; name one as facts[type:subject] ({kinds})")
+
+
+def set_path(document: dict, path: str, value: Any) -> Change:
+    """Set (or with None remove) the value at ``path``; return the change made."""
+    if path == "year":
+        old = document.get("year", _MISSING)
+        document["year"] = value
+        return Change(path, old, value)
+    if path.startswith("applicant."):
+        name = path[len("applicant."):]
+        applicant = document.setdefault("applicant", {})
+        old = applicant.get(name, _MISSING)
+        if value is None:
+            applicant.pop(name, None)
+        else:
+            applicant[name] = value
+        return Change(path, old, value)
+    m = _FACT_PATH.match(path)
+    if not m or not m.group(2):
+        raise InputError(Problem(path, "expected year, applicant.FIELD or facts[N|SUBJECT|type:SUBJECT].FIELD"))
+    index = fact_index(document, m.group(1))
+    fact = document["facts"][index]
+    name = m.group(2)
+    old = fact.get(name, _MISSING)
+    if value is None:
+        fact.pop(name, None)
+    else:
+        fact[name] = value
+    return Change(f"facts[{index}].{name}", old, value)
+
+
+def apply(document: dict, sets: list[str] = (), adds: list[str] = (), removes: list[str] = ()) -> tuple[dict, list[Change]]:
+    """A changed copy of ``document`` and the list of changes made."""
+    changed = copy.deepcopy(document)
+    changes: list[Change] = []
+    for spec in sets:
+        path, sep, raw = spec.partition("=")
+        if not sep or not path.strip():
+            raise InputError(f"--set expects PATH=VALUE (for example facts[0].equipment_investment=3000000); found '{spec}'")
+        changes.append(set_path(changed, path.strip(), parse_value(raw.strip())))
+    for spec in adds:
+        fact = parse_value(spec)
+        if not isinstance(fact, dict) or "type" not in fact:
+            raise InputError(f"--add expects a fact as a JSON object with a type; found '{spec}'")
+        changed.setdefault("facts", []).append(fact)
+        changes.append(Change(f"facts[{len(changed['facts']) - 1}]", _MISSING, fact))
+    indices = sorted({fact_index(changed, _strip_fact_ref(r)) for r in removes}, reverse=True)
+    for index in indices:
+        fact = changed["facts"].pop(index)
+        changes.append(Change(f"facts[{index}]", fact, _MISSING))
+    return changed, changes
+
+
+def _strip_fact_ref(ref: str) -> str:
+    m = re.match(r"^facts\[([^\]]+)\]$", ref.strip())
+    return m.group(1) if m else ref.strip()
+
+
+def outcome_view(o) -> dict:
+    return {"status": o.status, "amount": amount_dict(o), "by": list(o.by)}
+
+
+def diff(before, after) -> list[dict]:
+    """Outcomes that differ between two decisions, in policy order."""
+    old = {(o.item.id, o.subject): o for o in before.outcomes}
+    new = {(o.item.id, o.subject): o for o in after.outcomes}
+    keys = sorted(set(old) | set(new), key=lambda k: (before.policy.items[k[0]].order, k[1]))
+    out = []
+    for key in keys:
+        a, b = old.get(key), new.get(key)
+        va = outcome_view(a) if a else None
+        vb = outcome_view(b) if b else None
+        if va != vb:
+            out.append({"item": key[0], "subject": key[1], "before": va, "after": vb})
+    return out

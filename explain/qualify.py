@@ -1,0 +1,475 @@
+"""How to qualify: the smallest changes that make an item qualify, each one verified.
+
+For each way the item's conditions can be met (each branch of its condition), the
+changes to the application: the gap to each numeric threshold ("+1 yuan of
+equipment investment", one fen or one unit past a strict boundary), the value a
+flag, level or recognition must have, a missing field to supply — or, when the
+application holds no fact for the item at all, the fact to obtain.  If the item
+would then still be removed by a relation or provision, the changes that would
+make it give way are added (the conflicting claim, the earlier award, the
+requirement).  Readings under which the item qualifies as it stands are ways too.
+
+Every way is checked by evaluating the changed application; a way is offered only
+if the item then qualifies.  ``tests/test_explain.py`` re-checks every way
+independently over the examples and the synthetic applications.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Mapping
+
+from policykb.engine.compiler import dnf
+from policykb.errors import UnknownItemError, suggest
+from policykb.kb import conditions as cond
+from policykb.kb import expressions
+from policykb.kb.describe import field_label, value_text
+from policykb.kb.messages import messages
+from policykb.kb.model import Compare, Item, Text
+
+from .whatif import _status_amount
+from .why import amount_phrase
+
+QUALIFYING = ("eligible", "reduced", "service", "discretionary")
+FEN = Decimal("0.01")
+
+
+@dataclass
+class Way:
+    changes: list[dict] = field(default_factory=list)  # {"op": set|add|remove, "path", "value", "text": Text}
+    readings: dict[str, str] = field(default_factory=dict)
+    verified: bool = False
+    after: dict | None = None
+    texts: list[Text] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "changes": [{k: (v.to_dict() if isinstance(v, Text) else _plain(v)) for k, v in c.items()} for c in self.changes],
+            "readings": dict(self.readings),
+            "verified": self.verified,
+            "after": self.after,
+        }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class Qualify:
+    def __init__(self, data: dict, lines: list[Text]):
+        self.data = data
+        self.lines = lines
+
+    def to_dict(self) -> dict:
+        return dict(self.data, text={"zh": [x.zh for x in self.lines], "en": [x.en for x in self.lines]})
+
+    def to_text(self, lang: str = "zh") -> str:
+        return "\n".join(x(lang) for x in self.lines) + "\n"
+
+
+def _unit(field_type: str) -> Decimal:
+    return FEN if field_type == "money" else Decimal(1)
+
+
+def _json_number(value: Decimal, field_type: str) -> Any:
+    if field_type == "money":
+        return f"{value:.2f}"
+    return int(value)
+
+
+class _Planner:
+    def __init__(self, kb, document: dict, readings: Mapping[str, str]):
+        self.kb = kb
+        self.policy = kb.policy
+        self.document = document
+        self.readings = kb.readings_with(readings)
+        self.m = messages()
+
+    def label(self, fact_type: str | None, name: str) -> Text:
+        return Text(field_label(self.policy, fact_type, name, "zh"), field_label(self.policy, fact_type, name, "en"))
+
+    def shown(self, fact_type: str | None, name: str, value: Any) -> Text:
+        return Text(value_text(self.policy, fact_type, name, value, "zh"), value_text(self.policy, fact_type, name, value, "en"))
+
+    def spec(self, fact_type: str | None, name: str):
+        if name.startswith("applicant."):
+            return self.policy.vocabulary.applicant.get(name[10:])
+        return self.policy.vocabulary.field(fact_type, name)
+
+    # -- targets for one comparison
+    def target(self, c: Compare, current: Any, values: dict) -> Any:
+        """A value of ``c.field`` that satisfies ``c`` (closest to ``current``), or None."""
+        spec = self.spec(None if c.field.startswith("applicant.") else self._fact_type, c.field)
+        unit = _unit(spec.type if spec else "money")
+        right = values.get(c.ref) if c.ref else c.value
+        if c.ref and right is None:
+            return None
+        if c.op == "eq":
+            return right
+        if c.op == "in":
+            return right[0]
+        if c.op == "ne":
+            if spec is not None and spec.type == "bool":
+                return not right
+            if spec is not None and spec.values:
+                return next((v for v in spec.values if v != right), None)
+            return None
+        right = Decimal(right)
+        if c.op == "gte":
+            return right
+        if c.op == "gt":
+            return right + unit
+        if c.op == "lte":
+            return right
+        if c.op == "lt":
+            return right - unit
+        return None
+
+    def branch_changes(self, branch: list[Compare], fact, applicant: dict, fact_index: int | None) -> list[dict] | None:
+        """Changes to the fact and applicant so every comparison of ``branch`` holds."""
+        self._fact_type = fact.type if fact is not None else None
+        ft = self.policy.vocabulary.fact_types[self._fact_type] if fact is not None else None
+        values = dict(fact.values) if fact is not None else {}
+        app = dict(applicant)
+        changes: list[dict] = []
+        for _ in range(3):  # a change may unsettle a comparison already passed
+            settled = True
+            for c in branch:
+                on_applicant = c.field.startswith("applicant.")
+                source = app if on_applicant else values
+                name = c.field[10:] if on_applicant else c.field
+                get = lambda n: (app.get(n[10:]) if n.startswith("applicant.") else values.get(n))
+                if cond.holds(c, get) is True:
+                    continue
+                settled = False
+                current = source.get(name)
+                wanted = self.target(c, current, values)
+                if wanted is None and c.ref and values.get(c.ref) is None:
+                    # supply the referenced field from the compared one (or a neutral 1)
+                    base = current if current is not None else Decimal(1)
+                    ref_spec = ft.field(c.ref)
+                    values[c.ref] = int(base) if ref_spec.type in ("count", "integer") else Decimal(base)
+                    changes.append(self.change_for(fact_index, None, c.ref, None, values[c.ref], ft))
+                    continue
+                if wanted is None:
+                    return None
+                if on_applicant:
+                    app[name] = wanted
+                    changes.append(self.change_for(None, "applicant", c.field, current, wanted, None))
+                    continue
+                spec = ft.field(name)
+                if spec is not None and spec.derived:
+                    adjusted = self.adjust_derived(spec, values, current, Decimal(wanted), ft, fact_index, changes)
+                    if not adjusted:
+                        return None
+                    continue
+                if spec is not None and spec.type in ("count", "integer"):
+                    wanted = int(wanted)
+                values[name] = wanted
+                changes.append(self.change_for(fact_index, None, name, current, wanted, ft))
+            if settled:
+                return self.merge(changes)
+        return None
+
+    def adjust_derived(self, spec, values: dict, current, wanted: Decimal, ft, fact_index, changes: list) -> bool:
+        """Reach a derived value by raising the first operand of its subtraction (sales_increase)."""
+        expr = spec.expr
+        if not (isinstance(expr, dict) and "sub" in expr and isinstance(expr["sub"][0], str)):
+            return False
+        first = expr["sub"][0]
+        base = values.get(first)
+        gap = wanted - (current if current is not None else Decimal(0))
+        if base is None or current is None:
+            return False
+        values[first] = base + gap
+        for name, dspec in ft.derived.items():
+            values[name] = expressions.evaluate(dspec.expr, values.get)
+        changes.append(self.change_for(fact_index, None, first, base, base + gap, ft))
+        return True
+
+    @staticmethod
+    def merge(changes: list[dict]) -> list[dict]:
+        """One change per path: the last value, the first old value."""
+        merged: dict[str, dict] = {}
+        for c in changes:
+            if c["path"] in merged:
+                merged[c["path"]]["value"] = c["value"]
+                merged[c["path"]]["text"] = c["text"]
+            else:
+                merged[c["path"]] = c
+        return list(merged.values())
+
+    def change_for(self, fact_index: int | None, owner: str | None, name: str, old: Any, new: Any, ft) -> dict:
+        fact_type = ft.name if ft is not None else None
+        spec = self.spec(fact_type, name)
+        path = name if owner == "applicant" else f"facts[{fact_index}].{name}"
+        value: Any = new
+        if spec is not None and spec.type == "money":
+            value = _json_number(Decimal(new), "money")
+        elif isinstance(new, Decimal):
+            value = int(new)
+        label = self.label(fact_type, name)
+        if old is None:
+            text = self.m.both("gap_supply", field=label, target=self.shown(fact_type, name, new if not isinstance(new, str) or spec is None or spec.type != "money" else Decimal(new)))
+        elif isinstance(old, (int, Decimal)) and not isinstance(old, bool) and isinstance(new, (int, Decimal)) and not isinstance(new, bool):
+            gap = Decimal(new) - Decimal(old)
+            gap_text = self.shown(fact_type, name, abs(gap) if spec.type == "money" else int(abs(gap)))
+            phrase = "gap_raise" if gap > 0 else "gap_lower"
+            text = self.m.both(phrase, field=label, actual=self.shown(fact_type, name, old), target=self.shown(fact_type, name, new), gap=gap_text)
+        else:
+            text = self.m.both("gap_set", field=label, actual=self.shown(fact_type, name, old), target=self.shown(fact_type, name, new))
+        return {"op": "set", "path": path, "value": value, "text": text}
+
+    # -- applying and checking
+    def apply(self, changes: list[dict]) -> dict:
+        doc = copy.deepcopy(self.document)
+        removals = []
+        for c in changes:
+            if c["op"] == "set":
+                target, _, name = c["path"].rpartition(".")
+                if c["path"].startswith("applicant."):
+                    doc["applicant"][c["path"][10:]] = c["value"]
+                elif c["path"] == "year":
+                    doc["year"] = c["value"]
+                else:
+                    index = int(target[len("facts["):-1])
+                    doc["facts"][index][name] = c["value"]
+            elif c["op"] == "add":
+                doc["facts"].append(copy.deepcopy(c["value"]))
+            elif c["op"] == "remove":
+                removals.append(c["index"])
+        for index in sorted(set(removals), reverse=True):
+            doc["facts"].pop(index)
+        return doc
+
+    def outcome_after(self, changes: list[dict], item: Item, subject: str, readings: Mapping[str, str] | None = None):
+        decision = self.kb.evaluate(self.apply(changes), readings or self.readings)
+        return decision, next((o for o in decision.outcomes if o.item.id == item.id and o.subject == subject), None)
+
+    def give_way(self, decision, o) -> list[dict] | None:
+        """Removals that would lift the relations or provisions that excluded ``o``."""
+        removals: list[dict] = []
+
+        def index_of(fact) -> int:
+            return int(fact.source[len("facts["):-1])
+
+        def remove(fact, relation, items, quote):
+            removals.append({"op": "remove", "path": fact.source, "index": index_of(fact),
+                             "text": self.m.both("gap_give_way", items=items, relation=relation, quote=quote)})
+
+        for e in o.events:
+            if e.effect not in ("excluded", "reduced"):
+                continue
+            rel = self.policy.relations.get(e.by) or self.policy.provisions.get(e.by)
+            quote = rel.quote if rel else ""
+            if e.kind in ("highest", "exclusive", "group_cap", "excluded_by_other_reward"):
+                blockers = [x for x in decision.outcomes if x is not o and x.alive and x.fact is not o.fact
+                            and (e.winner is None or x.item.id == e.winner.item or (e.kind == "group_cap"))
+                            and (e.kind != "highest" or x.subject == o.subject)]
+                if e.kind == "group_cap":
+                    members = set(e.get("members", ()))
+                    blockers = [x for x in blockers if x.item.id in members]
+                if e.kind == "excluded_by_other_reward":
+                    blockers = [x for x in decision.outcomes if x is not o and x.subject == o.subject and x.alive and x.fact is not o.fact]
+                    for p in [f for f in decision.application.facts if f.role == "context" and f.subject == o.subject]:
+                        remove(p, e.by, p.key, quote)
+                for x in blockers:
+                    remove(x.fact, e.by, f"{x.item.id}（{x.subject}）", quote)
+            elif e.kind == "highest_wins":
+                kinds = {prior[2] for prior in e.get("prior", ())}
+                for p in decision.application.facts:
+                    if p.role == "context" and p.subject == o.subject and p.get("item") in kinds:
+                        removals.append({"op": "remove", "path": p.source, "index": index_of(p),
+                                         "text": self.m.both("gap_no_prior", relation=e.by)})
+            elif e.kind == "case_by_case":
+                for p in decision.application.facts:
+                    if p.role == "context" and p.key == e.get("support"):
+                        remove(p, e.by, p.key, quote)
+            elif e.kind == "requires":
+                return None  # handled by qualifying the required item first
+            else:
+                return None
+        return removals
+
+    def verify(self, way: Way, item: Item, subject: str) -> None:
+        _, after = self.outcome_after(way.changes, item, subject, dict(self.readings, **way.readings))
+        way.verified = after is not None and after.status in QUALIFYING
+        if after is not None:
+            from policykb.engine.decision import amount_dict
+
+            way.after = {"status": after.status, "amount": amount_dict(after), "by": list(after.by)}
+
+
+def _absent_fact(planner: _Planner, item: Item, subject_hint: str | None) -> tuple[dict, list[Compare]]:
+    """A fact of the item's type with its selector values; conditions fill in the rest."""
+    fact: dict[str, Any] = {"type": item.fact}
+    ft = planner.policy.vocabulary.fact_types[item.fact]
+    for name, values in item.select.items():
+        fact[name] = values[0]
+    if ft.subject_required:
+        fact["subject"] = subject_hint or f"NEW-{item.id}"
+    return fact, []
+
+
+def qualify(kb, document: dict, item_id: str, subject: str | None = None, readings: Mapping[str, str] | None = None) -> Qualify:
+    policy = kb.policy
+    if item_id not in policy.items:
+        raise UnknownItemError(f"unknown item '{item_id}'{suggest(item_id, policy.items)}")
+    item = policy.items[item_id]
+    planner = _Planner(kb, document, readings or {})
+    decision = kb.evaluate(document, planner.readings)
+    m = messages()
+    outcomes = [o for o in decision.outcomes if o.item.id == item_id]
+    if subject is not None:
+        outcomes = [o for o in outcomes if o.subject == subject]
+        if not outcomes:
+            subjects = sorted({o.subject for o in decision.outcomes if o.item.id == item_id})
+            if subjects:
+                raise UnknownItemError(f"{item_id} has no outcome for subject '{subject}'{suggest(subject, subjects)}; subjects: {', '.join(subjects)}")
+    lines: list[Text] = []
+    results = []
+    if not outcomes:
+        results.append(_plan_absent(planner, decision, item, subject, lines))
+    for o in outcomes:
+        results.append(_plan(planner, decision, item, o, lines))
+    data = {"policy": policy.id, "kb_version": kb.version, "item": item_id, "results": results}
+    return Qualify(data, lines)
+
+
+def _plan_absent(planner: _Planner, decision, item: Item, subject: str | None, lines: list[Text]) -> dict:
+    m = planner.m
+    fact, _ = _absent_fact(planner, item, subject)
+    new_index = len(planner.document["facts"])
+    add = {"op": "add", "path": f"facts[{new_index}]", "value": fact, "text": None}
+    doc = planner.apply([add])
+    planner_with = _Planner(planner.kb, doc, planner.readings)
+    decision2 = planner.kb.evaluate(doc, planner.readings)
+    fact_subject = fact.get("subject", doc["applicant"]["id"])
+    o = next((x for x in decision2.outcomes if x.item.id == item.id and x.subject == fact_subject), None)
+    ways = []
+    if o is not None:
+        prepared = decision2.evaluator.prepare(planner.readings)
+        for branch in dnf(prepared.conditions[item.id]):
+            changes = planner_with.branch_changes(branch, o.fact, doc["applicant"], new_index)
+            if changes is None:
+                continue
+            for c in changes:
+                if c["path"].startswith(f"facts[{new_index}]."):
+                    fact[c["path"].rsplit(".", 1)[1]] = c["value"]
+            others = [c for c in changes if not c["path"].startswith(f"facts[{new_index}].")]
+            fields = planner.policy.vocabulary.fact_types[item.fact]
+            described = Text("，".join(f"{fields.field(k).label.zh if fields.field(k) else k}={v}" for k, v in fact.items() if k != "type"),
+                             ", ".join(f"{fields.field(k).label.en if fields.field(k) else k}={v}" for k, v in fact.items() if k != "type"))
+            add = {"op": "add", "path": f"facts[{new_index}]", "value": dict(fact), "text": m.both("gap_fact", fact=fields.label, fields=described)}
+            way = Way(changes=[add] + others)
+            _finish_way(planner, way, item, fact_subject)
+            if way.verified:
+                ways.append(way)
+    lines.append(m.both("no_fact", item=item.id, fact=planner.policy.vocabulary.fact_types[item.fact].label, select=Text("", "")))
+    _render_ways(planner, ways, item.id, lines)
+    return {"subject": fact_subject, "status": "absent", "ways": [w.to_dict() for w in ways]}
+
+
+def _finish_way(planner: _Planner, way: Way, item: Item, subject: str, depth: int = 0) -> None:
+    """Verify a way; if a relation still removes the item, add what would make it give way."""
+    decision, after = planner.outcome_after(way.changes, item, subject, dict(planner.readings, **way.readings))
+    if after is not None and after.status not in QUALIFYING and after.verdict is True and depth < 2:
+        if any(e.kind == "requires" and e.effect == "excluded" for e in after.events):
+            needed = next(e.get("requires") for e in after.events if e.kind == "requires")
+            sub = _Planner(planner.kb, planner.apply(way.changes), planner.readings)
+            partner = next((x for x in decision.outcomes if x.item.id == needed and x.subject == subject), None)
+            if partner is not None:
+                prepared = decision.evaluator.prepare(planner.readings)
+                for branch in dnf(prepared.conditions[needed]):
+                    extra = sub.branch_changes(branch, partner.fact, decision.application.document["applicant"], int(partner.fact.source[6:-1]))
+                    if extra is not None:
+                        way.changes = _Planner.merge(way.changes + extra)
+                        break
+        else:
+            extra = _Planner(planner.kb, planner.apply(way.changes), planner.readings).give_way(decision, after)
+            if extra:
+                way.changes = way.changes + extra
+        _finish_way(planner, way, item, subject, depth + 1)
+        return
+    planner.verify(way, item, subject)
+
+
+def _plan(planner: _Planner, decision, item: Item, o, lines: list[Text]) -> dict:
+    m = planner.m
+    ways: list[Way] = []
+    result = {"subject": o.subject, "status": o.status}
+    if o.status in QUALIFYING:
+        lines.append(m.both("already_qualifies", item=item.id, subject=o.subject, status=Text(m.status(o.status, "zh"), m.status(o.status, "en")),
+                            amount=amount_phrase(planner.policy, o)))
+        result["ways"] = []
+        return result
+    g3 = planner.policy.provision("period")
+    if g3 is not None and not (g3.params["from"].year <= decision.application.year <= g3.params["to"].year):
+        reason = Text(f"年度 {decision.application.year} 不在实施期限内（{g3.id}）", f"the year {decision.application.year} is outside the period ({g3.id})")
+        lines.append(m.both("cannot_qualify", item=item.id, reason=reason))
+        result["ways"] = []
+        return result
+    prepared = decision.evaluator.prepare(planner.readings)
+    index = int(o.fact.source[len("facts["):-1])
+    candidates: list[Way] = []
+    g1 = planner.policy.provision("eligibility")
+    g1_changes: list[dict] = []
+    if not decision.g1_ok and g1 is not None:
+        for branch in dnf(prepared.eligibility):
+            g1_changes = planner.branch_changes(branch, None, decision.application.document["applicant"], None) or []
+            break
+    for branch in dnf(prepared.conditions[item.id]):
+        changes = planner.branch_changes(branch, o.fact, decision.application.document["applicant"], index)
+        if changes is None:
+            continue
+        way = Way(changes=_Planner.merge(g1_changes + changes))
+        if o.fact.date is not None and g3 is not None and not (g3.params["from"] <= o.fact.date <= g3.params["to"]):
+            bound = g3.params["from"] if o.fact.date < g3.params["from"] else g3.params["to"]
+            way.changes.append({"op": "set", "path": f"facts[{index}].date", "value": bound.isoformat(),
+                                "text": m.both("gap_set", field=planner.label(o.fact.type, "date"), actual=o.fact.date.isoformat(), target=bound.isoformat())})
+        candidates.append(way)
+    for rid in sorted(o.readings):
+        for option in planner.policy.readings[rid].options:
+            if option != planner.readings[rid]:
+                candidates.append(Way(readings={rid: option}))
+    seen = set()
+    for way in candidates:
+        if way.readings and not way.changes:
+            planner.verify(way, item, o.subject)  # a reading is a way only if it suffices alone
+        else:
+            _finish_way(planner, way, item, o.subject)
+        signature = repr(way.to_dict()["changes"]) + repr(way.readings)
+        if way.verified and signature not in seen:
+            seen.add(signature)
+            ways.append(way)
+    if not ways:
+        reason = Text("、".join(o.by) or "条件无法通过修改申请满足", ", ".join(o.by) or "its conditions cannot be met by changing the application")
+        lines.append(m.both("cannot_qualify", item=item.id, reason=reason))
+    _render_ways(planner, ways, f"{item.id}（{o.subject}）", lines)
+    result["ways"] = [w.to_dict() for w in ways]
+    return result
+
+
+def _render_ways(planner: _Planner, ways: list[Way], label: str, lines: list[Text]) -> None:
+    m = planner.m
+    if ways:
+        head = m.both("section_ways")
+        lines.append(Text(f"【{head.zh}】{label}", f"[{head.en}] {label}"))
+    for n, way in enumerate(ways, 1):
+        parts = [c["text"] for c in way.changes if c.get("text") is not None]
+        for rid, option in way.readings.items():
+            parts.append(m.both("gap_reading", reading=rid, option=planner.policy.readings[rid].options[option]))
+        lines.append(m.both("way", n=n, changes=Text("；".join(p.zh for p in parts), "; ".join(p.en for p in parts))))
+        if way.after:
+            zh_status, zh_amount = _status_amount(way.after, "zh")
+            en_status, en_amount = _status_amount(way.after, "en")
+            lines.append(Text(m.say("way_result", "zh", status=zh_status, amount=zh_amount),
+                              m.say("way_result", "en", status=en_status, amount=en_amount)))

@@ -1,0 +1,34 @@
+"""The consistency self-check: the rules engine against the Python reference.
+
+For every outcome of every evaluated application, the item's declarative
+conditions are re-evaluated one by one in plain Python; the verdict must be "met"
+exactly when the engine fired a rule for that fact.  The applicant's G1 check is
+compared the same way.  Returns the disagreements (none is the only good answer).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from policykb.kb import conditions as cond
+
+
+def disagreements(kb, documents: Iterable[Any], readings: Mapping[str, str] | None = None) -> list[dict]:
+    evaluator = kb.evaluator
+    full = kb.readings_with(readings)
+    prepared = evaluator.prepare(full)
+    g1 = kb.policy.provision("eligibility")
+    out = []
+    for index, document in enumerate(documents):
+        decision = evaluator.evaluate(document, full)
+        app = decision.application
+        if g1 is not None:
+            python_g1 = cond.holds(prepared.eligibility, lambda n: app.applicant.get(n[10:]) if n.startswith("applicant.") else None)
+            if (python_g1 is True) != decision.g1_ok:
+                out.append({"index": index, "item": g1.id, "subject": app.applicant["id"], "engine": decision.g1_ok, "python": python_g1})
+        for o in decision.outcomes:
+            python = cond.holds(prepared.conditions[o.item.id], evaluator.getter(app, o.fact))
+            engine = bool(o.rules)
+            if engine != (python is True):
+                out.append({"index": index, "item": o.item.id, "subject": o.subject, "fact": o.fact.key, "engine": engine, "python": python})
+    return out

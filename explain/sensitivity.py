@@ -1,0 +1,58 @@
+"""Which readings of ambiguous sentences change this application's outcome, and how.
+
+Each alternative option of each reading is evaluated on its own (the others kept as
+given), and the outcomes that differ are listed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from policykb.kb.messages import messages
+from policykb.kb.model import Text
+
+from .changes import diff
+from .whatif import _status_amount
+
+
+def reading_effects(kb, document: Any, readings: Mapping[str, str] | None = None) -> dict:
+    base = kb.evaluate(document, readings)
+    effects = []
+    no_effect = []
+    for rid, reading in kb.policy.readings.items():
+        changed_any = False
+        for option in reading.options:
+            if option == base.readings[rid]:
+                continue
+            other = kb.evaluate(base.application, dict(base.readings, **{rid: option}))
+            rows = diff(base, other)
+            if rows:
+                changed_any = True
+                effects.append({"reading": rid, "option": option, "question": reading.question.to_dict(),
+                                "label": reading.options[option].to_dict(), "changes": rows})
+        if not changed_any:
+            no_effect.append(rid)
+    return {"policy": kb.policy.id, "kb_version": kb.version, "readings": dict(base.readings),
+            "effects": effects, "no_effect": no_effect}
+
+
+def to_lines(kb, result: dict) -> list[Text]:
+    m = messages()
+    lines: list[Text] = []
+    for effect in result["effects"]:
+        reading = kb.policy.readings[effect["reading"]]
+        lines.append(m.both("reading_line", reading=effect["reading"], question=reading.question, option=reading.options[result["readings"][effect["reading"]]]))
+        lines.append(Text("  " + m.say("reading_changes", "zh", reading=effect["reading"], option=reading.options[effect["option"]].zh),
+                          "  " + m.say("reading_changes", "en", reading=effect["reading"], option=reading.options[effect["option"]].en)))
+        for row in effect["changes"]:
+            texts = {}
+            for lang in ("zh", "en"):
+                old_s, old_a = _status_amount(row["before"], lang)
+                new_s, new_a = _status_amount(row["after"], lang)
+                texts[lang] = "    " + m.say("change_outcome", lang, item=row["item"], subject=row["subject"],
+                                               old_status=old_s, old_amount=old_a, new_status=new_s, new_amount=new_a)
+            lines.append(Text(texts["zh"], texts["en"]))
+        lines.append(Text("", ""))
+    if result["no_effect"]:
+        lines.append(m.both("reading_no_effect", readings=", ".join(result["no_effect"])))
+    return lines

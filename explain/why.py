@@ -1,0 +1,541 @@
+"""Why, and why not: the explanation of one outcome, cited to the policy text.
+
+An explanation re-checks the item's declarative conditions one by one in plain
+Python (and says whether that agrees with the rules engine), shows each step of
+the amount, every relation and provision that acted with its competitors and
+their amounts, and for every reading the outcome depends on, what the alternative
+would give (by evaluating the application again under it).  It is data first
+(``to_dict``) and text in Chinese or English (``to_text``); all wording comes
+from ``kb/messages.yaml`` and the KB's labels.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from policykb.engine.amounts import compute
+from policykb.engine.outcomes import CASH, Outcome
+from policykb.errors import EngineError, UnknownItemError, suggest
+from policykb.kb import conditions as cond
+from policykb.kb.describe import condition_text, failed_text, field_label, value_text
+from policykb.kb.messages import messages
+from policykb.kb.model import OP_SYMBOL, All, Compare, Item, Switch, Text, resolve
+from policykb.money import fmt, fmt_cny
+
+
+class Explanation:
+    """A structured explanation; ``to_dict()`` for programs, ``to_text(lang)`` for people."""
+
+    def __init__(self, data: dict, lines: list[Text]):
+        self.data = data
+        self.lines = lines
+
+    @property
+    def status(self) -> str:
+        return self.data["status"]
+
+    def to_dict(self) -> dict:
+        out = dict(self.data)
+        out["text"] = {"zh": [line.zh for line in self.lines], "en": [line.en for line in self.lines]}
+        return out
+
+    def to_text(self, lang: str = "zh") -> str:
+        return "\n".join(line(lang) for line in self.lines) + "\n"
+
+
+def _t(value: str) -> Text:
+    return Text(value, value)
+
+
+def money_text(value: Decimal | None) -> Text:
+    return _t(fmt_cny(value) if value is not None else "—")
+
+
+def amount_phrase(policy, o: Outcome) -> Text:
+    """The outcome's amount in words: up to ¥…, ¥… to ¥…, a service, a route."""
+    m = messages()
+    amount = _amount_of(o.item, o)
+    if o.status == "service":
+        return m.both("amount_none", benefit=amount.benefit or _t(""))
+    if o.status == "discretionary":
+        if o.high is not None:
+            return m.both("amount_route_cap", route=amount.route, high=money_text(o.high))
+        return m.both("amount_route", route=amount.route)
+    if o.status in ("eligible", "reduced") and o.high is not None:
+        if o.kind == "ceiling":
+            return m.both("amount_ceiling", high=money_text(o.high))
+        if o.low == o.high:
+            return m.both("amount_exact", high=money_text(o.high))
+        return m.both("amount_range", low=money_text(o.low), high=money_text(o.high))
+    return m.both("amount_nothing")
+
+
+def _amount_of(item: Item, o: Outcome | None, readings=None):
+    """The item's amount as the evaluation used it (its readings resolved)."""
+    if o is not None and o.amount_spec is not None:
+        return o.amount_spec
+    return resolve(item.amount, readings)
+
+
+def compare_reading_origins(node: Any, readings, origin: str | None = None) -> list[tuple[Compare, str | None]]:
+    """The comparisons of a condition under ``readings``, each with the reading it came from."""
+    out: list[tuple[Compare, str | None]] = []
+    if isinstance(node, Switch):
+        out += compare_reading_origins(node.pick(readings), readings, node.reading)
+    elif isinstance(node, Compare):
+        out.append((node, origin))
+    elif hasattr(node, "parts"):
+        for part in node.parts:
+            out += compare_reading_origins(part, readings, origin)
+    return out
+
+
+class _Builder:
+    def __init__(self, decision, outcome: Outcome | None, item: Item):
+        self.decision = decision
+        self.policy = decision.policy
+        self.o = outcome
+        self.item = item
+        self.m = messages()
+        self.lines: list[Text] = []
+        self.data: dict[str, Any] = {}
+
+    def say(self, name: str, **values: Any) -> Text:
+        text = self.m.both(name, **values)
+        self.lines.append(text)
+        return text
+
+    def section(self, name: str) -> None:
+        self.lines.append(Text("", ""))
+        heading = self.m.both(name)
+        self.lines.append(Text(f"【{heading.zh}】", f"[{heading.en}]"))
+
+    # -- pieces
+    def header(self, subject: str, status: str) -> None:
+        item, policy = self.item, self.policy
+        self.say("heading", item=item.id, label=item.label, measure=item.measure, title=item.title, subject=subject)
+        status_text = Text(self.m.status(status, "zh"), self.m.status(status, "en")) if status in self.m.statuses else _t(status)
+        amount = amount_phrase(policy, self.o) if self.o else self.m.both("amount_nothing")
+        self.say("result", status=status_text, amount=amount)
+        self.say("source", document=policy.document_number, label=item.label, quote=item.quote)
+
+    def applicant_section(self) -> None:
+        decision, policy, o = self.decision, self.policy, self.o
+        self.section("section_applicant")
+        g1 = policy.provision("eligibility")
+        g1_data: dict[str, Any] = {}
+        if g1 is not None:
+            app = decision.application
+            get = lambda name: app.applicant.get(name[10:]) if name.startswith("applicant.") else None
+            checks = cond.checks(cond.resolve(g1.conditions, decision.readings), get)
+            g1_data = {"provision": g1.id, "verdict": decision.g1_ok, "quote": g1.quote, "checks": [self.check_data(c, None, None) for c in checks]}
+            if decision.g1_ok:
+                self.say("g1_met", provision=g1.id)
+            else:
+                self.say("g1_failed", provision=g1.id, quote=g1.quote)
+                for c in checks:
+                    self.check_line(c, None)
+        g3 = policy.provision("period")
+        g3_data: dict[str, Any] = {}
+        if g3 is not None:
+            start, end = g3.params["from"], g3.params["to"]
+            events = [e for e in (o.events if o else []) if e.by == g3.id]
+            year = decision.application.year
+            g3_data = {"provision": g3.id, "from": start.isoformat(), "to": end.isoformat(), "year": year, "verdict": not events, "quote": g3.quote}
+            if not events and start.year <= year <= end.year:
+                self.say("g3_met", provision=g3.id, year=year, start=start, end=end)
+            for e in events:
+                if e.get("date") is not None:
+                    g3_data["date"] = e.get("date").isoformat()
+                    self.say("g3_date", provision=g3.id, date=e.get("date"), start=start, end=end, quote=g3.quote)
+                else:
+                    self.say("g3_year", provision=g3.id, year=year, start=start, end=end, quote=g3.quote)
+        self.data["applicant_checks"] = {"eligibility": g1_data, "period": g3_data}
+
+    def check_data(self, c: cond.Check, fact_type: str | None, reading: str | None) -> dict:
+        comp = c.compare
+        spec_type = self.field_type(fact_type, comp.field)
+        return {
+            "field": comp.field,
+            "label": Text(field_label(self.policy, fact_type, comp.field, "zh"), field_label(self.policy, fact_type, comp.field, "en")).to_dict(),
+            "op": comp.op,
+            "symbol": OP_SYMBOL[comp.op],
+            "required": _json_value(c.expected, spec_type),
+            "required_field": comp.ref,
+            "actual": _json_value(c.actual, spec_type),
+            "verdict": c.verdict,
+            "says": comp.says,
+            "reading": reading,
+        }
+
+    def field_type(self, fact_type: str | None, name: str) -> str:
+        spec = self.policy.vocabulary.field(fact_type or "", name) if fact_type else None
+        if spec is None and name.startswith("applicant."):
+            spec = self.policy.vocabulary.applicant.get(name[10:])
+        return spec.type if spec else "text"
+
+    def condition_words(self, c: Compare, fact_type: str | None) -> Text:
+        if c.field == "applicant.kind" and not c.says:
+            kinds = self.policy.vocabulary.applicant["kind"].values
+            return self.m.both("applicant_kind", kinds=Text("、".join(kinds[k].zh for k in c.value), ", ".join(kinds[k].en for k in c.value)))
+        return Text(condition_text(self.policy, fact_type, c, "zh"), condition_text(self.policy, fact_type, c, "en"))
+
+    def check_line(self, c: cond.Check, fact_type: str | None) -> Text:
+        """Say whether one comparison holds; returns the line."""
+        comp = c.compare
+        words = self.condition_words(comp, fact_type)
+        if c.verdict is True:
+            actual = Text(value_text(self.policy, fact_type, comp.field, c.actual, "zh"), value_text(self.policy, fact_type, comp.field, c.actual, "en"))
+            self.say("check_met", condition=words, actual=actual)
+        elif c.verdict is False:
+            if comp.field == "applicant.kind" and not comp.says:
+                actual = Text(value_text(self.policy, fact_type, comp.field, c.actual, "zh"), value_text(self.policy, fact_type, comp.field, c.actual, "en"))
+                self.say("check_failed", failed=Text(f"{words.zh}（实际：{actual.zh}）", f"{words.en} (actually: {actual.en})"))
+            else:
+                failed = Text(failed_text(self.policy, fact_type, comp, c.actual, c.expected, "zh"), failed_text(self.policy, fact_type, comp, c.actual, c.expected, "en"))
+                self.say("check_failed", failed=failed)
+        else:
+            missing = [n for n in (comp.field, comp.ref) if n]
+            label = Text("、".join(field_label(self.policy, fact_type, n, "zh") for n in missing), ", ".join(field_label(self.policy, fact_type, n, "en") for n in missing))
+            self.say("check_unknown", condition=words, field=label)
+        line = self.lines[-1]
+        if comp.says:
+            self.say("check_words", says=comp.says)
+        return line
+
+    def conditions_section(self) -> bool | None:
+        decision, o, item = self.decision, self.o, self.item
+        self.section("section_conditions")
+        evaluator = decision.evaluator
+        prepared = evaluator.prepare(decision.readings)
+        condition = prepared.conditions[item.id]
+        get = evaluator.getter(decision.application, o.fact)
+        origins = {id(c): r for c, r in compare_reading_origins(item.conditions, decision.readings)}
+        rows = []
+        for name, values in item.select.items():  # what makes the fact relevant: the award, the level …
+            selector = cond.Check(Compare(name, "in", values, ""), o.fact.get(name), values, True)
+            self.check_line(selector, item.fact)
+        for c in cond.checks(condition, get):
+            line = self.check_line(c, item.fact)
+            row = self.check_data(c, item.fact, origins.get(id(c.compare)))
+            row["text"] = line.to_dict()
+            rows.append(row)
+        verdict = cond.holds(condition, get)
+        self.data["conditions"] = rows
+        self.data["failed"] = [r for r in rows if r["verdict"] is False]
+        return verdict
+
+    def rules_section(self, python_verdict: bool | None) -> None:
+        decision, o = self.decision, self.o
+        self.section("section_rules")
+        fid = next((k for k, f in decision.facts_by_id.items() if f is o.fact), None)
+        fired = [f for f in decision.firings if f.rule in o.rules and dict(f.matched).get("p") == fid]
+        for firing in fired:
+            self.say("rule_fired", rule=firing.rule, fact=o.fact.key, seq=firing.seq)
+        if not fired:
+            self.say("rule_not_fired", rule=o.item.id, fact=o.fact.key)
+        engine = bool(fired)
+        agree = engine == (python_verdict is True)
+        if agree:
+            self.say("verdicts_agree")
+        else:
+            self.say("verdicts_disagree", engine=str(engine).lower(), python=str(python_verdict).lower())
+        self.data["rules"] = [{"rule": f.rule, "fact": o.fact.key, "seq": f.seq} for f in fired]
+        self.data["verdict"] = {"engine": engine, "python": python_verdict, "agree": agree}
+
+    def amount_section(self) -> None:
+        decision, o = self.decision, self.o
+        amount = resolve(o.item.amount, decision.readings)
+        if o.verdict is not True:
+            self.data["amount_steps"] = []
+            return
+        self.section("section_amount")
+        first_line = len(self.lines)
+        traced = compute(amount, o.fact.values.get, decision.readings, trace=True)
+        if o.computed is not None and (traced.low, traced.high) != (o.computed.low, o.computed.high):
+            raise EngineError(f"{o.item.id}: the traced amount differs from the evaluated one")
+        steps = []
+        ft = o.fact.type
+        label = lambda name: Text(field_label(self.policy, ft, name, "zh"), field_label(self.policy, ft, name, "en"))
+        for step in traced.steps:
+            inputs = dict(step.inputs)
+            if step.op == "fixed":
+                self.say("step_fixed", value=money_text(step.high), says=step.says)
+            elif step.op == "rate" and "rate_low" in inputs:
+                base_name = amount.base
+                self.say("step_range", base_label=label(base_name), base=money_text(inputs[base_name]), rate_low=_pct(inputs["rate_low"]),
+                         rate_high=_pct(inputs["rate_high"]), low=money_text(step.low), high=money_text(step.high), says=step.says)
+            elif step.op == "rate":
+                base_name = amount.base
+                self.say("step_rate", base_label=label(base_name), base=money_text(inputs[base_name]), rate=_pct(inputs["rate"]),
+                         result=money_text(step.high), says=step.says)
+            elif step.op == "per_unit":
+                count_name = next(k for k in inputs if k != "each")
+                self.say("step_per_unit", count_label=label(count_name), count=inputs[count_name], each=money_text(inputs["each"]),
+                         result=money_text(step.high), says=step.says)
+            elif step.op == "sum":
+                self.say("step_sum", result=money_text(step.high))
+            elif step.op == "steps":
+                of_name = amount.steps.of
+                self.say("step_steps", of_label=label(of_name), of=money_text(inputs[of_name]), size=money_text(inputs["size"]),
+                         whole=inputs["steps"], each=money_text(inputs["each"]), result=money_text(step.high), says=step.says)
+            elif step.op == "floor":
+                self.say("step_floor", floor=money_text(inputs["floor"]), low=money_text(step.low), high=money_text(step.high), says=step.says)
+            elif step.op == "floor_not_reached":
+                self.say("step_floor_not_reached", floor=money_text(inputs["floor"]), says=step.says)
+            elif step.op == "cap":
+                self.say("step_cap", cap=money_text(inputs["cap"]), low=money_text(step.low), high=money_text(step.high), says=step.says)
+            steps.append({"op": step.op, "says": step.says, "inputs": {k: _json_value(v, "money") for k, v in step.inputs},
+                          "low": fmt(step.low) if step.low is not None else None, "high": fmt(step.high) if step.high is not None else None})
+        if amount.kind == "ceiling" and traced.high is not None:
+            self.say("step_ceiling", low=money_text(traced.low), high=money_text(traced.high))
+        if o.rounded_from is not None:
+            exact = o.rounded_from[1]
+            self.say("step_round", exact=f"{exact.normalize():f}", rounded=money_text(o.high))
+            steps.append({"op": "round", "says": "", "inputs": {"exact": f"{exact:f}"}, "low": fmt(o.low), "high": fmt(o.high)})
+        self.data["amount_steps"] = steps
+        self.data["amount_text"] = {"zh": [x.zh for x in self.lines[first_line:]], "en": [x.en for x in self.lines[first_line:]]}
+
+    def relations_section(self) -> None:
+        o, policy = self.o, self.policy
+        events = [e for e in o.events if e.kind not in ("eligibility", "period")]
+        rows = []
+        if events:
+            self.section("section_relations")
+        for e in events:
+            rel = policy.relations.get(e.by) or policy.provisions.get(e.by)
+            quote = rel.quote if rel else ""
+            before = e.before[1] if e.before else None
+            after = e.after[1] if e.after else None
+            rivals = [r for r in e.rivals if not (r.item == o.item.id and r.subject == o.subject)]
+            rival_text = Text("；".join(self.m.say("rival", "zh", item=r.item, amount=fmt_cny(r.high)) for r in rivals),
+                              "; ".join(self.m.say("rival", "en", item=r.item, amount=fmt_cny(r.high)) for r in rivals))
+            reading = e.reading or ""
+            if e.kind == "highest":
+                if e.effect == "kept":
+                    self.say("rel_highest_kept", relation=e.by, amount=money_text(o.high if o.status in ("eligible", "reduced") else before), rivals=rival_text, quote=quote)
+                else:
+                    self.say("rel_highest_excluded", relation=e.by, winner=e.winner.item, winner_amount=money_text(e.winner.high), amount=money_text(before), quote=quote)
+            elif e.kind == "exclusive":
+                totals = {i: v for i, v, _ in e.get("totals", ())}
+                if e.get("one_project"):
+                    self.say("rel_one_project", relation=e.by, reading=reading, winner=f"{e.winner.item}（{e.winner.subject}）" if e.winner.subject else e.winner.item,
+                             winner_amount=money_text(e.winner.high), quote=quote)
+                elif e.effect == "kept":
+                    totals_text = Text("；".join(f"{i} {fmt_cny(v)}" for i, v in totals.items()), "; ".join(f"{i} {fmt_cny(v)}" for i, v in totals.items()))
+                    self.say("rel_exclusive_kept", relation=e.by, rivals=totals_text, quote=quote)
+                else:
+                    self.say("rel_exclusive_excluded", relation=e.by, winner=e.winner.item, winner_amount=money_text(e.winner.high),
+                             amount=money_text(totals.get(o.item.id, before)), quote=quote)
+            elif e.kind == "group_cap":
+                values = dict(cap=money_text(e.get("cap")), total=money_text(e.get("total")), quote=quote)
+                if e.effect == "kept":
+                    self.say("rel_cap_kept", relation=e.by, **values)
+                elif e.effect == "reduced":
+                    self.say("rel_cap_cut", relation=e.by, before=money_text(before), after=money_text(after), **values)
+                else:
+                    self.say("rel_cap_excluded", relation=e.by, before=money_text(before), **values)
+            elif e.kind == "highest_wins":
+                priors = self.priors_text(e.get("prior", ()))
+                values = dict(relation=e.by, reading=reading, priors=priors, granted=money_text(e.get("granted")), quote=quote)
+                if e.get("mode") == "exclusive":
+                    self.say("rel_prior_exclusive", **{k: v for k, v in values.items() if k != "granted"})
+                elif e.effect == "reduced":
+                    self.say("rel_prior_top_up", before=money_text(before), after=money_text(after), **values)
+                else:
+                    self.say("rel_prior_used_up", before=money_text(before), **values)
+            elif e.kind == "excluded_by_other_reward":
+                self.say("rel_other_reward", relation=e.by, rivals=rival_text, reading=reading, quote=quote)
+            elif e.kind == "requires":
+                if e.effect == "kept":
+                    self.say("rel_requires_met", relation=e.by, winner=e.winner.item)
+                else:
+                    status = e.get("partner_status")
+                    partner = Text(self.m.status(status, "zh"), self.m.status(status, "en")) if status in self.m.statuses else Text("未申报", "not claimed")
+                    self.say("rel_requires_failed", relation=e.by, winner=e.get("requires"), partner=partner, quote=quote)
+            elif e.kind == "case_by_case":
+                scope = e.get("scope")
+                reading_obj = policy.readings.get(reading)
+                scope_text = reading_obj.options[scope] if reading_obj and scope in reading_obj.options else _t(scope)
+                self.say("rel_case_by_case", relation=e.by, support=e.get("support"), reading=reading, scope=scope_text, quote=quote)
+            rows.append({
+                "id": e.by, "kind": e.kind, "effect": e.effect, "quote": quote, "reading": e.reading,
+                "before": _bounds(e.before), "after": _bounds(e.after),
+                "winner": _rival(e.winner) if e.winner else None,
+                "rivals": [_rival(r) for r in e.rivals],
+                "detail": {k: _json_value(v, "money") for k, v in e.detail},
+            })
+        self.data["relations"] = rows
+
+    def priors_text(self, priors) -> Text:
+        source_spec = self.policy.vocabulary.fact_types.get("prior_award")
+        values = source_spec.fields["source"].values if source_spec and "source" in source_spec.fields else {}
+
+        def one(lang: str) -> str:
+            parts = []
+            for _, source, item, year, amount in priors:
+                label = values[source](lang) if source in values else source
+                parts.append(self.m.say("prior", lang, year=year, source=label, item=item or "", amount=fmt_cny(amount)))
+            return ("；" if lang == "zh" else "; ").join(parts)
+
+        return Text(one("zh"), one("en"))
+
+    def missing_section(self) -> None:
+        o = self.o
+        rows = [{"field": f, "label": Text(field_label(self.policy, o.fact.type, f, "zh"), field_label(self.policy, o.fact.type, f, "en")).to_dict()} for f in o.missing]
+        self.data["missing"] = rows
+        if rows:
+            self.section("section_missing")
+            for row in rows:
+                self.lines.append(Text(f"· {row['label']['zh']}（{row['field']}）", f"· {row['label']['en']} ({row['field']})"))
+
+    def readings_section(self, alternatives: bool) -> None:
+        o, policy, decision = self.o, self.policy, self.decision
+        rows = []
+        if o.readings:
+            self.section("section_readings")
+        for rid in sorted(o.readings):
+            reading = policy.readings[rid]
+            chosen = decision.readings[rid]
+            self.say("reading_line", reading=rid, question=reading.question, option=reading.options[chosen])
+            options = []
+            for option in reading.options:
+                if option == chosen or not alternatives:
+                    continue
+                other = decision.evaluator.evaluate(decision.application, dict(decision.readings, **{rid: option}))
+                alt = next((x for x in other.outcomes if x.item.id == o.item.id and x.subject == o.subject), None)
+                same = alt is not None and (alt.status, alt.low, alt.high) == (o.status, o.low, o.high)
+                status = alt.status if alt else "absent"
+                amount = amount_phrase(policy, alt) if alt else self.m.both("amount_nothing")
+                if same:
+                    self.say("reading_same", option=reading.options[option])
+                else:
+                    status_text = Text(self.m.status(status, "zh"), self.m.status(status, "en")) if status in self.m.statuses else _t(status)
+                    self.say("reading_alternative", option=reading.options[option], status=status_text, amount=amount)
+                options.append({"option": option, "label": reading.options[option].to_dict(), "status": status,
+                                "amount": _amount_json(alt) if alt else None, "same": same})
+            rows.append({"id": rid, "question": reading.question.to_dict(), "chosen": chosen, "alternatives": options})
+        self.data["readings"] = rows
+
+    def narrative(self) -> Text:
+        o, m = self.o, self.m
+        item = self.item.id
+        if o.status == "eligible":
+            return m.both("narrative_eligible", item=item, subject=o.subject, amount=amount_phrase(self.policy, o))
+        if o.status == "reduced":
+            return m.both("narrative_reduced", item=item, subject=o.subject, by="、".join(o.by), amount=amount_phrase(self.policy, o))
+        if o.status == "excluded":
+            return m.both("narrative_excluded", item=item, subject=o.subject, by="、".join(o.by))
+        if o.status == "undetermined":
+            fields = Text("、".join(field_label(self.policy, o.fact.type, f, "zh") for f in o.missing),
+                          ", ".join(field_label(self.policy, o.fact.type, f, "en") for f in o.missing))
+            return m.both("narrative_undetermined", item=item, subject=o.subject, fields=fields)
+        amount = _amount_of(o.item, o, self.decision.readings)
+        if o.status == "service":
+            return m.both("narrative_service", item=item, subject=o.subject, benefit=amount.benefit)
+        if o.status == "discretionary":
+            return m.both("narrative_discretionary", item=item, subject=o.subject, route=amount.route)
+        reasons = [r["text"] for r in self.data.get("failed", [])]
+        if o.by:
+            text = Text("、".join(o.by), ", ".join(o.by))
+        else:
+            text = Text("；".join(r["zh"].lstrip("✗ ") for r in reasons) or "条件不符",
+                        "; ".join(r["en"].lstrip("✗ ") for r in reasons) or "conditions not met")
+        return m.both("narrative_ineligible", item=item, subject=o.subject, reasons=text)
+
+
+def _pct(rate: Decimal) -> str:
+    from policykb.kb.describe import rate_text
+
+    return rate_text(rate)
+
+
+def _json_value(value: Any, field_type: str = "text") -> Any:
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, tuple):
+        return [_json_value(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _bounds(pair):
+    if not pair:
+        return None
+    return {"min": fmt(pair[0]) if pair[0] is not None else None, "max": fmt(pair[1]) if pair[1] is not None else None}
+
+
+def _rival(r) -> dict:
+    return {"item": r.item, "subject": r.subject, "amount": fmt(r.high) if isinstance(r.high, Decimal) else r.high, "status": r.status}
+
+
+def _amount_json(o: Outcome) -> dict:
+    from policykb.engine.decision import amount_dict
+
+    return amount_dict(o)
+
+
+def explain_outcome(decision, o: Outcome, *, alternatives: bool = True) -> Explanation:
+    b = _Builder(decision, o, o.item)
+    b.header(o.subject, o.status)
+    b.data.update({
+        "policy": decision.policy.id, "kb_version": decision.kb_version,
+        "item": o.item.id, "subject": o.subject, "measure": o.item.measure, "label": o.item.label,
+        "title": o.item.title.to_dict(), "quote": o.item.quote, "status": o.status, "amount": _amount_json(o),
+        "by": list(o.by), "facts": [f.key for f in o.facts],
+    })
+    narrative_at = len(b.lines)
+    b.applicant_section()
+    python_verdict = b.conditions_section()
+    b.rules_section(python_verdict)
+    b.amount_section()
+    b.relations_section()
+    b.missing_section()
+    b.readings_section(alternatives)
+    narrative = b.narrative()
+    b.lines.insert(narrative_at, narrative)
+    b.data["narrative"] = narrative.to_dict()
+    return Explanation(b.data, b.lines)
+
+
+def explain_absent(decision, item: Item) -> Explanation:
+    """An item the application holds no fact for: say which fact it would need."""
+    m = messages()
+    b = _Builder(decision, None, item)
+    b.header("—", "absent")
+    ft = decision.policy.vocabulary.fact_types[item.fact]
+    select = ""
+    select_en = ""
+    for name, values in item.select.items():
+        spec = ft.field(name)
+        shown = [spec.values[v] if spec.values and v in spec.values else _t(str(v)) for v in values]
+        select += f"，{spec.label.zh}为" + "或".join(s.zh for s in shown)
+        select_en += f" with {spec.label.en} " + " or ".join(s.en for s in shown)
+    text = m.both("no_fact", item=item.id, fact=ft.label, select=Text(select, select_en))
+    b.lines.insert(1, text)
+    b.data.update({
+        "policy": decision.policy.id, "kb_version": decision.kb_version, "item": item.id, "subject": None,
+        "measure": item.measure, "label": item.label, "title": item.title.to_dict(), "quote": item.quote,
+        "status": "absent", "amount": None, "by": [], "facts": [], "needs": {"fact": item.fact, "select": {k: list(v) for k, v in item.select.items()}},
+        "narrative": text.to_dict(),
+    })
+    return Explanation(b.data, b.lines)
+
+
+def explain(decision, item_id: str, subject: str | None = None, *, alternatives: bool = True) -> list[Explanation]:
+    """Explanations of ``item_id`` — one per subject (or the one named)."""
+    policy = decision.policy
+    if item_id not in policy.items:
+        raise UnknownItemError(f"unknown item '{item_id}'{suggest(item_id, policy.items)}")
+    found = [o for o in decision.outcomes if o.item.id == item_id]
+    if subject is not None:
+        chosen = [o for o in found if o.subject == subject]
+        if not chosen:
+            subjects = [o.subject for o in found]
+            raise UnknownItemError(f"{item_id} has no outcome for subject '{subject}'{suggest(subject, subjects)}; subjects: {', '.join(subjects) or 'none'}")
+        found = chosen
+    if not found:
+        return [explain_absent(decision, policy.items[item_id])]
+    return [explain_outcome(decision, o, alternatives=alternatives) for o in found]
