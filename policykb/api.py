@@ -92,6 +92,18 @@ class KnowledgeBase:
 
         return evaluate_many(self, applications, readings, workers)
 
+    def audit(self, records, readings: Mapping[str, str] | None = None):
+        """Hold granted awards against the rules; yields ``Finding`` objects (docs/audit.md).
+
+        ``records`` is an iterable of ``{"application": …, "decision": {"decision_id",
+        "decided_on", "granted": [{"item", "subject", "amount"}]}}``.  Awards of one
+        applicant are checked together across records and years.
+        """
+        from policykb.audit.records import records_source
+        from policykb.audit.run import audit_groups
+
+        yield from audit_groups(self, records_source(records), self.readings_with(readings), progress=False)
+
     def parse(self, application: Any, *, source: str = ""):
         """Validate and coerce an application without evaluating it."""
         from policykb.engine.application import parse_application, read_document

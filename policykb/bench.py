@@ -13,6 +13,11 @@ Reports, as text or JSON:
 - ``peak_rss_mb`` — the largest resident memory of this process or a worker;
 - ``rss_growth_pct`` — resident memory at the end of the single-process run
   against after its first tenth (the warm-up).
+
+With ``--audit``: seeded synthetic audit records (clean decisions with injected
+violations) written as JSON Lines and audited from the file as ``policykb audit``
+does, reporting ``records``, ``workers``, ``seconds``, ``records_per_second`` and
+``findings``.
 """
 
 from __future__ import annotations
@@ -81,6 +86,39 @@ def run(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, readin
         "overhead_ratio": round(median_ms / engine_ms, 3) if engine_ms else None,
         "peak_rss_mb": round(peak_kb / 1024, 1),
         "rss_growth_pct": round((end_rss - warm_rss) / warm_rss * 100, 2) if warm_rss else None,
+        "python": f"{sys.version_info.major}.{sys.version_info.minor}",
+        "kb_version": kb.version,
+    }
+
+
+def run_audit(kb, records: int = 2000, workers: int = 2, seed: int = 2021) -> dict:
+    import tempfile
+    from pathlib import Path
+
+    from policykb.audit import synthetic
+    from policykb.audit.records import open_input
+    from policykb.audit.run import audit_groups
+
+    readings = kb.default_readings()
+    applicants = max(12, records // 2)
+    clean = synthetic.clean_records(kb, applicants, seed=seed)
+    while len(clean) < records:
+        clean += synthetic.clean_records(kb, applicants, seed=seed + len(clean))
+    broken, expected, corrupt = synthetic.inject(kb, clean[:records], seed=seed)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "records.jsonl"
+        path.write_text(synthetic.to_jsonl(broken, corrupt), encoding="utf-8")
+        start = time.perf_counter()
+        source = open_input(path)
+        findings = sum(1 for _ in audit_groups(kb, source, readings, workers=workers, progress=False))
+        elapsed = time.perf_counter() - start
+    return {
+        "records": len(broken),
+        "workers": workers,
+        "seconds": round(elapsed, 3),
+        "records_per_second": round(len(broken) / elapsed, 1),
+        "findings": findings,
+        "findings_injected": len(expected),
         "python": f"{sys.version_info.major}.{sys.version_info.minor}",
         "kb_version": kb.version,
     }

@@ -29,8 +29,13 @@ class _Parser(argparse.ArgumentParser):
 
 def write_output(text: str, output: str | None) -> None:
     """Print, or replace ``output`` atomically (temp file + rename)."""
+    write_with(output, lambda handle: handle.write(text))
+
+
+def write_with(output: str | None, writer) -> None:
+    """Let ``writer(handle)`` write to standard output, or to ``output`` atomically."""
     if not output or output == "-":
-        sys.stdout.write(text)
+        writer(sys.stdout)
         sys.stdout.flush()
         return
     target = Path(output)
@@ -40,7 +45,7 @@ def write_output(text: str, output: str | None) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            writer(handle)
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -136,8 +141,11 @@ def cmd_bench(args) -> int:
     if args.applications < 1 or args.workers < 1:
         raise InputError("--applications and --workers must be at least 1")
     kb = _kb(args)
-    result = bench.run(kb, applications=args.applications, workers=args.workers, seed=args.seed,
-                       readings=_parse_readings(args.reading))
+    if args.audit:
+        result = bench.run_audit(kb, records=args.applications, workers=args.workers, seed=args.seed)
+    else:
+        result = bench.run(kb, applications=args.applications, workers=args.workers, seed=args.seed,
+                           readings=_parse_readings(args.reading))
     write_output(bench.to_json(result) if args.format == "json" else bench.to_text(result), args.output)
     return 0
 
@@ -216,6 +224,36 @@ def cmd_runners_up(args) -> int:
     data = {"policy": kb.policy.id, "kb_version": kb.version, "groups": groups}
     _emit_lines(args, _Lines(data, runners.to_lines(groups)))
     return 0
+
+
+def cmd_audit(args) -> int:
+    from policykb.audit import report
+    from policykb.audit.records import open_input
+    from policykb.audit.run import audit_groups
+
+    if args.workers < 1:
+        raise InputError("--workers must be at least 1")
+    kb = _kb(args)
+    readings = kb.readings_with(_parse_readings(args.reading))
+    source = open_input(args.file, args.awards)
+    spool = report.Spool()
+    try:
+        progress = False if args.no_progress else None
+        for finding in audit_groups(kb, source, readings, workers=args.workers, progress=progress):
+            spool.add(finding)
+        applicants = sum(1 for key, _ in source.groups if not key.startswith("#invalid"))
+        summary = spool.summary(source.records, applicants)
+        origin = {"file": str(args.file), "awards": str(args.awards) if args.awards else None}
+        writers = {
+            "json": lambda h: report.write_json(h, kb, readings, summary, spool, origin),
+            "text": lambda h: report.write_text(h, kb, readings, summary, spool, args.lang),
+            "md": lambda h: report.write_markdown(h, kb, readings, summary, spool, args.lang),
+            "html": lambda h: report.write_html(h, kb, readings, summary, spool, args.lang),
+        }
+        write_with(args.output, writers[args.format])
+        return 1 if spool.count else 0
+    finally:
+        spool.close()
 
 
 def _parse_readings(values) -> dict[str, str]:
@@ -307,12 +345,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reading", action="append", metavar="ID=OPTION")
     p.set_defaults(func=cmd_runners_up)
 
+    p = sub.add_parser("audit", help="hold the awards actually granted against the rules (exit 1 on findings)")
+    p.add_argument("file", help="records as JSON Lines or a JSON array; with --awards, the applications as JSON Lines")
+    p.add_argument("--awards", metavar="CSV", help="granted awards as CSV: applicant_id, year, item, subject, amount, decision_id")
+    _common(p, lang=True)
+    p.add_argument("--format", choices=("json", "text", "md", "html"), default="text")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="processes (default 1)")
+    p.add_argument("--reading", action="append", metavar="ID=OPTION")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on standard error")
+    p.set_defaults(func=cmd_audit)
+
     p = sub.add_parser("bench", help="benchmark the pipeline on seeded synthetic applications")
     _common(p)
     p.add_argument("--applications", type=int, default=2000, metavar="N", help="how many applications (default 2000)")
     p.add_argument("--workers", type=int, default=2, metavar="W", help="processes for the throughput run (default 2)")
     p.add_argument("--seed", type=int, default=2021, help="seed of the synthetic applications (default 2021)")
     p.add_argument("--reading", action="append", metavar="ID=OPTION")
+    p.add_argument("--audit", action="store_true", help="benchmark the audit instead: N synthetic records, records/s")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_bench)
 

@@ -1,0 +1,435 @@
+"""The audit of one applicant: all its records, across decisions and years, together.
+
+Each granted award is first held against its own record's evaluation: is the item
+known, are its conditions met (G1, G3, the item's own), is the application
+complete enough to tell, was case-by-case support already enjoyed (G2), does the
+amount stay within what the item allows (ceiling, exact sum, range floor)?  Then
+the awards are held against each other, whatever decision or year granted them:
+mutual exclusion per enterprise-year (X-m01), group caps per enterprise-year
+(CAP-m01, CAP-m23), take-the-highest for the same subject across years and
+against awards declared from other policies (G4/H-*, I-05), requirements (R-m23)
+and another reward for the same scenario (X-m14).  Only grants whose conditions
+hold enter these cross-checks, so a grant is not flagged twice for one cause.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Mapping
+
+from policykb.errors import InputError, suggest
+from policykb.kb import conditions as cond
+from policykb.kb.describe import failed_text, field_label
+from policykb.kb.messages import messages
+from policykb.kb.model import Switch, Text
+from policykb.money import MoneyError, ZERO, fmt_cny, parse_money, round_fen
+
+from .findings import Finding
+
+
+@dataclass
+class RecordIn:
+    """One decision to audit, with the application it was made on."""
+
+    index: int
+    line: int | None
+    application: Any
+    decision: Any
+    grant_lines: list[int] | None = None  # for CSV input: the line of each grant
+    error: str | None = None  # set when the record could not be read at all
+
+
+@dataclass
+class Grant:
+    record: RecordIn
+    decision: Any  # the evaluation of the record's application
+    position: int
+    item: str
+    subject: str
+    amount: Decimal
+    line: int | None
+    decided_on: dt.date | None
+    outcome: Any = None
+    own: tuple[Decimal, Decimal] | None = None  # what the item allows on its own (before relations)
+
+    @property
+    def year(self) -> int:
+        return self.decision.application.year
+
+    def order(self) -> tuple:
+        return (self.decided_on or dt.date.min, self.record.index, self.position)
+
+
+def _t(s: str) -> Text:
+    return Text(s, s)
+
+
+def _money(value: Decimal | None) -> Text:
+    return _t(fmt_cny(value) if value is not None else "—")
+
+
+def parse_decision(record: RecordIn) -> tuple[dict | None, list[str]]:
+    """The decision of a record, checked: decision_id, decided_on, granted [{item, subject, amount}]."""
+    problems: list[str] = []
+    d = record.decision
+    if not isinstance(d, dict):
+        return None, ["decision: expected an object with decision_id, decided_on and granted"]
+    for key in d:
+        if key not in ("decision_id", "decided_on", "granted", "note"):
+            problems.append(f"decision.{key}: unknown field{suggest(key, ('decision_id', 'decided_on', 'granted'))}")
+    if not isinstance(d.get("decision_id"), str) or not d.get("decision_id"):
+        problems.append("decision.decision_id: expected non-empty text")
+    decided_on = None
+    if d.get("decided_on") is not None:
+        try:
+            decided_on = dt.date.fromisoformat(str(d["decided_on"]))
+        except ValueError:
+            problems.append(f"decision.decided_on: expected a date YYYY-MM-DD, found {d['decided_on']!r}")
+    granted = d.get("granted")
+    if not isinstance(granted, list):
+        problems.append("decision.granted: expected a list of {item, subject, amount}")
+        granted = []
+    grants = []
+    for i, g in enumerate(granted):
+        where = f"decision.granted[{i}]"
+        if not isinstance(g, dict):
+            problems.append(f"{where}: expected an object {{item, subject, amount}}")
+            continue
+        for key in g:
+            if key not in ("item", "subject", "amount"):
+                problems.append(f"{where}.{key}: unknown field{suggest(key, ('item', 'subject', 'amount'))}")
+        if not isinstance(g.get("item"), str) or not g.get("item"):
+            problems.append(f"{where}.item: expected an item ID")
+        if "subject" in g and (not isinstance(g["subject"], str) or not g["subject"]):
+            problems.append(f"{where}.subject: expected text")
+        try:
+            amount = parse_money(g.get("amount"))
+        except MoneyError as exc:
+            problems.append(f"{where}.amount: {exc}")
+            continue
+        grants.append({"item": g.get("item"), "subject": g.get("subject"), "amount": amount})
+    if problems:
+        return None, problems
+    return {"decision_id": d["decision_id"], "decided_on": decided_on, "grants": grants}, []
+
+
+class ApplicantAudit:
+    def __init__(self, kb, records: list[RecordIn], readings: Mapping[str, str]):
+        self.kb = kb
+        self.policy = kb.policy
+        self.records = records
+        self.readings = dict(readings)
+        self.m = messages()
+        self.findings: dict[tuple, Finding] = {}
+
+    # -- recording
+    def add(self, code: str, grant: Grant | None, explanation: Text, *, record: RecordIn | None = None,
+            allowed=None, clause: dict | None = None, item: str | None = None, subject: str | None = None) -> None:
+        record = record or (grant.record if grant else None)
+        application = record.application if record is not None and isinstance(record.application, dict) else {}
+        applicant = (application.get("applicant") or {}).get("id") if isinstance(application.get("applicant"), dict) else None
+        year = grant.year if grant else (application.get("year") if isinstance(application.get("year"), int) else None)
+        item = item or (grant.item if grant else None)
+        measure = self.policy.items[item].measure if item in self.policy.items else None
+        decision_id = None
+        if grant is not None:
+            decision_id = grant.record.decision.get("decision_id")
+        elif record is not None and isinstance(record.decision, dict):
+            decision_id = record.decision.get("decision_id") if isinstance(record.decision.get("decision_id"), str) else None
+        finding = Finding(
+            code=code, record=record.index if record else None, line=(grant.line if grant and grant.line else (record.line if record else None)),
+            decision_id=decision_id, applicant=applicant, year=year, item=item,
+            subject=subject or (grant.subject if grant else None), measure=measure,
+            granted=grant.amount if grant else None, allowed=allowed, clause=clause, explanation=explanation,
+        )
+        self.findings.setdefault(finding.key(), finding)
+
+    def item_clause(self, item_id: str) -> dict:
+        item = self.policy.items[item_id]
+        return {"id": item_id, "label": item.label, "quote": item.quote}
+
+    def rule_clause(self, rule_id: str, item_id: str | None = None) -> dict:
+        owner = self.policy.relations.get(rule_id) or self.policy.provisions.get(rule_id)
+        label = self.policy.items[item_id].label if item_id in self.policy.items else ""
+        return {"id": rule_id, "label": label, "quote": owner.quote if owner else ""}
+
+    # -- the audit
+    def run(self) -> list[Finding]:
+        grants = self.evaluate_records()
+        met = [g for g in grants if self.check_grant(g)]
+        self.exclusive(met)
+        self.group_caps(met)
+        self.duplicates(met)
+        self.requirements(met)
+        self.other_rewards(met)
+        return sorted(self.findings.values(), key=lambda f: f.sort_key())
+
+    def evaluate_records(self) -> list[Grant]:
+        grants: list[Grant] = []
+        for record in self.records:
+            if record.error:
+                self.add("INVALID_RECORD", None, self.m.both("f_invalid", reason=record.error), record=record)
+                continue
+            decision_data, problems = parse_decision(record)
+            try:
+                if not isinstance(record.application, dict):
+                    raise InputError("application: expected an object with applicant, year and facts")
+                decision = self.kb.evaluate(record.application, self.readings)
+            except InputError as exc:
+                problems = [str(p) for p in exc.problems] + problems
+                decision = None
+            if problems or decision is None:
+                reason = "; ".join(problems[:5]) + (f"; … {len(problems) - 5} more" if len(problems) > 5 else "")
+                self.add("INVALID_RECORD", None, self.m.both("f_invalid", reason=reason), record=record)
+                continue
+            applicant_id = decision.application.applicant_id
+            for position, g in enumerate(decision_data["grants"]):
+                line = record.grant_lines[position] if record.grant_lines else record.line
+                grants.append(Grant(record, decision, position, g["item"], g["subject"] or applicant_id, g["amount"], line, decision_data["decided_on"]))
+        return grants
+
+    def check_grant(self, g: Grant) -> bool:
+        """Per-grant checks; True when the grant's conditions hold (it enters the cross-checks)."""
+        m = self.m
+        if g.item not in self.policy.items:
+            hint = suggest(g.item, self.policy.items)
+            self.add("UNKNOWN_ITEM", g, Text(m.say("f_unknown_item", "zh", item=g.item, hint=hint), m.say("f_unknown_item", "en", item=g.item, hint=hint)))
+            return False
+        o = next((x for x in g.decision.outcomes if x.item.id == g.item and x.subject == g.subject), None)
+        g.outcome = o
+        granted = _money(g.amount)
+        if o is None:
+            self.add("UNDETERMINED", g, m.both("f_undetermined", item=g.item, subject=g.subject, granted=granted, reason=m.both("f_undetermined_no_fact")),
+                     clause=self.item_clause(g.item))
+            return False
+        g3 = self.policy.provision("period")
+        if g3 is not None and g3.id in o.by:
+            reason = next((f"{e.get('date')}" if e.get("date") else f"{g.year}" for e in o.events if e.by == g3.id), "")
+            self.add("OUT_OF_PERIOD", g, m.both("f_out_of_period", item=g.item, subject=g.subject, start=g3.params["from"], end=g3.params["to"], reason=reason, granted=granted),
+                     clause=self.rule_clause(g3.id, g.item), allowed=(ZERO, ZERO))
+            return False
+        g1 = self.policy.provision("eligibility")
+        if g1 is not None and g1.id in o.by:
+            self.add("NOT_ELIGIBLE", g, m.both("f_not_eligible", item=g.item, subject=g.subject, granted=granted, reason=Text(g1.title.zh, g1.title.en)),
+                     clause=self.rule_clause(g1.id, g.item), allowed=(ZERO, ZERO))
+            return False
+        if o.status == "ineligible":
+            self.add("NOT_ELIGIBLE", g, m.both("f_not_eligible", item=g.item, subject=g.subject, granted=granted, reason=self.failed_reasons(g)),
+                     clause=self.item_clause(g.item), allowed=(ZERO, ZERO))
+            return False
+        if o.status == "undetermined":
+            fields = Text("、".join(field_label(self.policy, o.fact.type, f, "zh") for f in o.missing),
+                          ", ".join(field_label(self.policy, o.fact.type, f, "en") for f in o.missing))
+            self.add("UNDETERMINED", g, m.both("f_undetermined", item=g.item, subject=g.subject, granted=granted, reason=m.both("f_undetermined_missing", fields=fields)),
+                     clause=self.item_clause(g.item))
+            return False
+        g2 = self.policy.provision("case_by_case")
+        if g2 is not None and g2.id in o.by:
+            event = next(e for e in o.events if e.by == g2.id)
+            self.add("CASE_BY_CASE_CONFLICT", g, m.both("f_case_by_case", item=g.item, subject=g.subject, support=event.get("support")),
+                     clause=self.rule_clause(g2.id, g.item), allowed=(ZERO, ZERO))
+            return False
+        # the amount against what the item allows on its own
+        computed = o.computed
+        kind = computed.kind
+        if kind == "none":
+            if g.amount > 0:
+                self.add("OVER_CEILING", g, m.both("f_service_paid", item=g.item, subject=g.subject, granted=granted),
+                         clause=self.item_clause(g.item), allowed=(ZERO, ZERO))
+            return True
+        if kind == "discretionary":
+            g.own = (ZERO, computed.high) if computed.high is not None else None
+            if computed.high is not None and g.amount > round_fen(computed.high):
+                self.add("OVER_CEILING", g, m.both("f_over_ceiling", item=g.item, subject=g.subject, granted=granted, allowed=_money(computed.high)),
+                         clause=self.item_clause(g.item), allowed=(None, round_fen(computed.high)))
+            return True
+        low, high = round_fen(computed.low), round_fen(computed.high)
+        g.own = (low, high)
+        if g.amount > high:
+            self.add("OVER_CEILING", g, m.both("f_over_ceiling", item=g.item, subject=g.subject, granted=granted, allowed=_money(high)),
+                     clause=self.item_clause(g.item), allowed=(low, high))
+        elif g.amount < low:
+            self.add("UNDER_FLOOR", g, m.both("f_under_floor", item=g.item, subject=g.subject, granted=granted, allowed=_money(low)),
+                     clause=self.item_clause(g.item), allowed=(low, high))
+        return True
+
+    def failed_reasons(self, g: Grant) -> Text:
+        o = g.outcome
+        evaluator = g.decision.evaluator
+        prepared = evaluator.prepare(g.decision.readings)
+        checks = [c for c in cond.checks(prepared.conditions[g.item], evaluator.getter(g.decision.application, o.fact)) if c.verdict is False]
+        zh = "；".join(failed_text(self.policy, o.fact.type, c.compare, c.actual, c.expected, "zh") for c in checks)
+        en = "; ".join(failed_text(self.policy, o.fact.type, c.compare, c.actual, c.expected, "en") for c in checks)
+        return Text(zh or "条件不符", en or "conditions not met")
+
+    # -- across grants
+    def members(self, rel) -> tuple[str, ...]:
+        members = rel.members.pick(self.readings) if isinstance(rel.members, Switch) else rel.members
+        return tuple(members)
+
+    def exclusive(self, met: list[Grant]) -> None:
+        for rel in self.policy.relations.values():
+            if rel.kind != "exclusive":
+                continue
+            members = set(self.members(rel))
+            by_year: dict[int, list[Grant]] = {}
+            for g in met:
+                if g.item in members and g.own is not None:
+                    by_year.setdefault(g.year, []).append(g)
+            for year, grants in by_year.items():
+                totals: dict[str, Decimal] = {}
+                for g in grants:
+                    totals[g.item] = totals.get(g.item, ZERO) + g.amount
+                if len(totals) < 2:
+                    continue
+                order = {i: self.policy.items[i].order for i in totals}
+                kept = sorted(totals, key=lambda i: (-totals[i], order[i]))[0]
+                for g in sorted(grants, key=Grant.order):
+                    if g.item == kept:
+                        continue
+                    others = "、".join(f"{i} {fmt_cny(v)}" for i, v in totals.items() if i != g.item)
+                    self.add("EXCLUSIVE_CONFLICT", g, self.m.both("f_exclusive", item=g.item, subject=g.subject, others=others, relation=rel.id),
+                             clause=self.rule_clause(rel.id, g.item), allowed=(ZERO, ZERO))
+
+    def group_caps(self, met: list[Grant]) -> None:
+        for rel in self.policy.relations.values():
+            if rel.kind != "group_cap":
+                continue
+            members = set(self.members(rel))
+            cap = rel.params["cap"]
+            by_year: dict[int, list[Grant]] = {}
+            for g in met:
+                if g.item in members:
+                    by_year.setdefault(g.year, []).append(g)
+            for year, grants in by_year.items():
+                total = sum((g.amount for g in grants), ZERO)
+                if total <= cap:
+                    continue
+                running = ZERO
+                for g in sorted(grants, key=Grant.order):
+                    before = running
+                    running += g.amount
+                    if running > cap:
+                        items = "、".join(sorted({x.item for x in grants}))
+                        self.add("OVER_GROUP_CAP", g, self.m.both("f_group_cap", year=year, relation=rel.id, total=_money(total), cap=_money(cap), items=items),
+                                 clause=self.rule_clause(rel.id, g.item), allowed=(ZERO, max(ZERO, cap - before)))
+                        break
+
+    def kind_of(self, item_id: str) -> str:
+        for rel in self.policy.relations.values():
+            if rel.kind == "highest" and item_id in self.members(rel):
+                return rel.id
+        return item_id
+
+    def duplicates(self, met: list[Grant]) -> None:
+        g4 = self.policy.provision("highest_wins")
+        mode = g4.params["prior_awards"].pick(self.readings) if g4 is not None and isinstance(g4.params.get("prior_awards"), Switch) else "top_up"
+        reading = next(iter(sorted(_switch_readings(g4.params.get("prior_awards")))), "") if g4 else ""
+        fact_type = g4.params.get("fact") if g4 else None
+        groups: dict[tuple, list[Grant]] = {}
+        for g in met:
+            if g.own is None:
+                continue
+            item = self.policy.items[g.item]
+            key = (g.subject, self.kind_of(g.item)) + ((g.year,) if item.repeat == "yearly" else ())
+            groups.setdefault(key, []).append(g)
+        granted_keys = {(g.item, g.subject, g.year, g.amount) for g in met}
+        for key, grants in groups.items():
+            subject, kind = key[0], key[1]
+            yearly = len(key) > 2
+            # awards declared in the applications: from other policies, or from this one but not among the records
+            priors: dict[tuple, Decimal] = {}
+            for g in grants:
+                for f in g.decision.application.facts:
+                    if f.type != fact_type or f.subject != subject or self.kind_of(f.get("item") or "") != kind:
+                        continue
+                    if yearly and f.get("year") != key[2]:
+                        continue
+                    if f.get("source") == "this_policy" and (f.get("item"), f.subject, f.get("year"), f.get("amount")) in granted_keys:
+                        continue
+                    priors[(f.get("source"), f.get("item"), f.get("year"), f.get("amount"))] = f.get("amount")
+            entries = len(grants) + len(priors)
+            if entries < 2:
+                continue
+            ordered = sorted(grants, key=Grant.order)
+            running = sum(priors.values(), ZERO)
+            entitled = ZERO
+            for n, g in enumerate(ordered):
+                running += g.amount
+                entitled = max(entitled, g.own[1])
+                described = "、".join(
+                    [f"{s}:{i or ''} {y} {fmt_cny(a)}" for (s, i, y, a) in priors]
+                    + [f"{x.item} {x.year} {fmt_cny(x.amount)}" for x in ordered if x is not g]
+                )
+                if mode == "exclusive" and (n > 0 or priors):
+                    self.add("DUPLICATE_SAME_KIND", g, self.m.both("f_duplicate_exclusive", item=g.item, subject=g.subject, others=described, reading=reading),
+                             clause=self.rule_clause(g4.id, g.item), allowed=(ZERO, ZERO))
+                elif mode == "top_up" and running > entitled:
+                    self.add("DUPLICATE_SAME_KIND", g, self.m.both("f_duplicate_top_up", item=g.item, subject=g.subject, others=described,
+                                                                  total=_money(running), allowed=_money(entitled), reading=reading),
+                             clause=self.rule_clause(g4.id, g.item), allowed=(ZERO, max(ZERO, entitled - (running - g.amount))))
+
+    def requirements(self, met: list[Grant]) -> None:
+        for rel in self.policy.relations.values():
+            if rel.kind != "requires":
+                continue
+            needed = rel.params["requires"]
+            members = set(self.members(rel))
+            paid = {(g.subject) for g in met if g.item == needed}
+            for g in met:
+                if g.item in members and g.subject not in paid:
+                    self.add("MISSING_REQUIREMENT", g, self.m.both("f_missing_requirement", item=g.item, subject=g.subject, required=needed),
+                             clause=self.rule_clause(rel.id, g.item), allowed=(ZERO, ZERO))
+
+    def other_rewards(self, met: list[Grant]) -> None:
+        for rel in self.policy.relations.values():
+            if rel.kind != "excluded_by_other_reward":
+                continue
+            members = set(self.members(rel))
+            for g in met:
+                if g.item not in members:
+                    continue
+                others = [x for x in met if x.subject == g.subject and x.item != g.item]
+                if g.outcome is not None and rel.id in g.outcome.by:
+                    event = next(e for e in g.outcome.events if e.by == rel.id)
+                    names = [r.item for r in event.rivals]
+                else:
+                    names = [x.item for x in others]
+                if names:
+                    self.add("NOT_ELIGIBLE", g, self.m.both("f_other_reward", item=g.item, subject=g.subject, others="、".join(sorted(set(names))), granted=_money(g.amount)),
+                             clause=self.rule_clause(rel.id, g.item), allowed=(ZERO, ZERO))
+
+
+def _switch_readings(value) -> set[str]:
+    from policykb.kb.model import switch_readings
+
+    return switch_readings(value)
+
+
+def audit_applicant(kb, records: list[RecordIn], readings: Mapping[str, str]) -> list[Finding]:
+    """Every finding for one applicant's records, each marked with the readings it disappears under."""
+    findings = ApplicantAudit(kb, records, readings).run()
+    if not findings:
+        return findings
+    candidates: set[str] = set()
+    for f in findings:
+        if f.item in kb.policy.items:
+            candidates.update(kb.policy.items[f.item].readings)
+    candidates.update(r for r in ("I-05", "I-08", "I-09") if r in kb.policy.readings)
+    for rid in sorted(candidates):
+        for option in kb.policy.readings[rid].options:
+            if option == readings[rid]:
+                continue
+            alt = dict(readings, **{rid: option})
+            keys = {f.key() for f in ApplicantAudit(kb, records, alt).run()}
+            for f in findings:
+                if f.key() not in keys and f.code != "INVALID_RECORD":
+                    f.disappears_under.append({"reading": rid, "option": option})
+    for f in findings:
+        if f.disappears_under:
+            label = ", ".join(f"{d['reading']}={d['option']}" for d in f.disappears_under)
+            note = messages().both("f_disappears", readings=label)
+            f.explanation = Text(f"{f.explanation.zh}；{note.zh}", f"{f.explanation.en}; {note.en}")
+    return findings

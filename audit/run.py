@@ -1,0 +1,70 @@
+"""Running an audit: applicant by applicant, in worker processes if asked, in input order.
+
+Memory stays flat: at most a few groups of records per worker are in flight, and
+findings go to the report's spool as they come.  ``--workers N`` spreads applicant
+groups over N processes; the findings come back in the order of the input.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from typing import Iterator, Mapping
+
+from tqdm import tqdm
+
+from .checks import RecordIn, audit_applicant
+from .findings import Finding
+from .records import Source
+
+_worker_kb = None
+
+
+def _init(path: str) -> None:
+    global _worker_kb
+    from policykb.api import load
+
+    _worker_kb = load(path=path)
+
+
+def _audit_chunk(args) -> list[list[Finding]]:
+    groups, readings = args
+    return [audit_applicant(_worker_kb, records, readings) for records in groups]
+
+
+def audit_groups(kb, source: Source, readings: Mapping[str, str], workers: int = 1, progress: bool | None = None,
+                 chunk: int = 16) -> Iterator[Finding]:
+    """Findings of every applicant group of ``source``, in input order."""
+    bar = tqdm(total=len(source), unit="applicant", file=sys.stderr, disable=(None if progress is None else not progress),
+               mininterval=0.5, dynamic_ncols=True)
+    try:
+        if workers <= 1:
+            for key, locators in source.groups:
+                yield from audit_applicant(kb, source.load(locators), readings)
+                bar.update(1)
+            return
+        from policykb.engine.batch import _context
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init, initargs=(kb.policy.path,)) as pool:
+            pending: deque = deque()
+            batch: list[list[RecordIn]] = []
+
+            def drain(limit: int):
+                while len(pending) > limit:
+                    future, size = pending.popleft()
+                    for findings in future.result():
+                        yield from findings
+                    bar.update(size)
+
+            for key, locators in source.groups:
+                batch.append(source.load(locators))
+                if len(batch) >= chunk:
+                    pending.append((pool.submit(_audit_chunk, (batch, dict(readings))), len(batch)))
+                    batch = []
+                    yield from drain(workers * 3)
+            if batch:
+                pending.append((pool.submit(_audit_chunk, (batch, dict(readings))), len(batch)))
+            yield from drain(0)
+    finally:
+        bar.close()
