@@ -9,8 +9,9 @@ object (``Decision.to_dict()``), or, for an application that cannot be evaluated
 from __future__ import annotations
 
 import multiprocessing
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from policykb.errors import InputError, PolicyKBError
 
@@ -47,20 +48,40 @@ def _context():
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
+def iter_evaluate_many(kb, applications: Iterable[Any], readings: Mapping[str, str] | None = None,
+                       workers: int = 1, chunk_size: int = 64) -> Iterator[dict]:
+    """Results one by one, in input order, with a bounded number of chunks in flight
+    (so that a city's worth of applications never sits in memory at once)."""
+    readings = kb.readings_with(readings)
+    if workers < 1:
+        raise InputError(f"workers must be at least 1; found {workers}")
+    if workers == 1:
+        for i, app in enumerate(applications):
+            yield evaluate_one(kb, i, app, readings)
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker,
+                             initargs=(kb.policy.path,)) as pool:
+        pending: deque = deque()
+        chunk: list = []
+        start = 0
+        for app in applications:
+            chunk.append(app)
+            if len(chunk) == chunk_size:
+                pending.append(pool.submit(_run_chunk, (start, chunk, readings)))
+                start += len(chunk)
+                chunk = []
+                while len(pending) > workers * 4:
+                    yield from pending.popleft().result()
+        if chunk:
+            pending.append(pool.submit(_run_chunk, (start, chunk, readings)))
+        while pending:
+            yield from pending.popleft().result()
+
+
 def evaluate_many(kb, applications: Iterable[Any], readings: Mapping[str, str] | None = None,
                   workers: int = 1, chunk_size: int = 64) -> list[dict]:
     """Evaluate every application; ``workers`` > 1 uses that many processes."""
     apps = list(applications)
-    readings = kb.readings_with(readings)
-    if workers < 1:
-        raise InputError(f"workers must be at least 1; found {workers}")
-    if workers == 1 or len(apps) <= chunk_size:
-        return [evaluate_one(kb, i, app, readings) for i, app in enumerate(apps)]
-    workers = min(workers, (len(apps) + chunk_size - 1) // chunk_size)
-    chunks = [(i, apps[i:i + chunk_size], readings) for i in range(0, len(apps), chunk_size)]
-    results: list[dict] = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker,
-                             initargs=(kb.policy.path,)) as pool:
-        for part in pool.map(_run_chunk, chunks):
-            results.extend(part)
-    return results
+    if workers > 1 and len(apps) <= chunk_size:
+        workers = 1  # one chunk: a pool would only add its start-up time
+    return list(iter_evaluate_many(kb, apps, readings, workers, chunk_size))

@@ -30,17 +30,22 @@ class Change:
     new: Any
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "old": _plain(self.old), "new": _plain(self.new)}
+        return {"path": self.path, "old": plain(self.old), "new": plain(self.new)}
 
 
 _MISSING = object()
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A JSON-ready copy: Decimals as exact strings, the absent marker as None."""
     if value is _MISSING:
         return None
     if isinstance(value, Decimal):
         return f"{value:f}"
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
     return value
 
 

@@ -29,6 +29,8 @@ from policykb.kb.describe import field_label, value_text
 from policykb.kb.messages import messages
 from policykb.kb.model import Compare, Item, Text
 
+from .answer import Answer
+from .changes import plain
 from .whatif import _status_amount
 from .why import amount_phrase
 
@@ -46,33 +48,15 @@ class Way:
 
     def to_dict(self) -> dict:
         return {
-            "changes": [{k: (v.to_dict() if isinstance(v, Text) else _plain(v)) for k, v in c.items()} for c in self.changes],
+            "changes": [{k: (v.to_dict() if isinstance(v, Text) else plain(v)) for k, v in c.items()} for c in self.changes],
             "readings": dict(self.readings),
             "verified": self.verified,
             "after": self.after,
         }
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return f"{value:f}"
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-class Qualify:
-    def __init__(self, data: dict, lines: list[Text]):
-        self.data = data
-        self.lines = lines
-
-    def to_dict(self) -> dict:
-        return dict(self.data, text={"zh": [x.zh for x in self.lines], "en": [x.en for x in self.lines]})
-
-    def to_text(self, lang: str = "zh") -> str:
-        return "\n".join(x(lang) for x in self.lines) + "\n"
+class Qualify(Answer):
+    """The ways an item could qualify, each verified."""
 
 
 def _unit(field_type: str) -> Decimal:
@@ -282,7 +266,7 @@ class _Planner:
                     for p in [f for f in decision.application.facts if f.role == "context" and f.subject == o.subject]:
                         remove(p, e.by, p.key, quote)
                 for x in blockers:
-                    remove(x.fact, e.by, f"{x.item.id}（{x.subject}）", quote)
+                    remove(x.fact, e.by, Text(f"{x.item.id}（{x.subject}）", f"{x.item.id} ({x.subject})"), quote)
             elif e.kind == "highest_wins":
                 kinds = {prior[2] for prior in e.get("prior", ())}
                 for p in decision.application.facts:
@@ -374,7 +358,7 @@ def _plan_absent(planner: _Planner, decision, item: Item, subject: str | None, l
             if way.verified:
                 ways.append(way)
     lines.append(m.both("no_fact", item=item.id, fact=planner.policy.vocabulary.fact_types[item.fact].label, select=Text("", "")))
-    _render_ways(planner, ways, item.id, lines)
+    _render_ways(planner, ways, Text(item.id, item.id), lines)
     return {"subject": fact_subject, "status": "absent", "ways": [w.to_dict() for w in ways]}
 
 
@@ -453,16 +437,16 @@ def _plan(planner: _Planner, decision, item: Item, o, lines: list[Text]) -> dict
     if not ways:
         reason = Text("、".join(o.by) or "条件无法通过修改申请满足", ", ".join(o.by) or "its conditions cannot be met by changing the application")
         lines.append(m.both("cannot_qualify", item=item.id, reason=reason))
-    _render_ways(planner, ways, f"{item.id}（{o.subject}）", lines)
+    _render_ways(planner, ways, Text(f"{item.id}（{o.subject}）", f"{item.id} ({o.subject})"), lines)
     result["ways"] = [w.to_dict() for w in ways]
     return result
 
 
-def _render_ways(planner: _Planner, ways: list[Way], label: str, lines: list[Text]) -> None:
+def _render_ways(planner: _Planner, ways: list[Way], label: Text, lines: list[Text]) -> None:
     m = planner.m
     if ways:
         head = m.both("section_ways")
-        lines.append(Text(f"【{head.zh}】{label}", f"[{head.en}] {label}"))
+        lines.append(Text(f"【{head.zh}】{label.zh}", f"[{head.en}] {label.en}"))
     for n, way in enumerate(ways, 1):
         parts = [c["text"] for c in way.changes if c.get("text") is not None]
         for rid, option in way.readings.items():

@@ -51,10 +51,10 @@ def to_lines(groups: list[dict]) -> list[Text]:
         lines.append(m.both("runners_group", relation=g["relation"], scope=g["scope"], quote=g["quote"]))
         for p in g["paid"]:
             amount = fmt_cny(Decimal(p["amount"])) if p.get("amount") else "—"
-            lines.append(m.both("runners_winner", item=f"{p['item']}（{p['subject']}）", amount=amount))
+            lines.append(m.both("runners_winner", item=Text(f"{p['item']}（{p['subject']}）", f"{p['item']} ({p['subject']})"), amount=amount))
         for s in g["suppressed"]:
             amount = fmt_cny(Decimal(s["would_have_paid"])) if s.get("would_have_paid") else "—"
-            lines.append(m.both("runners_loser", item=f"{s['item']}（{s['subject']}）", amount=amount))
+            lines.append(m.both("runners_loser", item=Text(f"{s['item']}（{s['subject']}）", f"{s['item']} ({s['subject']})"), amount=amount))
         lines.append(Text("", ""))
     if not groups:
         lines.append(m.both("no_runners"))

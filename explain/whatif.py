@@ -15,20 +15,13 @@ from policykb.kb.messages import messages
 from policykb.kb.model import Text
 from policykb.money import fmt_cny
 
+from .answer import Answer
 from .changes import apply, diff
 from .why import explain
 
 
-class WhatIf:
-    def __init__(self, data: dict, lines: list[Text]):
-        self.data = data
-        self.lines = lines
-
-    def to_dict(self) -> dict:
-        return dict(self.data, text={"zh": [x.zh for x in self.lines], "en": [x.en for x in self.lines]})
-
-    def to_text(self, lang: str = "zh") -> str:
-        return "\n".join(x(lang) for x in self.lines) + "\n"
+class WhatIf(Answer):
+    """What changed between the original and the changed application, and why."""
 
 
 def _status_amount(view: dict | None, lang: str) -> tuple[str, str]:

@@ -23,25 +23,15 @@ from policykb.kb.messages import messages
 from policykb.kb.model import OP_SYMBOL, All, Compare, Item, Switch, Text, resolve
 from policykb.money import fmt, fmt_cny
 
+from .answer import Answer
 
-class Explanation:
+
+class Explanation(Answer):
     """A structured explanation; ``to_dict()`` for programs, ``to_text(lang)`` for people."""
-
-    def __init__(self, data: dict, lines: list[Text]):
-        self.data = data
-        self.lines = lines
 
     @property
     def status(self) -> str:
         return self.data["status"]
-
-    def to_dict(self) -> dict:
-        out = dict(self.data)
-        out["text"] = {"zh": [line.zh for line in self.lines], "en": [line.en for line in self.lines]}
-        return out
-
-    def to_text(self, lang: str = "zh") -> str:
-        return "\n".join(line(lang) for line in self.lines) + "\n"
 
 
 def _t(value: str) -> Text:

@@ -195,34 +195,25 @@ def cmd_qualify(args) -> int:
     return 0
 
 
-class _Lines:
-    def __init__(self, data, lines):
-        self.data, self.lines = data, lines
-
-    def to_dict(self):
-        return dict(self.data, text={"zh": [x.zh for x in self.lines], "en": [x.en for x in self.lines]})
-
-    def to_text(self, lang):
-        return "\n".join(x(lang) for x in self.lines) + "\n"
-
-
 def cmd_readings(args) -> int:
     from policykb.explain import sensitivity
+    from policykb.explain.answer import Answer
 
     kb = _kb(args)
     result = sensitivity.reading_effects(kb, _document(args), _parse_readings(args.reading))
-    _emit_lines(args, _Lines(result, sensitivity.to_lines(kb, result)))
+    _emit_lines(args, Answer(result, sensitivity.to_lines(kb, result)))
     return 0
 
 
 def cmd_runners_up(args) -> int:
     from policykb.explain import runners
+    from policykb.explain.answer import Answer
 
     kb = _kb(args)
     decision = kb.evaluate(args.file, _parse_readings(args.reading))
     groups = runners.runners_up(decision)
     data = {"policy": kb.policy.id, "kb_version": kb.version, "groups": groups}
-    _emit_lines(args, _Lines(data, runners.to_lines(groups)))
+    _emit_lines(args, Answer(data, runners.to_lines(groups)))
     return 0
 
 
@@ -295,55 +286,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reading", action="append", metavar="ID=OPTION", help="only the edges that hold under these readings")
     p.set_defaults(func=cmd_kb_graph)
 
-    p = sub.add_parser("evaluate", help="evaluate an application: who qualifies for what, and how much")
-    p.add_argument("file", help="application (JSON or YAML)")
-    _common(p, lang=True)
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--reading", action="append", metavar="ID=OPTION", help="switch a reading, e.g. I-06=per_station (repeatable)")
-    p.set_defaults(func=cmd_evaluate)
+    def on_application(name: str, help: str, func, *, item: bool = False, reading_help: str | None = None):
+        """A command that reads one application: FILE [ITEM] [--subject] --format --lang --reading."""
+        p = sub.add_parser(name, help=help)
+        p.add_argument("file", help="application (JSON or YAML)")
+        if item:
+            p.add_argument("item", help="item ID, e.g. m01.equipment")
+            p.add_argument("--subject", help="the subject, when the item has outcomes for several")
+        _common(p, lang=True)
+        p.add_argument("--format", choices=("text", "json"), default="text")
+        p.add_argument("--reading", action="append", metavar="ID=OPTION", help=reading_help or "switch a reading, e.g. I-06=per_station (repeatable)")
+        p.set_defaults(func=func)
+        return p
 
-    p = sub.add_parser("why", help="why (or why not): one item's outcome, cited to the policy text")
-    p.add_argument("file", help="application (JSON or YAML)")
-    p.add_argument("item", help="item ID, e.g. m01.equipment")
-    p.add_argument("--subject", help="the subject, when the item has outcomes for several")
-    _common(p, lang=True)
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--reading", action="append", metavar="ID=OPTION")
-    p.set_defaults(func=cmd_why)
-
-    p = sub.add_parser("whatif", help="evaluate a changed application and show what changes, and why")
-    p.add_argument("file", help="application (JSON or YAML)")
+    on_application("evaluate", "evaluate an application: who qualifies for what, and how much", cmd_evaluate)
+    on_application("why", "why (or why not): one item's outcome, cited to the policy text", cmd_why, item=True)
+    p = on_application("whatif", "evaluate a changed application and show what changes, and why", cmd_whatif,
+                       reading_help="switch a reading in the changed evaluation")
     p.add_argument("--set", action="append", metavar="PATH=VALUE",
                    help="change a value: year, applicant.FIELD, facts[N].FIELD or facts[SUBJECT].FIELD (value as JSON; null removes)")
     p.add_argument("--add", action="append", metavar="FACT", help="add a fact given as a JSON object")
     p.add_argument("--remove", action="append", metavar="FACT", help="remove a fact: facts[N] or facts[SUBJECT]")
-    _common(p, lang=True)
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--reading", action="append", metavar="ID=OPTION", help="switch a reading in the changed evaluation")
-    p.set_defaults(func=cmd_whatif)
-
-    p = sub.add_parser("qualify", help="how an item could qualify: the smallest changes, each verified")
-    p.add_argument("file", help="application (JSON or YAML)")
-    p.add_argument("item", help="item ID, e.g. m01.equipment")
-    p.add_argument("--subject", help="the subject, when the item has outcomes for several")
-    _common(p, lang=True)
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--reading", action="append", metavar="ID=OPTION")
-    p.set_defaults(func=cmd_qualify)
-
-    p = sub.add_parser("readings", help="which readings of ambiguous sentences change this application's outcome")
-    p.add_argument("file", help="application (JSON or YAML)")
-    _common(p, lang=True)
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--reading", action="append", metavar="ID=OPTION", help="the readings to start from")
-    p.set_defaults(func=cmd_readings)
-
-    p = sub.add_parser("runners-up", help="items suppressed by take-the-highest or mutual exclusion, and what they would have paid")
-    p.add_argument("file", help="application (JSON or YAML)")
-    _common(p, lang=True)
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("--reading", action="append", metavar="ID=OPTION")
-    p.set_defaults(func=cmd_runners_up)
+    on_application("qualify", "how an item could qualify: the smallest changes, each verified", cmd_qualify, item=True)
+    on_application("readings", "which readings of ambiguous sentences change this application's outcome", cmd_readings,
+                   reading_help="the readings to start from")
+    on_application("runners-up", "items suppressed by take-the-highest or mutual exclusion, and what they would have paid", cmd_runners_up)
 
     p = sub.add_parser("audit", help="hold the awards actually granted against the rules (exit 1 on findings)")
     p.add_argument("file", help="records as JSON Lines or a JSON array; with --awards, the applications as JSON Lines")
