@@ -62,45 +62,51 @@ def _read_lines(path: Path, locators: list) -> list[RecordIn]:
     return out
 
 
-def open_jsonl(path: Path) -> Source:
-    groups: dict[str, list] = {}
-    invalid: list[RecordIn] = []
-    index = 0
+def _lines(path: Path, skip_header: bool = False) -> Iterator[tuple[int, int, bytes]]:
+    """(line number, byte offset, raw bytes) of every non-blank line."""
     with path.open("rb") as handle:
         line_no = 0
+        if skip_header:
+            handle.readline()
+            line_no = 1
         while True:
             offset = handle.tell()
             raw = handle.readline()
             if not raw:
-                break
+                return
             line_no += 1
-            if not raw.strip():
-                continue
-            try:
-                record = _loads(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                invalid.append(RecordIn(index, line_no, None, None, error="the line is not UTF-8 text"))
-                index += 1
-                continue
-            except json.JSONDecodeError as exc:
-                invalid.append(RecordIn(index, line_no, None, None, error=f"not valid JSON at column {exc.colno}: {exc.msg}"))
-                index += 1
-                continue
-            if not isinstance(record, dict) or "application" not in record or "decision" not in record:
-                invalid.append(RecordIn(index, line_no, record.get("application") if isinstance(record, dict) else None, None,
-                                        error="expected an object with 'application' and 'decision'"))
-                index += 1
-                continue
-            key = _applicant_key(record)
-            if key is None:
-                invalid.append(RecordIn(index, line_no, record.get("application"), record.get("decision"),
-                                        error="application.applicant.id: missing, so the record cannot be grouped with its applicant"))
-                index += 1
-                continue
-            groups.setdefault(key, []).append((index, line_no, offset))
-            index += 1
+            if raw.strip():
+                yield line_no, offset, raw
+
+
+def _parse_record(raw: bytes):
+    """(record, None) for a usable JSON Lines record, or (what could be read, the reason)."""
+    try:
+        record = _loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, "the line is not UTF-8 text"
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON at column {exc.colno}: {exc.msg}"
+    if not isinstance(record, dict) or "application" not in record or "decision" not in record:
+        return record if isinstance(record, dict) else None, "expected an object with 'application' and 'decision'"
+    if _applicant_key(record) is None:
+        return record, "application.applicant.id: missing, so the record cannot be grouped with its applicant"
+    return record, None
+
+
+def open_jsonl(path: Path) -> Source:
+    groups: dict[str, list] = {}
+    invalid: list[RecordIn] = []
+    index = -1
+    for index, (line_no, offset, raw) in enumerate(_lines(path)):
+        record, error = _parse_record(raw)
+        if error is None:
+            groups.setdefault(_applicant_key(record), []).append((index, line_no, offset))
+        else:
+            record = record or {}
+            invalid.append(RecordIn(index, line_no, record.get("application"), record.get("decision"), error=error))
     ordered = sorted(groups.items(), key=lambda kv: kv[1][0][0])
-    source = Source(ordered, lambda locs: _read_lines(path, locs), index)
+    source = Source(ordered, lambda locs: _read_lines(path, locs), index + 1)
     return _with_invalid(source, invalid)
 
 
@@ -163,47 +169,31 @@ def open_csv_awards(applications: Path, awards: Path) -> Source:
     """Awards as CSV rows (applicant_id, year, item, subject, amount, decision_id) and the
     applications they were decided on, as JSON Lines keyed by applicant id and year."""
     app_index: dict[tuple[str, int], int] = {}
-    with applications.open("rb") as handle:
-        line_no = 0
-        while True:
-            offset = handle.tell()
-            raw = handle.readline()
-            if not raw:
-                break
-            line_no += 1
-            if not raw.strip():
-                continue
-            try:
-                doc = _loads(raw.decode("utf-8"))
-                key = (doc["applicant"]["id"], int(doc["year"]))
-            except (ValueError, KeyError, TypeError):
-                continue  # an application that cannot be keyed is reported with the awards that need it
-            app_index.setdefault(key, offset)
+    for _, offset, raw in _lines(applications):
+        try:
+            doc = _loads(raw.decode("utf-8"))
+            key = (doc["applicant"]["id"], int(doc["year"]))
+        except (ValueError, KeyError, TypeError):
+            continue  # an application that cannot be keyed is reported with the awards that need it
+        app_index.setdefault(key, offset)
+    with awards.open("rb") as handle:
+        header = [h.strip() for h in next(csv.reader(io.StringIO(handle.readline().decode("utf-8-sig"))), [])]
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        raise InputError(f"{awards.name}: the CSV header lacks {', '.join(missing)} (expected columns: {', '.join(CSV_COLUMNS)})")
     rows: dict[tuple[str, str, str], list] = {}  # (applicant, year, decision) → [(line, offset)]
     order: list[tuple[str, str, str]] = []
-    with awards.open("rb") as handle:
-        header_raw = handle.readline()
-        header = next(csv.reader(io.StringIO(header_raw.decode("utf-8-sig"))), [])
-        header = [h.strip() for h in header]
-        missing = [c for c in CSV_COLUMNS if c not in header]
-        if missing:
-            raise InputError(f"{awards.name}: the CSV header lacks {', '.join(missing)} (expected columns: {', '.join(CSV_COLUMNS)})")
-        line_no = 1
-        while True:
-            offset = handle.tell()
-            raw = handle.readline()
-            if not raw:
-                break
-            line_no += 1
-            if not raw.strip():
-                continue
+    for line_no, offset, raw in _lines(awards, skip_header=True):
+        try:
             values = next(csv.reader(io.StringIO(raw.decode("utf-8"))), [])
-            row = dict(zip(header, values))
-            key = (row.get("applicant_id", ""), row.get("year", ""), row.get("decision_id", ""))
-            if key not in rows:
-                rows[key] = []
-                order.append(key)
-            rows[key].append((line_no, offset))
+        except (UnicodeDecodeError, csv.Error):
+            values = []
+        row = dict(zip(header, values))
+        key = (row.get("applicant_id", ""), row.get("year", ""), row.get("decision_id", ""))
+        if key not in rows:
+            rows[key] = []
+            order.append(key)
+        rows[key].append((line_no, offset))
 
     groups: dict[str, list] = {}
     for index, key in enumerate(order):

@@ -115,6 +115,16 @@ def _count_table(title: str, counts: dict, lang: str, md: bool) -> str:
     return f"<h3>{html.escape(title)}</h3><table>{cells}</table>\n"
 
 
+HEAD = ["#", "line", "severity", "code", "applicant", "year", "item", "subject", "granted", "allowed", "clause", "explanation"]
+
+
+def _cells(f: dict, lang: str) -> list:
+    """One finding as the cells of a report row, in the order of HEAD."""
+    clause = f"{f['clause']['id']} {f['clause']['label']}：“{f['clause']['quote']}”" if f["clause"] else "—"
+    return [f["record"], f["line"] or "", f["severity"], f["code"], f["applicant"] or "", f["year"] or "", f["item"] or "",
+            f["subject"] or "", _amount(f["granted"]), _allowed(f), clause, f["explanation"][lang]]
+
+
 def _md_cell(value) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
@@ -130,13 +140,9 @@ def write_markdown(out: IO[str], kb, readings: dict, summary: dict, spool: Spool
     if not summary["findings"]:
         out.write(m.say("report_none", lang) + "\n")
         return
-    head = ["#", "line", "severity", "code", "applicant", "year", "item", "subject", "granted", "allowed", "clause", "explanation"]
-    out.write("| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n")
+    out.write("| " + " | ".join(HEAD) + " |\n|" + "---|" * len(HEAD) + "\n")
     for f in spool.findings():
-        clause = f"{f['clause']['id']} {f['clause']['label']}：“{f['clause']['quote']}”" if f["clause"] else "—"
-        cells = [f["record"], f["line"] or "", f["severity"], f["code"], f["applicant"] or "", f["year"] or "", f["item"] or "", f["subject"] or "",
-                 _amount(f["granted"]), _allowed(f), clause, f["explanation"][lang]]
-        out.write("| " + " | ".join(_md_cell(c) for c in cells) + " |\n")
+        out.write("| " + " | ".join(_md_cell(c) for c in _cells(f, lang)) + " |\n")
 
 
 def write_html(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, lang: str) -> None:
@@ -154,11 +160,7 @@ def write_html(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, la
     if not summary["findings"]:
         out.write(f"<p>{e(m.say('report_none', lang))}</p></body></html>\n")
         return
-    head = ["#", "line", "severity", "code", "applicant", "year", "item", "subject", "granted", "allowed", "clause", "explanation"]
-    out.write("<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>\n")
+    out.write("<table><tr>" + "".join(f"<th>{h}</th>" for h in HEAD) + "</tr>\n")
     for f in spool.findings():
-        clause = f"{f['clause']['id']} {f['clause']['label']}：“{f['clause']['quote']}”" if f["clause"] else "—"
-        cells = [f["record"], f["line"] or "", f["severity"], f["code"], f["applicant"] or "", f["year"] or "", f["item"] or "", f["subject"] or "",
-                 _amount(f["granted"]), _allowed(f), clause, f["explanation"][lang]]
-        out.write(f"<tr class=\"{e(f['severity'])}\">" + "".join(f"<td>{e(str(c))}</td>" for c in cells) + "</tr>\n")
+        out.write(f"<tr class=\"{e(f['severity'])}\">" + "".join(f"<td>{e(str(c))}</td>" for c in _cells(f, lang)) + "</tr>\n")
     out.write("</table></body></html>\n")

@@ -20,7 +20,8 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from policykb.errors import UnknownItemError, suggest
-from policykb.kb.describe import STATUS, field_label
+from policykb.kb.describe import field_label
+from policykb.kb.messages import messages
 from policykb.kb.model import Policy
 from policykb.money import ZERO, fmt, fmt_cny
 from policykb.text import table
@@ -30,7 +31,7 @@ from .outcomes import CASH, Outcome
 
 
 def amount_dict(o: Outcome) -> dict:
-    kind = o.kind if o.computed else _item_kind(o)
+    kind = o.kind if o.computed else o.amount_spec.kind
     if o.status in ("eligible", "reduced"):
         return {"kind": kind, "min": fmt(o.low), "max": fmt(o.high)}
     if o.status == "discretionary":
@@ -38,11 +39,6 @@ def amount_dict(o: Outcome) -> dict:
     if o.status in ("excluded", "ineligible") and kind in CASH:
         return {"kind": kind, "min": "0.00", "max": "0.00"}
     return {"kind": kind, "min": None, "max": None}
-
-
-def _item_kind(o: Outcome) -> str:
-    amount = o.item.amount
-    return amount.kind if hasattr(amount, "kind") else next(iter(amount.cases.values())).kind
 
 
 class Decision:
@@ -169,7 +165,7 @@ class Decision:
                 o.item.label if zh else str(o.item.measure),
                 f"{o.item.id} {o.item.title(lang)}",
                 o.subject,
-                STATUS[o.status](lang),
+                messages().status(o.status, lang),
                 fmt_cny(Decimal(amount["min"])) if amount["min"] is not None else "—",
                 fmt_cny(Decimal(amount["max"])) if amount["max"] is not None else "—",
                 self.reason(o, lang),

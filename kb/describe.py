@@ -15,27 +15,6 @@ from policykb.money import fmt_plain
 
 from .model import OP_NEGATION, OP_SYMBOL, Amount, Compare, Policy, Text
 
-def _labels(section: str) -> dict[str, Text]:
-    from .messages import messages
-
-    return getattr(messages(), section)
-
-
-class _Lazy(dict):
-    """Status and amount-kind labels, read from messages.yaml on first use."""
-
-    def __init__(self, section: str):
-        super().__init__()
-        self.section = section
-
-    def __missing__(self, key):
-        self.update(_labels(self.section))
-        return dict.__getitem__(self, key)
-
-
-AMOUNT_KIND = _Lazy("amount_kinds")
-STATUS = _Lazy("statuses")
-
 YUAN = Text("元", "yuan")
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from policykb.kb.describe import AMOUNT_KIND, amount_text
+from policykb.kb.describe import amount_text
+from policykb.kb.messages import messages
 from policykb.kb.model import Policy, Switch
 from policykb.text import table
 
@@ -55,7 +56,7 @@ def items_text(policy: Policy, lang: str = "zh") -> str:
             item.label if zh else str(item.measure),
             item.id,
             item.title(lang),
-            AMOUNT_KIND[amount.kind](lang),
+            messages().amount_kind(amount.kind, lang),
             amount_text(policy, item.fact, amount, lang),
             ",".join(item.readings),
         ])
