@@ -265,15 +265,33 @@ class ApplicantAudit:
         return Text(zh or "条件不符", en or "conditions not met")
 
     # -- across grants
+    def declared(self, met: list[Grant]) -> list:
+        """Awards of this policy the applications declare that are not among the audited
+        grants (granted by decisions outside this input): (item, subject, year, amount)."""
+        g4 = self.policy.provision("highest_wins")
+        fact_type = g4.params.get("fact") if g4 else None
+        granted = {(g.item, g.subject, g.year, g.amount) for g in met}
+        out = {}
+        for g in met:
+            for f in g.decision.application.facts:
+                if f.type == fact_type and f.get("source") == "this_policy":
+                    key = (f.get("item"), f.subject, f.get("year"), f.get("amount"))
+                    if key not in granted:
+                        out[key] = key
+        return list(out.values())
+
     def members(self, rel) -> tuple[str, ...]:
         members = rel.members.pick(self.readings) if isinstance(rel.members, Switch) else rel.members
         return tuple(members)
 
     def exclusive(self, met: list[Grant]) -> None:
+        declared = self.declared(met)
         for rel in self.policy.relations.values():
             if rel.kind != "exclusive":
                 continue
             members = set(self.members(rel))
+            one_project = (rel.params["projects"].pick(self.readings) if isinstance(rel.params.get("projects"), Switch)
+                           else rel.params.get("projects", "all")) == "largest"
             by_year: dict[int, list[Grant]] = {}
             for g in met:
                 if g.item in members and g.own is not None:
@@ -282,16 +300,24 @@ class ApplicantAudit:
                 totals: dict[str, Decimal] = {}
                 for g in grants:
                     totals[g.item] = totals.get(g.item, ZERO) + g.amount
-                if len(totals) < 2:
-                    continue
+                earlier = [d for d in declared if d[0] in members and d[2] == year]
+                for item, _, _, amount in earlier:
+                    totals[item] = totals.get(item, ZERO) + amount
                 order = {i: self.policy.items[i].order for i in totals}
                 kept = sorted(totals, key=lambda i: (-totals[i], order[i]))[0]
-                for g in sorted(grants, key=Grant.order):
-                    if g.item == kept:
-                        continue
-                    others = "、".join(f"{i} {fmt_cny(v)}" for i, v in totals.items() if i != g.item)
-                    self.add("EXCLUSIVE_CONFLICT", g, self.m.both("f_exclusive", item=g.item, subject=g.subject, others=others, relation=rel.id),
-                             clause=self.rule_clause(rel.id, g.item), allowed=(ZERO, ZERO))
+                projects_kept = 1 - len([d for d in earlier if d[0] == kept])  # one project a year, under I-04
+                others = lambda g: "、".join(f"{i} {fmt_cny(v)}" for i, v in totals.items() if i != g.item) or f"{g.item}"
+                for g in sorted(grants, key=lambda g: (-g.amount,) + g.order()):
+                    if g.item != kept:
+                        self.add("EXCLUSIVE_CONFLICT", g, self.m.both("f_exclusive", item=g.item, subject=g.subject, others=others(g), relation=rel.id),
+                                 clause=self.rule_clause(rel.id, g.item), allowed=(ZERO, ZERO))
+                    elif one_project:
+                        if projects_kept > 0:
+                            projects_kept -= 1
+                            continue
+                        same = "、".join(f"{x.item}（{x.subject}）{fmt_cny(x.amount)}" for x in grants if x.item == kept and x is not g) or kept
+                        self.add("EXCLUSIVE_CONFLICT", g, self.m.both("f_exclusive", item=g.item, subject=g.subject, others=same, relation=rel.id),
+                                 clause=self.rule_clause(rel.id, g.item), allowed=(ZERO, ZERO))
 
     def group_caps(self, met: list[Grant]) -> None:
         for rel in self.policy.relations.values():
@@ -303,11 +329,13 @@ class ApplicantAudit:
             for g in met:
                 if g.item in members:
                     by_year.setdefault(g.year, []).append(g)
+            declared = self.declared(met)
             for year, grants in by_year.items():
-                total = sum((g.amount for g in grants), ZERO)
+                before_input = sum((d[3] for d in declared if d[0] in members and d[2] == year), ZERO)
+                total = before_input + sum((g.amount for g in grants), ZERO)
                 if total <= cap:
                     continue
-                running = ZERO
+                running = before_input
                 for g in sorted(grants, key=Grant.order):
                     before = running
                     running += g.amount
@@ -318,8 +346,9 @@ class ApplicantAudit:
                         break
 
     def kind_of(self, item_id: str) -> str:
+        """Items that are the same kind for one subject share this key (as in engine.resolve.same_kind)."""
         for rel in self.policy.relations.values():
-            if rel.kind == "highest" and item_id in self.members(rel):
+            if rel.kind in ("highest", "exclusive") and item_id in self.members(rel):
                 return rel.id
         return item_id
 
@@ -377,13 +406,17 @@ class ApplicantAudit:
                 continue
             needed = rel.params["requires"]
             members = set(self.members(rel))
-            paid = {(g.subject) for g in met if g.item == needed}
+            paid = {g.subject for g in met if g.item == needed} | {d[1] for d in self.declared(met) if d[0] == needed}
             for g in met:
                 if g.item in members and g.subject not in paid:
                     self.add("MISSING_REQUIREMENT", g, self.m.both("f_missing_requirement", item=g.item, subject=g.subject, required=needed),
                              clause=self.rule_clause(rel.id, g.item), allowed=(ZERO, ZERO))
 
     def other_rewards(self, met: list[Grant]) -> None:
+        """X-m14: the scenario had obtained another smart/digital reward by the time of the grant
+        (granted in these records or declared in its application) — not one merely met."""
+        g4 = self.policy.provision("highest_wins")
+        fact_type = g4.params.get("fact") if g4 else None
         for rel in self.policy.relations.values():
             if rel.kind != "excluded_by_other_reward":
                 continue
@@ -391,14 +424,13 @@ class ApplicantAudit:
             for g in met:
                 if g.item not in members:
                     continue
-                others = [x for x in met if x.subject == g.subject and x.item != g.item]
-                if g.outcome is not None and rel.id in g.outcome.by:
-                    event = next(e for e in g.outcome.events if e.by == rel.id)
-                    names = [r.item for r in event.rivals]
-                else:
-                    names = [x.item for x in others]
+                names = {x.item for x in met if x.subject == g.subject and x.item != g.item and x.order() <= g.order()}
+                for f in g.decision.application.facts:
+                    if f.type == fact_type and f.subject == g.subject and f.get("year") <= g.year and f.get("item") != g.item and (
+                            f.get("source") == "this_policy" or (f.get("source") == "taicang" and f.get("smart_digital"))):
+                        names.add(f.get("item") or f.get("source"))
                 if names:
-                    self.add("NOT_ELIGIBLE", g, self.m.both("f_other_reward", item=g.item, subject=g.subject, others="、".join(sorted(set(names))), granted=_money(g.amount)),
+                    self.add("NOT_ELIGIBLE", g, self.m.both("f_other_reward", item=g.item, subject=g.subject, others="、".join(sorted(names)), granted=_money(g.amount)),
                              clause=self.rule_clause(rel.id, g.item), allowed=(ZERO, ZERO))
 
 

@@ -194,6 +194,10 @@ def inject(kb, records: list[dict], seed: int = 11) -> tuple[list[dict], list[tu
     r = records[i]
     matched = grants_of(r, "m23.suzhou_matching")[0]
     r["decision"]["granted"] = [g for g in r["decision"]["granted"] if not (g["item"] == "m23.loan_interest" and g["subject"] == matched["subject"])]
+    for other in records:  # later applications must not declare it as granted either
+        if other["application"]["applicant"]["id"] == r["application"]["applicant"]["id"]:
+            other["application"]["facts"] = [f for f in other["application"]["facts"] if not (
+                f["type"] == "prior_award" and f.get("item") == "m23.loan_interest" and f["subject"] == matched["subject"])]
     expected.append(("MISSING_REQUIREMENT", i, matched["item"], matched["subject"]))
 
     # CASE_BY_CASE_CONFLICT: the pilot project had case-by-case support already

@@ -173,6 +173,11 @@ class Decision:
         low, high = self.totals()
         rows.append(["", "合计" if zh else "Total", "", "", fmt_cny(low), fmt_cny(high), ""])
         lines.append(table(headers, rows, right={4, 5}, max_width={1: 44, 6: 60}))
+        by_payer = self.totals_by_payer()
+        if len(by_payer) > 1 or set(by_payer) - {"taicang"}:
+            names = {"taicang": ("太仓市", "Taicang"), "suzhou": ("苏州市", "Suzhou")}
+            parts = [f"{names.get(p, (p, p))[0 if zh else 1]} {fmt_cny(Decimal(v['min']))} ～ {fmt_cny(Decimal(v['max']))}" for p, v in by_payer.items()]
+            lines.append(("按支付方：" if zh else "By payer: ") + ("；" if zh else "; ").join(parts))
         return "\n".join(lines) + "\n"
 
     def reason(self, o: Outcome, lang: str) -> str:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from policykb.kb.model import FactType, FieldSpec, Policy
-from policykb.kb.schema import DATE_PATTERN, MAX_COUNT, MAX_FACTS, MAX_MONEY, MONEY_PATTERN
+from policykb.kb.schema import DATE_PATTERN, MAX_COUNT, MAX_FACTS, MAX_MONEY, MONEY_PATTERN, subject_needed
 from policykb.money import FEN
 
 _MONEY = re.compile(MONEY_PATTERN)
@@ -105,7 +105,7 @@ def converter(spec: FieldSpec, item_ids: frozenset) -> Callable[[Any], Any]:
 class FactShape:
     """The fields, requirements and converters of one fact type."""
 
-    def __init__(self, ft: FactType, common: dict[str, FieldSpec], item_ids: frozenset):
+    def __init__(self, ft: FactType, common: dict[str, FieldSpec], item_ids: frozenset, subject_needed=None):
         self.ft = ft
         self.convert = {name: converter(spec, item_ids) for name, spec in ft.fields.items()}
         self.subject = converter(common["subject"], item_ids) if "subject" in common else None
@@ -113,6 +113,7 @@ class FactShape:
         self.note = converter(common["note"], item_ids) if "note" in common else None
         self.required = [n for n, s in ft.fields.items() if s.required] + (["subject"] if ft.subject_required else [])
         self.required_when = [(n, dict(s.required_when)) for n, s in ft.fields.items() if s.required_when]
+        self.subject_needed = (subject_needed[0], frozenset(subject_needed[1])) if subject_needed else None
 
 
 class FastPath:
@@ -122,7 +123,8 @@ class FastPath:
         item_ids = frozenset(policy.items)
         self.applicant = {name: converter(spec, item_ids) for name, spec in voc.applicant.items()}
         self.applicant_required = [n for n, s in voc.applicant.items() if s.required]
-        self.shapes = {name: FactShape(ft, dict(voc.common), item_ids) for name, ft in voc.fact_types.items()}
+        self.shapes = {name: FactShape(ft, dict(voc.common), item_ids, subject_needed(policy, name))
+                       for name, ft in voc.fact_types.items()}
 
     def coerce(self, document: Any):
         """(typed applicant, [(fact type, subject or None, date, typed values, index)]) or None."""
@@ -176,5 +178,7 @@ class FastPath:
             for name, when in shape.required_when:
                 if name not in raw and all(raw.get(k) == v for k, v in when.items()):
                     raise NotClean
+            if shape.subject_needed and "subject" not in raw and raw.get(shape.subject_needed[0]) in shape.subject_needed[1]:
+                raise NotClean
             drafts.append((shape.ft, subject, date, values, index))
         return applicant, drafts

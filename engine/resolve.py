@@ -73,6 +73,31 @@ class Context:
     def reading_of(self, owner_id: str, param: str) -> str | None:
         return self.statics.reading.get((owner_id, param))
 
+    def priors(self) -> list[Fact]:
+        return self.context_facts(self.provision("highest_wins"))
+
+    def granted_this_year(self, items) -> list[Fact]:
+        """Awards of this policy already granted this year for any of ``items`` (any subject)."""
+        items = set(items)
+        return [p for p in self.priors() if p.get("source") == "this_policy" and p.get("year") == self.app.year
+                and p.get("item") in items]
+
+    def same_kind_priors(self, o: Outcome) -> list[Fact]:
+        """Awards already granted or declared for the same subject and kind (G4)."""
+        kinds = same_kind(o.item.id, self)
+        return [p for p in self.priors()
+                if p.subject == o.subject and p.get("item") in kinds and p.get("year") <= self.app.year
+                and (o.item.repeat == "once" or p.get("year") == self.app.year)]
+
+    def net_of_priors(self, o: Outcome) -> Decimal:
+        """What ``o`` would still pay after G4: its ceiling less what was already granted."""
+        found = self.same_kind_priors(o)
+        if not found:
+            return o.high
+        if resolve(self.provision("highest_wins").params["prior_awards"], self.readings) == "exclusive":
+            return ZERO
+        return max(ZERO, o.high - sum((p.get("amount") for p in found), ZERO))
+
     def members(self, rel: Relation) -> list[Outcome]:
         """The outcomes of a relation's members, in policy order."""
         out: list[Outcome] = []
@@ -169,8 +194,11 @@ def case_by_case(outcomes: list[Outcome], ctx: Context) -> None:
             o.readings.add(reading)
         for s in supports:
             covered = s.get("items")
-            same_subject = s.subject == o.subject and (not covered or o.item.id in covered)
-            if scope == "applicant" or same_subject:
+            # support for a subject covers that subject (only the listed items, if any); support
+            # given to the enterprise itself that lists items covers those items whatever their subject
+            listed_for_enterprise = bool(covered) and s.subject == ctx.app.applicant_id
+            concerned = (s.subject == o.subject or listed_for_enterprise) and (not covered or o.item.id in covered)
+            if scope == "applicant" or concerned:
                 o.act(
                     Event(g2.id, g2.kind, "excluded", before=(o.low, o.high), after=(None, None),
                           detail=(("support", s.key), ("subject", s.subject), ("scope", scope)), reading=reading),
@@ -205,21 +233,34 @@ def exclusive(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
     for o in ctx.members(rel):
         if o.is_cash:
             by_item.setdefault(o.item.id, []).append(o)
-    if len(by_item) < 2 and resolve(rel.params.get("projects", "all"), ctx.readings) == "all":
-        return
-    reading = ctx.reading_of(rel.id, "projects")
+    members = ctx.groups.get(rel.id, ())
     mode = resolve(rel.params.get("projects", "all"), ctx.readings)
+    reading = ctx.reading_of(rel.id, "projects")
+    claimed = ctx.granted_this_year(members)  # this year's awards already granted under the relation
+    if not by_item or (len(by_item) < 2 and mode == "all" and not claimed):
+        return
+    if claimed:
+        # The enterprise already received one item type this year: it is the one that stands.
+        kept_type = sorted(claimed, key=lambda p: (-p.get("amount"), ctx.policy.items[p.get("item")].order))[0]
+        winner = Rival(kept_type.get("item"), kept_type.subject, kept_type.get("amount"), "granted")
+        detail = (("mode", mode), ("granted", tuple((p.key, p.get("item"), p.subject, p.get("amount")) for p in claimed)))
+        for item_id, group in by_item.items():
+            for o in group:
+                if item_id != winner.item or mode == "largest":
+                    o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None), winner=winner,
+                                rivals=(winner,), detail=detail + (("one_project", item_id == winner.item),), reading=reading),
+                          status="excluded")
+        return
     totals: dict[str, tuple[Decimal, Decimal, list[Outcome]]] = {}
     for item_id, group in by_item.items():
-        ordered = sorted(group, key=_rank)
+        # ranked by what each would still pay after earlier awards (G4), so the winner is never empty-handed
+        ordered = sorted(group, key=lambda o: (-ctx.net_of_priors(o),) + _rank(o))
         chosen = ordered[:1] if mode == "largest" else ordered
-        value = sum((o.high for o in chosen), ZERO)
+        value = sum((ctx.net_of_priors(o) for o in chosen), ZERO)
         raw = sum((o.computed.raw_high for o in chosen), ZERO)
         for cap_rel in _group_caps_of(item_id, ctx):
             value = min(value, cap_rel.params["cap"])
         totals[item_id] = (value, raw, chosen)
-    if not totals:
-        return
     order = {i: ctx.policy.items[i].order for i in totals}
     ranking = sorted(totals, key=lambda i: (-totals[i][0], -totals[i][1], order[i]))
     winner_id = ranking[0]
@@ -231,7 +272,7 @@ def exclusive(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
             if item_id != winner_id:
                 o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),
                             winner=winner, rivals=rivals, detail=detail, reading=reading), status="excluded")
-            elif o not in totals[winner_id][2]:
+            elif not any(o is c for c in totals[winner_id][2]):
                 o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),
                             winner=totals[winner_id][2][0].rival(), rivals=tuple(x.rival() for x in sorted(group, key=_rank)),
                             detail=detail + (("one_project", True),), reading=reading), status="excluded")
@@ -245,26 +286,35 @@ def group_cap(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
     if not group:
         return
     cap: Decimal = rel.params["cap"]
-    total = sum((o.high for o in group), ZERO)
-    remaining = cap
-    for o in sorted(group, key=_rank):
-        granted = min(o.high, remaining)
-        remaining -= granted
-        detail = (("cap", cap), ("total", total), ("members", tuple(sorted(members))))
-        if granted == o.high:
+    # Awards already granted this year count against the cap — except those G4 will net off
+    # an outcome of the same subject and kind (counting them here too would take them twice).
+    netted = {p.key for o in group for p in ctx.same_kind_priors(o)}
+    used = sum((p.get("amount") for p in ctx.granted_this_year(members) if p.key not in netted), ZERO)
+    net = {id(o): ctx.net_of_priors(o) for o in group}  # what each will still pay after G4
+    total = used + sum(net.values(), ZERO)
+    remaining = max(ZERO, cap - used)
+    detail = (("cap", cap), ("total", total), ("members", tuple(sorted(members))), ("already_granted", used))
+    for o in sorted(group, key=lambda o: (-net[id(o)],) + _rank(o)):
+        share = min(net[id(o)], remaining)
+        remaining -= share
+        if share == net[id(o)]:
             o.act(Event(rel.id, rel.kind, "kept", detail=detail))
-        elif granted == ZERO:
+            continue
+        high = o.high - (net[id(o)] - share)  # G4 takes the earlier awards off what remains
+        if share == ZERO:
             o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(ZERO, ZERO), detail=detail),
                   status="excluded", low=ZERO, high=ZERO)
         else:
-            o.act(Event(rel.id, rel.kind, "reduced", before=(o.low, o.high), after=(min(o.low, granted), granted), detail=detail),
-                  status="reduced", low=min(o.low, granted), high=granted)
+            o.act(Event(rel.id, rel.kind, "reduced", before=(o.low, o.high), after=(min(o.low, high), high), detail=detail),
+                  status="reduced", low=min(o.low, high), high=high)
 
 
 def same_kind(item_id: str, ctx: Context) -> set[str]:
-    """The item and everything on a take-the-highest ladder with it."""
+    """The item and what counts as the same kind for one subject: its take-the-highest
+    ladder, and the alternatives of an exclusive group (the same project paid as an
+    equipment project one year and as a demonstration project the next is paid twice)."""
     kinds = {item_id}
-    for rel in ctx.relations("highest"):
+    for rel in ctx.statics.relations.get("highest", ()) + ctx.statics.relations.get("exclusive", ()):
         if item_id in ctx.groups.get(rel.id, ()):
             kinds |= set(ctx.groups[rel.id])
     return kinds
@@ -280,12 +330,7 @@ def prior_awards(outcomes: list[Outcome], ctx: Context) -> None:
     for o in outcomes:
         if not o.is_cash:
             continue
-        kinds = same_kind(o.item.id, ctx)
-        found = [
-            p for p in priors
-            if p.subject == o.subject and p.get("item") in kinds and p.get("year") <= ctx.app.year
-            and (o.item.repeat == "once" or p.get("year") == ctx.app.year)
-        ]
+        found = ctx.same_kind_priors(o)
         if not found:
             continue
         granted = sum((p.get("amount") for p in found), ZERO)
@@ -336,6 +381,10 @@ def requires(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
         partner = next((x for x in ctx.by_item.get(needed, ()) if x.subject == o.subject), None)
         if partner is not None and partner.is_cash:
             o.act(Event(rel.id, rel.kind, "kept", winner=partner.rival()))
+            continue
+        paid = [p for p in ctx.priors() if p.get("source") == "this_policy" and p.get("item") == needed and p.subject == o.subject]
+        if paid:  # the required award was already granted (获得我市贴息奖励)
+            o.act(Event(rel.id, rel.kind, "kept", winner=Rival(needed, o.subject, paid[0].get("amount"), "granted")))
             continue
         status = partner.status if partner is not None else "absent"
         o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),

@@ -48,6 +48,21 @@ def field_schema(spec: FieldSpec, item_ids: list[str]) -> dict:
     return out
 
 
+def subject_needed(policy: Policy, fact_type: str) -> tuple[str, list] | None:
+    """For a fact type whose subject is optional: (selector field, values) of the facts that
+    concern a workshop, factory, project … and so must name it — derived from the items."""
+    ft = policy.vocabulary.fact_types[fact_type]
+    if ft.subject_required:
+        return None
+    items = [i for i in policy.items.values() if i.fact == fact_type]
+    fields = {name for i in items for name in i.select}
+    if len(fields) != 1:
+        return None
+    (field,) = fields
+    values = [v for i in items if i.subject != "enterprise" for v in i.select.get(field, ())]
+    return (field, values) if values else None
+
+
 def application_schema(policy: Policy) -> dict:
     voc = policy.vocabulary
     item_ids = list(policy.items)
@@ -83,6 +98,13 @@ def application_schema(policy: Policy) -> dict:
                            "required": list(spec.required_when)},
                     "then": {"required": [fname]},
                 })
+        needed = subject_needed(policy, name)
+        if needed:
+            field, values = needed
+            conditional.append({
+                "if": {"properties": {field: {"enum": values}}, "required": [field]},
+                "then": {"required": ["subject"]},
+            })
         if conditional:
             definition["allOf"] = conditional
         definitions[f"fact.{name}"] = definition

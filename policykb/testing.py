@@ -120,7 +120,10 @@ class CaseItem(pytest.Item):
                     raise CaseError(f"the input was refused, but the message does not mention {wanted!r}:\n{exc}") from None
                 return
             raise CaseError(f"expected the input to be refused ({self.case['error']}), but it was evaluated")
-        self.decision = decision = kb.evaluate(document, readings)
+        try:
+            self.decision = decision = kb.evaluate(document, readings)
+        except InputError as exc:
+            raise CaseError(f"the input was refused:\n{exc}") from None
         result = decision.to_dict()
         problems: list[str] = []
         for expected in self.case.get("expect") or []:

@@ -1,0 +1,78 @@
+"""Audit across grants: what the applications declare as already granted counts, rewards
+obtained later do not, and I-04's one project a year is enforced."""
+
+from __future__ import annotations
+
+APPLICANT = {"id": "AR", "name": "审计关系测试", "kind": "enterprise", "registered_in_taicang": True,
+             "independent_legal_person": True, "industrial": True, "size": "sme"}
+
+
+def record(year, facts, grants, decision="D1", day="12-01"):
+    return {"application": {"applicant": APPLICANT, "year": year, "facts": facts},
+            "decision": {"decision_id": decision, "decided_on": f"{year}-{day}", "granted": grants}}
+
+
+def codes(kb, records, readings=None):
+    return sorted((f.code, f.record, f.item, f.subject) for f in kb.audit(records, readings))
+
+
+PROJECT = {"type": "transformation_project", "subject": "P1", "equipment_investment": 30000000, "demo_listed": False, "robot_system": False}
+
+
+def test_an_award_declared_for_the_same_year_counts_against_the_cap(kb):
+    prior = {"type": "prior_award", "subject": "P0", "source": "this_policy", "item": "m01.equipment", "year": 2022, "amount": 2000000}
+    r = record(2022, [PROJECT, prior], [{"item": "m01.equipment", "subject": "P1", "amount": "1800000.00"}])
+    assert codes(kb, [r]) == [("OVER_GROUP_CAP", 0, "m01.equipment", "P1")]
+    within = record(2022, [PROJECT, prior], [{"item": "m01.equipment", "subject": "P1", "amount": "1000000.00"}])
+    assert codes(kb, [within]) == []
+
+
+def test_an_award_declared_for_another_type_the_same_year_is_exclusive(kb):
+    prior = {"type": "prior_award", "subject": "D0", "source": "this_policy", "item": "m01.digital_app", "year": 2022, "amount": 1500000}
+    r = record(2022, [PROJECT, prior], [{"item": "m01.equipment", "subject": "P1", "amount": "1000000.00"}])
+    assert codes(kb, [r]) == [("EXCLUSIVE_CONFLICT", 0, "m01.equipment", "P1")]
+
+
+def test_one_project_a_year_under_i04(kb):
+    second = dict(PROJECT, subject="P2", equipment_investment=5000000)
+    r = record(2022, [PROJECT, second], [{"item": "m01.equipment", "subject": "P1", "amount": "1800000.00"},
+                                         {"item": "m01.equipment", "subject": "P2", "amount": "300000.00"}])
+    assert codes(kb, [r]) == []
+    found = list(kb.audit([r], {"I-04": "one_project"}))
+    assert [(f.code, f.subject) for f in found] == [("EXCLUSIVE_CONFLICT", "P2")]
+
+
+def test_suzhou_matching_stands_on_a_declared_taicang_subsidy(kb):
+    loan = {"type": "loan", "subject": "L1", "via_platform": True, "smart_transformation": True, "disbursed": 10000000, "suzhou_approved": True}
+    prior = {"type": "prior_award", "subject": "L1", "source": "this_policy", "item": "m23.loan_interest", "year": 2021, "amount": 100000}
+    r = record(2022, [loan, prior], [{"item": "m23.suzhou_matching", "subject": "L1", "amount": "100000.00"}])
+    assert codes(kb, [r]) == []
+    alone = record(2022, [loan], [{"item": "m23.suzhou_matching", "subject": "L1", "amount": "100000.00"}])
+    assert codes(kb, [alone]) == [("MISSING_REQUIREMENT", 0, "m23.suzhou_matching", "L1")]
+
+
+def test_a_5g_scenario_is_judged_by_rewards_obtained_by_then(kb):
+    scenario = {"type": "fiveg_scenario_case", "subject": "S", "selected": True, "actual_investment": 400000}
+    later = record(2022, [{"type": "recognition", "subject": "S", "award": "typical_application_scenario"}],
+                   [{"item": "m18.scenario", "subject": "S", "amount": "1000000.00"}], decision="D2")
+    first = record(2021, [scenario], [{"item": "m14.scenario_5g", "subject": "S", "amount": "400000.00"}])
+    assert codes(kb, [first, later]) == []
+    # another reward merely met, and not granted, is no reason either
+    met_only = record(2021, [scenario, {"type": "recognition", "subject": "S", "award": "fiveg_vertical_pilot"}],
+                      [{"item": "m14.scenario_5g", "subject": "S", "amount": "400000.00"}])
+    assert codes(kb, [met_only]) == []
+    # but a reward obtained before is
+    both = record(2021, [scenario, {"type": "recognition", "subject": "S", "award": "fiveg_vertical_pilot"}],
+                  [{"item": "m14.vertical_pilot", "subject": "S", "amount": "1000000.00"},
+                   {"item": "m14.scenario_5g", "subject": "S", "amount": "400000.00"}])
+    assert codes(kb, [both]) == [("NOT_ELIGIBLE", 0, "m14.scenario_5g", "S")]
+
+
+def test_the_same_project_under_two_measure_1_items_in_two_years_is_a_duplicate(kb):
+    y1 = record(2021, [dict(PROJECT, equipment_investment=10000000)], [{"item": "m01.equipment", "subject": "P1", "amount": "600000.00"}])
+    y2 = record(2022, [dict(PROJECT, equipment_investment=10000000, demo_listed=True)],
+                [{"item": "m01.demo", "subject": "P1", "amount": "800000.00"}], decision="D2")
+    assert codes(kb, [y1, y2]) == [("DUPLICATE_SAME_KIND", 1, "m01.demo", "P1")]
+    topped_up = record(2022, [dict(PROJECT, equipment_investment=10000000, demo_listed=True)],
+                       [{"item": "m01.demo", "subject": "P1", "amount": "200000.00"}], decision="D2")
+    assert codes(kb, [y1, topped_up]) == []
