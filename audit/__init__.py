@@ -1,0 +1,1 @@
+"""The audit of granted awards against the rules: input, checks, findings, reports (docs/audit.md)."""

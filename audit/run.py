@@ -18,19 +18,14 @@ from .checks import RecordIn, audit_applicant
 from .findings import Finding
 from .records import Source
 
-_worker_kb = None
-
-
-def _init(path: str) -> None:
-    global _worker_kb
-    from policykb.api import load
-
-    _worker_kb = load(path=path)
-
-
 def _audit_chunk(args) -> list[list[Finding]]:
+    from policykb.engine import batch
+
+    from policykb.money import exact
+
     groups, readings = args
-    return [audit_applicant(_worker_kb, records, readings) for records in groups]
+    with exact():
+        return [audit_applicant(batch.worker_kb(), records, readings) for records in groups]
 
 
 def audit_groups(kb, source: Source, readings: Mapping[str, str], workers: int = 1, progress: bool | None = None,
@@ -40,13 +35,13 @@ def audit_groups(kb, source: Source, readings: Mapping[str, str], workers: int =
                mininterval=0.5, dynamic_ncols=True)
     try:
         if workers <= 1:
-            for key, locators in source.groups:
-                yield from audit_applicant(kb, source.load(locators), readings)
+            for group in source.groups:
+                yield from audit_applicant(kb, source.load(group), readings)
                 bar.update(1)
             return
-        from policykb.engine.batch import _context
+        from policykb.engine.batch import init_worker, pool_context
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init, initargs=(kb.policy.path,)) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=init_worker, initargs=(kb.policy.path,)) as pool:
             pending: deque = deque()
             batch: list[list[RecordIn]] = []
 
@@ -57,8 +52,8 @@ def audit_groups(kb, source: Source, readings: Mapping[str, str], workers: int =
                         yield from findings
                     bar.update(size)
 
-            for key, locators in source.groups:
-                batch.append(source.load(locators))
+            for group in source.groups:
+                batch.append(source.load(group))
                 if len(batch) >= chunk:
                     pending.append((pool.submit(_audit_chunk, (batch, dict(readings))), len(batch)))
                     batch = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,7 +19,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import jsonschema
-import yaml
 
 from policykb.errors import InputError, Problem, suggest
 from policykb.kb import expressions
@@ -62,61 +62,9 @@ class Application:
         return None
 
 
-# --- reading documents ------------------------------------------------------------
+# --- reading documents: see documents.py ---------------------------------------------
 
-
-def _no_duplicate_keys(pairs):
-    out = {}
-    for key, value in pairs:
-        if key in out:
-            raise InputError(f"duplicate key '{key}' in a JSON object")
-        out[key] = value
-    return out
-
-
-def yaml_dates_to_text(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: yaml_dates_to_text(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [yaml_dates_to_text(v) for v in value]
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()[:10]
-    return value
-
-
-def parse_text(text: str, name: str = "<input>") -> Any:
-    """JSON (floats kept exact as Decimal) or YAML (through yaml.safe_load)."""
-    stripped = text.lstrip()
-    looks_json = name.endswith(".json") or stripped.startswith(("{", "["))
-    if looks_json:
-        try:
-            return json.loads(text, parse_float=Decimal, object_pairs_hook=_no_duplicate_keys)
-        except json.JSONDecodeError as exc:
-            raise InputError(Problem(f"line {exc.lineno}, column {exc.colno}", f"not valid JSON: {exc.msg}"), source=name) from None
-        except InputError as exc:
-            raise InputError(exc.problems, source=name) from None
-    try:
-        return yaml_dates_to_text(yaml.safe_load(text))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InputError(Problem(where, f"not valid YAML: {getattr(exc, 'problem', None) or exc}"), source=name) from None
-
-
-def read_document(path: str | Path) -> Any:
-    """Parse an application file; a missing or unreadable file is an input error."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"no such file: {p}") from None
-    except IsADirectoryError:
-        raise InputError(f"{p} is a folder, not an application file") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{p} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {p}: {exc.strerror}") from None
-    return parse_text(text, p.name)
+from .documents import parse_text, read_document, yaml_dates_to_text  # noqa: E402,F401  (re-exported)
 
 
 # --- validation ---------------------------------------------------------------------
@@ -135,6 +83,8 @@ def input_path(parts) -> str:
 def _found(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, (Decimal, float)):
+        return str(value)
     if isinstance(value, (dict, list)):
         return "an object" if isinstance(value, dict) else "a list"
     if value is None:
@@ -152,6 +102,14 @@ class Validator:
         self.schema = application_schema(policy)
         self._full = jsonschema.Draft7Validator(self.schema)
         self.fast = FastPath(policy)
+        # the field that tells apart facts of one type and subject (award, level …), or None
+        self.selectors: dict[str, str | None] = {}
+        for name, ft in policy.vocabulary.fact_types.items():
+            if ft.role != "item":
+                continue
+            fields = {f for i in policy.items.values() if i.fact == name for f in i.select}
+            if len(fields) <= 1:
+                self.selectors[name] = next(iter(fields), None)
 
     def valid(self, document: Any) -> bool:
         """True when the fast path finds the document clean (schema and exact values)."""
@@ -159,6 +117,9 @@ class Validator:
 
     def problems(self, document: Any) -> list[Problem]:
         """Every schema violation of the document, keyed by the path of the bad field."""
+        odd = non_finite(document)
+        if odd:  # NaN and infinities cannot even be compared with the schema's bounds
+            return [Problem(input_path(path), f"expected a finite number, found {value}") for path, value in odd]
         found: dict[tuple[str, str], Problem] = {}
         for error in self._full.iter_errors(document):
             for problem in self.describe(error, document):
@@ -219,11 +180,23 @@ class Validator:
         return [Problem(where, error.message)]
 
 
+def non_finite(value: Any, path: tuple = ()) -> list[tuple[tuple, Any]]:
+    """(path, value) of every NaN or infinity in a document."""
+    if isinstance(value, dict):
+        return [found for k, v in value.items() for found in non_finite(v, path + (k,))]
+    if isinstance(value, list):
+        return [found for i, v in enumerate(value) for found in non_finite(v, path + (i,))]
+    if isinstance(value, Decimal) and not value.is_finite() or isinstance(value, float) and not math.isfinite(value):
+        return [(path, value)]
+    return []
+
+
 def expected(spec: FieldSpec) -> str:
     t = spec.type
     label = spec.label.en
     if t == "money":
-        return f"{label}: an amount in yuan ≥ 0 with at most two decimals (a number or a string like \"2999999.99\")"
+        return (f"{label}: an amount in yuan from 0 to 999,999,999,999.99 with at most two decimals "
+                f"(a number or a string like \"2999999.99\")")
     if t == "count":
         return f"{label}: a whole number ≥ 0"
     if t in ("integer", "year"):
@@ -296,7 +269,7 @@ def parse_application(policy: Policy, document: Any, *, source: str = "", valida
         for ft, subject, date, values, index in typed:
             derive(ft, values)
             drafts.append((ft, applicant["id"] if subject is None else subject, date, values, index))
-        return _canonical_application(applicant, drafts, document, source)
+        return _canonical_application(applicant, drafts, document, source, validator.selectors)
     problems = validator.problems(document)
     if problems:
         raise InputError(problems, source=source)
@@ -330,10 +303,10 @@ def parse_application(policy: Policy, document: Any, *, source: str = "", valida
         drafts.append((ft, subject, date, values, index))
     if problems:
         raise InputError(problems, source=source)
-    return _canonical_application(applicant, drafts, document, source)
+    return _canonical_application(applicant, drafts, document, source, validator.selectors)
 
 
-def _canonical_application(applicant: dict, drafts: list, document: Any, source: str) -> Application:
+def _canonical_application(applicant: dict, drafts: list, document: Any, source: str, selectors: dict) -> Application:
     """Facts sorted into canonical order and named ``type:subject`` (``#n`` when repeated).
 
     The order depends only on what the facts say, never on where they stood in the
@@ -350,6 +323,24 @@ def _canonical_application(applicant: dict, drafts: list, document: Any, source:
             ft, _, date, values, index = group[0]
             facts.append(Fact(f"{type_name}:{subject}", type_name, subject, date, values, f"facts[{index}]", ft.role))
             continue
+        if type_name in selectors:
+            # Two facts of one type and subject that are about the same thing (no selector, or the
+            # same award, level …) would be merged into one outcome: refuse rather than drop one.
+            selector = selectors[type_name]
+            seen_values: dict = {}
+            signatures = set()
+            for d in sorted(group, key=lambda d: d[4]):
+                signature = (d[2], tuple(sorted((k, _canonical(v)) for k, v in d[3].items())))
+                if signature in signatures:
+                    continue  # an exact repeat, reported as such below
+                signatures.add(signature)
+                value = d[3].get(selector) if selector else None
+                if value in seen_values:
+                    what = f" with {selector} {value}" if selector else ""
+                    problems.append(Problem(f"facts[{d[4]}]", f"a second {type_name} fact for subject '{subject}'{what} (see facts[{seen_values[value]}]); "
+                                                              "give each its own subject"))
+                else:
+                    seen_values[value] = d[4]
         keyed = sorted(
             ((d[2].isoformat() if d[2] else "", tuple(sorted((k, _canonical(v)) for k, v in d[3].items()))), d)
             for d in group

@@ -30,11 +30,16 @@ def evaluate_one(kb, index: int, application: Any, readings: Mapping[str, str]) 
         return error_result(index, exc)
 
 
-def _init_worker(path: str) -> None:
+def init_worker(path: str) -> None:
+    """Load the KB once in a worker process (evaluation and audit workers alike)."""
     global _worker_kb
     from policykb.api import load
 
     _worker_kb = load(path=path)
+
+
+def worker_kb():
+    return _worker_kb
 
 
 def _run_chunk(args) -> list[dict]:
@@ -42,7 +47,7 @@ def _run_chunk(args) -> list[dict]:
     return [evaluate_one(_worker_kb, start + i, app, readings) for i, app in enumerate(applications)]
 
 
-def _context():
+def pool_context():
     # fork shares the loaded KB copy-on-write and starts in milliseconds; elsewhere spawn
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
@@ -59,7 +64,7 @@ def iter_evaluate_many(kb, applications: Iterable[Any], readings: Mapping[str, s
         for i, app in enumerate(applications):
             yield evaluate_one(kb, i, app, readings)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker,
+    with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=init_worker,
                              initargs=(kb.policy.path,)) as pool:
         pending: deque = deque()
         chunk: list = []

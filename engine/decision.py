@@ -23,7 +23,7 @@ from policykb.errors import UnknownItemError, suggest
 from policykb.kb.describe import field_label
 from policykb.kb.messages import messages
 from policykb.kb.model import Policy
-from policykb.money import ZERO, fmt, fmt_cny
+from policykb.money import ZERO, exactly, fmt, fmt_cny
 from policykb.text import table
 
 from .application import Application, Fact
@@ -59,6 +59,7 @@ class Decision:
     def kb_version(self) -> str:
         return self.policy.version
 
+    @exactly
     def totals(self) -> tuple[Decimal, Decimal]:
         low = sum((o.low for o in self.outcomes if o.is_cash), ZERO)
         high = sum((o.high for o in self.outcomes if o.is_cash), ZERO)
@@ -101,10 +102,13 @@ class Decision:
     def trace(self):
         """The derivation as a networkx DiGraph (see ``policykb.explain.trace``)."""
         from policykb.explain.trace import trace_graph
+        from policykb.money import exact
 
-        return trace_graph(self)
+        with exact():
+            return trace_graph(self)
 
     # -- serialisation
+    @exactly
     def to_dict(self) -> dict[str, Any]:
         low, high = self.totals()
         app = self.application
@@ -131,6 +135,7 @@ class Decision:
             "totals_by_payer": self.totals_by_payer(),
         }
 
+    @exactly
     def totals_by_payer(self) -> dict[str, dict[str, str]]:
         """The totals split by who pays (Taicang, or Suzhou for its matching subsidy)."""
         out: dict[str, list] = {}
@@ -144,6 +149,7 @@ class Decision:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
 
+    @exactly
     def to_text(self, lang: str = "zh") -> str:
         zh = lang == "zh"
         app = self.application

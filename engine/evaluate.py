@@ -157,12 +157,6 @@ class Evaluator:
         firings = self.engine.run(prepared.ruleset, facts)
         return self.decide(app, prepared, firings, by_id)
 
-    def run_rules(self, app: Application, readings: Mapping[str, str]):
-        """Only the durable_rules stage (for the benchmark's engine-only figure)."""
-        prepared = self.prepare(readings)
-        facts, _ = self.engine_facts(app)
-        return self.engine.run(prepared.ruleset, facts)
-
     def decide(self, app: Application, prepared: Prepared, firings, by_id: Mapping[str, Fact]) -> Decision:
         met: dict[tuple[str, str], list[str]] = {}
         g1_ok = self.g1_rule is None

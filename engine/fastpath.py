@@ -16,12 +16,11 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from policykb.kb.model import FactType, FieldSpec, Policy
-from policykb.kb.schema import DATE_PATTERN, MAX_COUNT, MAX_FACTS, MAX_MONEY, MONEY_PATTERN, subject_needed
+from policykb.kb.schema import DATE_PATTERN, MAX_COUNT, MAX_FACTS, MONEY_LIMIT, MONEY_PATTERN, subject_needed
 from policykb.money import FEN
 
 _MONEY = re.compile(MONEY_PATTERN)
 _DATE = re.compile(DATE_PATTERN)
-_MAX_MONEY = Decimal(str(MAX_MONEY))
 
 
 class NotClean(Exception):
@@ -42,7 +41,7 @@ def converter(spec: FieldSpec, item_ids: frozenset) -> Callable[[Any], Any]:
     if t == "money":
         def money(value):
             if type(value) is int:
-                if 0 <= value <= _MAX_MONEY:
+                if 0 <= value < MONEY_LIMIT:
                     return Decimal(value)
                 raise NotClean
             if isinstance(value, str):
@@ -51,7 +50,7 @@ def converter(spec: FieldSpec, item_ids: frozenset) -> Callable[[Any], Any]:
                 raise NotClean
             if isinstance(value, (Decimal, float)) and not isinstance(value, bool):
                 amount = value if isinstance(value, Decimal) else Decimal(repr(value))
-                if amount.is_finite() and 0 <= amount <= _MAX_MONEY and amount == amount.quantize(FEN):
+                if amount.is_finite() and 0 <= amount < MONEY_LIMIT and amount == amount.quantize(FEN):
                     return amount
             raise NotClean
         return money

@@ -144,9 +144,6 @@ class RulesEngine:
                 raise EngineError(f"durable_rules refused ruleset {name}: {exc}") from exc
             self._registered.add(name)
 
-    def is_registered(self, name: str) -> bool:
-        return name in self._registered
-
     # -- running
     def run(self, ruleset: str, facts: list[dict]) -> list[Firing]:
         """Assert ``facts`` (each with a unique ``id`` and a type ``t``) in a fresh session.

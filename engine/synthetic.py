@@ -37,6 +37,9 @@ class Generator:
         self.thresholds = thresholds(policy)
         self.item_types = [n for n, t in policy.vocabulary.fact_types.items() if t.role == "item"]
         self.counter = 0
+        # the field that tells apart facts of one type and subject (award, level …), as validation has it
+        self.selectors = {n: next(iter({f for i in policy.items.values() if i.fact == n for f in i.select}), None)
+                          for n in self.item_types}
 
     def value(self, fact_type: str, spec: FieldSpec) -> Any:
         rng = self.rng
@@ -98,8 +101,10 @@ class Generator:
         for i in range(n):
             fact_type = rng.choice(self.item_types)
             fact = self.fact(fact_type, rng.choice(subjects) + f"-{fact_type[:3]}{i % 3}")
-            signature = repr(sorted(fact.items()))
-            if signature not in seen:  # an application never repeats a fact
+            selector = self.selectors.get(fact_type)
+            # one fact per type, subject and selector value (two would be two views of one thing)
+            signature = (fact_type, fact["subject"], fact.get(selector) if selector else None)
+            if signature not in seen:
                 seen.add(signature)
                 facts_out.append(fact)
         item_ids = list(self.policy.items)

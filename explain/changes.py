@@ -11,13 +11,13 @@ field.  ``diff`` lists, per item and subject, what changed between two decisions
 from __future__ import annotations
 
 import copy
-import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from policykb.engine.decision import amount_dict
+from policykb.engine.documents import loads_json
 from policykb.errors import InputError, Problem, suggest
 
 _FACT_PATH = re.compile(r"^facts\[([^\]]+)\](?:\.([A-Za-z_][A-Za-z0-9_]*))?$")
@@ -50,9 +50,10 @@ def plain(value: Any) -> Any:
 
 
 def parse_value(text: str) -> Any:
+    """A command-line value: JSON if it reads as JSON, else the text itself."""
     try:
-        return json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError:
+        return loads_json(text)
+    except ValueError:
         return text
 
 
@@ -110,22 +111,36 @@ def set_path(document: dict, path: str, value: Any) -> Change:
 
 
 def apply(document: dict, sets: list[str] = (), adds: list[str] = (), removes: list[str] = ()) -> tuple[dict, list[Change]]:
-    """A changed copy of ``document`` and the list of changes made."""
+    """A changed copy of ``document`` and the list of changes made.
+
+    Every path names a fact of the original document; values are set first, new facts
+    are then added, and the removed facts go last.  Changing a fact that is also
+    removed, or removing one twice, is refused as contradictory.
+    """
     changed = copy.deepcopy(document)
+    removed: dict[int, str] = {}
+    for ref in removes:
+        index = fact_index(document, _strip_fact_ref(ref))
+        if index in removed:
+            raise InputError(f"--remove {ref}: facts[{index}] is already removed by --remove {removed[index]}")
+        removed[index] = ref
     changes: list[Change] = []
     for spec in sets:
         path, sep, raw = spec.partition("=")
         if not sep or not path.strip():
             raise InputError(f"--set expects PATH=VALUE (for example facts[0].equipment_investment=3000000); found '{spec}'")
-        changes.append(set_path(changed, path.strip(), parse_value(raw.strip())))
+        change = set_path(changed, path.strip(), parse_value(raw.strip()))
+        m = _FACT_PATH.match(change.path)
+        if m and int(m.group(1)) in removed:
+            raise InputError(f"--set {path.strip()}: that fact is removed by --remove {removed[int(m.group(1))]}")
+        changes.append(change)
     for spec in adds:
         fact = parse_value(spec)
         if not isinstance(fact, dict) or "type" not in fact:
             raise InputError(f"--add expects a fact as a JSON object with a type; found '{spec}'")
         changed.setdefault("facts", []).append(fact)
         changes.append(Change(f"facts[{len(changed['facts']) - 1}]", _MISSING, fact))
-    indices = sorted({fact_index(changed, _strip_fact_ref(r)) for r in removes}, reverse=True)
-    for index in indices:
+    for index in sorted(removed, reverse=True):
         fact = changed["facts"].pop(index)
         changes.append(Change(f"facts[{index}]", fact, _MISSING))
     return changed, changes

@@ -292,24 +292,25 @@ class _Planner:
             way.after = {"status": after.status, "amount": amount_dict(after), "by": list(after.by)}
 
 
-def _absent_fact(planner: _Planner, item: Item, subject_hint: str | None) -> tuple[dict, list[Compare]]:
+def _absent_fact(planner: _Planner, item: Item, subject_hint: str | None) -> dict:
     """A fact of the item's type with its selector values; conditions fill in the rest."""
     fact: dict[str, Any] = {"type": item.fact}
     ft = planner.policy.vocabulary.fact_types[item.fact]
     for name, values in item.select.items():
         fact[name] = values[0]
-    if ft.subject_required:
+    if ft.subject_required or item.subject != "enterprise" or subject_hint:
         fact["subject"] = subject_hint or f"NEW-{item.id}"
-    return fact, []
+    return fact
 
 
-def qualify(kb, document: dict, item_id: str, subject: str | None = None, readings: Mapping[str, str] | None = None) -> Qualify:
+def qualify(kb, document: dict, item_id: str, subject: str | None = None, readings: Mapping[str, str] | None = None,
+            source: str = "") -> Qualify:
     policy = kb.policy
     if item_id not in policy.items:
         raise UnknownItemError(f"unknown item '{item_id}'{suggest(item_id, policy.items)}")
     item = policy.items[item_id]
     planner = _Planner(kb, document, readings or {})
-    decision = kb.evaluate(document, planner.readings)
+    decision = kb.evaluate(document, planner.readings, source=source)
     m = messages()
     outcomes = [o for o in decision.outcomes if o.item.id == item_id]
     if subject is not None:
@@ -330,7 +331,7 @@ def qualify(kb, document: dict, item_id: str, subject: str | None = None, readin
 
 def _plan_absent(planner: _Planner, decision, item: Item, subject: str | None, lines: list[Text]) -> dict:
     m = planner.m
-    fact, _ = _absent_fact(planner, item, subject)
+    fact = _absent_fact(planner, item, subject)
     new_index = len(planner.document["facts"])
     add = {"op": "add", "path": f"facts[{new_index}]", "value": fact, "text": None}
     doc = planner.apply([add])

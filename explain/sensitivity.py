@@ -15,8 +15,8 @@ from .changes import diff
 from .whatif import _status_amount
 
 
-def reading_effects(kb, document: Any, readings: Mapping[str, str] | None = None) -> dict:
-    base = kb.evaluate(document, readings)
+def reading_effects(kb, document: Any, readings: Mapping[str, str] | None = None, source: str = "") -> dict:
+    base = kb.evaluate(document, readings, source=source)
     effects = []
     no_effect = []
     for rid, reading in kb.policy.readings.items():

@@ -55,12 +55,13 @@ def flipped_conditions(before_expl, after_expl) -> list[dict]:
 
 
 def whatif(kb, document: Any, *, sets=(), adds=(), removes=(), readings: Mapping[str, str] | None = None,
-           base_readings: Mapping[str, str] | None = None) -> WhatIf:
+           base_readings: Mapping[str, str] | None = None, source: str = "") -> WhatIf:
+    """Evaluate ``document`` and its changed copy; ``source`` names the file in error messages."""
     m = messages()
-    before = kb.evaluate(document, base_readings)
+    before = kb.evaluate(document, base_readings, source=source)
     changed_doc, changes = apply(document, list(sets), list(adds), list(removes))
     after_readings = dict(base_readings or {}, **(readings or {}))
-    after = kb.evaluate(changed_doc, after_readings)
+    after = kb.evaluate(changed_doc, after_readings, source=f"{source} (changed)" if source else "the changed application")
     rows = diff(before, after)
     lines: list[Text] = []
     head = m.both("section_changes")

@@ -21,7 +21,7 @@ from policykb.kb import conditions as cond
 from policykb.kb.describe import condition_text, failed_text, field_label, value_text
 from policykb.kb.messages import messages
 from policykb.kb.model import OP_SYMBOL, All, Compare, Item, Switch, Text, resolve
-from policykb.money import fmt, fmt_cny
+from policykb.money import exact, fmt, fmt_cny
 
 from .answer import Answer
 
@@ -105,7 +105,7 @@ class _Builder:
     def header(self, subject: str, status: str) -> None:
         item, policy = self.item, self.policy
         self.say("heading", item=item.id, label=item.label, measure=item.measure, title=item.title, subject=subject)
-        status_text = Text(self.m.status(status, "zh"), self.m.status(status, "en")) if status in self.m.statuses else _t(status)
+        status_text = Text(self.m.status(status, "zh"), self.m.status(status, "en")) if status in self.m.statuses else self.m.both("status_absent")
         amount = amount_phrase(policy, self.o) if self.o else self.m.both("amount_nothing")
         self.say("result", status=status_text, amount=amount)
         self.say("source", document=policy.document_number, label=item.label, quote=item.quote)
@@ -401,7 +401,7 @@ class _Builder:
                 if same:
                     self.say("reading_same", option=reading.options[option])
                 else:
-                    status_text = Text(self.m.status(status, "zh"), self.m.status(status, "en")) if status in self.m.statuses else _t(status)
+                    status_text = Text(self.m.status(status, "zh"), self.m.status(status, "en")) if status in self.m.statuses else self.m.both("status_absent")
                     self.say("reading_alternative", option=reading.options[option], status=status_text, amount=amount)
                 options.append({"option": option, "label": reading.options[option].to_dict(), "status": status,
                                 "amount": _amount_json(alt) if alt else None, "same": same})
@@ -516,6 +516,11 @@ def explain_absent(decision, item: Item) -> Explanation:
 
 def explain(decision, item_id: str, subject: str | None = None, *, alternatives: bool = True) -> list[Explanation]:
     """Explanations of ``item_id`` — one per subject (or the one named)."""
+    with exact():
+        return _explain(decision, item_id, subject, alternatives)
+
+
+def _explain(decision, item_id: str, subject: str | None, alternatives: bool) -> list[Explanation]:
     policy = decision.policy
     if item_id not in policy.items:
         raise UnknownItemError(f"unknown item '{item_id}'{suggest(item_id, policy.items)}")

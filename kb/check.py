@@ -3,8 +3,10 @@
 Loading already rejects malformed files and dangling references.  On top of that
 this checks what makes the KB *faithful*: exactly the items of the inventory, every
 quote verbatim in the shipped text (whitespace aside) and inside its own measure,
-readings declared where they act, relation shapes, and the durable_rules limits
-the compiled rules must stay under.
+boundary words against operators, every number in the words quoting it, readings
+declared where they act, relation shapes, the messages file, and the durable_rules
+limits the compiled rules must stay under.  Every finding names the file, the line
+and the dotted path, as the loader's errors do.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from pathlib import Path
 
 from policykb.errors import KBError, Problem
 
+from . import conditions as cond
 from .loader import load_policy, measure_label
-from .model import Policy, switch_readings
+from .model import Policy, Switch, switch_readings
+from .yamlio import YamlFile
 
 _SPACE = re.compile(r"\s+")
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)(万)?")
@@ -27,6 +31,11 @@ BOUNDARY_WORDS = (
     ("不超过", "lte"), ("不高于", "lte"), ("不低于", "gte"), ("及以上", "gte"),
     ("以上", "gte"), ("以下", "lte"), ("以内", "lte"), ("超过", "gt"), ("超", "gt"), ("不满", "lt"),
 )
+
+
+def squash(text: str) -> str:
+    """Text without any whitespace (the shipped text wraps and spaces freely)."""
+    return _SPACE.sub("", text)
 
 
 def boundary_op(words: str) -> str | None:
@@ -55,11 +64,6 @@ def rates_in(words: str) -> set[Decimal]:
     return out
 
 
-def squash(text: str) -> str:
-    """Text without any whitespace (the shipped text wraps and spaces freely)."""
-    return _SPACE.sub("", text)
-
-
 def measure_paragraphs(text: str) -> dict[int, str]:
     """The paragraph of each measure, keyed by its number, found by its printed label."""
     out: dict[int, str] = {}
@@ -72,135 +76,172 @@ def measure_paragraphs(text: str) -> dict[int, str]:
     return out
 
 
-def check_policy(policy: Policy) -> list[Problem]:
-    problems: list[Problem] = []
+class _Checker:
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self.folder = Path(policy.path)
+        self.problems: list[Problem] = []
+        self.text = squash(policy.text)
+        self.paragraphs = measure_paragraphs(policy.text)
+        self._files: dict[str, YamlFile] = {}
+        self.item_paths = {}  # item ID → (file, index in the file's items)
+        for measure in policy.measures:
+            for index, item_id in enumerate(measure.items):
+                self.item_paths[item_id] = (measure.file, index)
 
-    def add(where: str, message: str) -> None:
-        problems.append(Problem(where, message))
+    def where(self, file: str, path: tuple) -> str:
+        if file not in self._files:
+            self._files[file] = YamlFile(self.folder / file, f"{self.folder.name}/{file}")
+        return self._files[file].where(path)
 
-    text = squash(policy.text)
-    paragraphs = measure_paragraphs(policy.text)
+    def add(self, file: str, path: tuple, message: str) -> None:
+        self.problems.append(Problem(self.where(file, path), message))
 
-    # the inventory
-    defined, listed = set(policy.items), set(policy.inventory)
-    for iid in sorted(listed - defined):
-        add("inventory.yaml", f"item '{iid}' of the inventory is not defined in any measure file")
-    for iid in sorted(defined - listed):
-        add(f"{policy.items[iid].file}: {iid}", "item is not in the inventory (IDs are permanent: add it there first)")
-
-    # measures against the chapters and the text
-    numbers = [m.number for m in policy.measures]
-    expected = sorted({n for ch in policy.chapters for n in range(ch.first, ch.last + 1)})
-    if expected and numbers != expected:
-        missing = sorted(set(expected) - set(numbers))
-        extra = sorted(set(numbers) - set(expected))
-        add("policy.yaml: chapters", f"measures defined {numbers[:1]}…{numbers[-1:]} do not match the chapters: missing {missing}, extra {extra}")
-    for m in policy.measures:
-        if m.number not in paragraphs:
-            add(f"{m.file}: label", f"the text has no paragraph starting with {m.label}")
-        if not m.items:
-            add(m.file, "a measure file with no items")
-
-    def verbatim(where: str, quote: str, scope: str | None = None, scope_name: str = "") -> None:
+    def verbatim(self, file: str, path: tuple, quote: str, scope: str | None = None, scope_name: str = "") -> None:
         q = squash(quote)
         if not q:
             return
-        if q not in text:
-            add(where, f"quote is not in the policy text (whitespace ignored): {quote}")
+        if q not in self.text:
+            self.add(file, path, f"quote is not in the policy text (whitespace ignored): {quote}")
         elif scope is not None and q not in scope:
-            add(where, f"quote is in the text but not in {scope_name}: {quote}")
+            self.add(file, path, f"quote is in the text but not in {scope_name}: {quote}")
 
-    from . import conditions as cond
+    # -- the parts of the KB
+    def inventory(self) -> None:
+        policy = self.policy
+        defined, listed = set(policy.items), set(policy.inventory)
+        for iid in sorted(listed - defined):
+            self.add("inventory.yaml", ("items", policy.inventory.index(iid)), f"item '{iid}' of the inventory is not defined in any measure file")
+        for iid in sorted(defined - listed):
+            file, index = self.item_paths[iid]
+            self.add(file, ("items", index, "id"), f"item '{iid}' is not in the inventory (IDs are permanent: add it there first)")
 
-    def comparison_words(where: str, c) -> None:
+    def measures(self) -> None:
+        policy = self.policy
+        numbers = [m.number for m in policy.measures]
+        expected = sorted({n for ch in policy.chapters for n in range(ch.first, ch.last + 1)})
+        if expected and numbers != expected:
+            missing = sorted(set(expected) - set(numbers))
+            extra = sorted(set(numbers) - set(expected))
+            self.add("policy.yaml", ("chapters",), f"the measure files do not match the chapters: missing {missing}, extra {extra}")
+        for m in policy.measures:
+            if m.number not in self.paragraphs:
+                self.add(m.file, ("label",), f"the text has no paragraph starting with {m.label}")
+            if not m.items:
+                self.add(m.file, ("items",), "a measure file with no items")
+
+    def items(self) -> None:
+        for item in self.policy.items.values():
+            file, index = self.item_paths[item.id]
+            at = ("items", index)
+            paragraph = self.paragraphs.get(item.measure)
+            scope = f"measure {item.label}"
+            self.verbatim(file, at + ("quote",), item.quote, paragraph, scope)
+            for c in cond.compares(item.conditions):
+                self.verbatim(file, at + ("conditions",), c.says, paragraph, scope)
+                self.comparison_words(file, at + ("conditions",), c)
+            amounts = item.amount.cases.values() if isinstance(item.amount, Switch) else [item.amount]
+            for amount in amounts:
+                rates = {id(amount.rate), id(amount.rate_high), id(amount.share)}
+                for s in amount.sums():
+                    self.verbatim(file, at + ("amount",), s.says, paragraph, scope)
+                    self.sum_words(file, at + ("amount",), s, is_rate=id(s) in rates)
+            self.item_readings(item, file, at)
+
+    def comparison_words(self, file: str, path: tuple, c) -> None:
         implied = boundary_op(c.says)
         if c.op in ("gt", "gte", "lt", "lte") and implied and implied != c.op:
-            add(where, f"boundary: the words '{c.says}' mean {implied}, but the comparison uses {c.op}")
+            self.add(file, path, f"{c.field}: boundary: the words '{c.says}' mean {implied}, but the comparison uses {c.op}")
         if c.ref is None and c.op in ("gt", "gte", "lt", "lte") and isinstance(c.value, (int, Decimal)) and c.value != 0:
             if Decimal(c.value) not in numbers_in(c.says):
-                add(where, f"threshold {c.value} does not appear in its words '{c.says}'")
+                self.add(file, path, f"{c.field}: threshold {c.value} does not appear in its words '{c.says}'")
 
-    def sum_words(where: str, s, is_rate: bool = False) -> None:
+    def sum_words(self, file: str, path: tuple, s, is_rate: bool) -> None:
         if is_rate:
             if s.value != 1 and s.value not in rates_in(s.says):
-                add(where, f"rate {s.value} does not appear in its words '{s.says}'")
+                self.add(file, path, f"rate {s.value} does not appear in its words '{s.says}'")
         elif s.value not in numbers_in(s.says):
-            add(where, f"amount {s.value} does not appear in its words '{s.says}'")
+            self.add(file, path, f"amount {s.value} does not appear in its words '{s.says}'")
 
-    for item in policy.items.values():
-        where = f"{item.file}: {item.id}"
-        paragraph = paragraphs.get(item.measure)
-        label = f"measure {item.label}"
-        verbatim(f"{where}.quote", item.quote, paragraph, label)
-        for c in cond.compares(item.conditions):
-            verbatim(f"{where}.conditions[{c.field}].says", c.says, paragraph, label)
-            comparison_words(f"{where}.conditions[{c.field}]", c)
-        amounts = item.amount.cases.values() if hasattr(item.amount, "cases") else [item.amount]
-        for amount in amounts:
-            for s in amount.sums():
-                verbatim(f"{where}.amount.says", s.says, paragraph, label)
-            rates = {id(amount.rate), id(amount.rate_high), id(amount.share)}
-            for s in amount.sums():
-                sum_words(f"{where}.amount", s, is_rate=id(s) in rates)
+    def item_readings(self, item, file: str, at: tuple) -> None:
+        policy = self.policy
         used = switch_readings(item.conditions) | switch_readings(item.amount)
         for rel in policy.relations.values():
-            members = rel.members.cases.values() if hasattr(rel.members, "cases") else [rel.members]
+            members = rel.members.cases.values() if isinstance(rel.members, Switch) else [rel.members]
             if any(item.id in ms for ms in members):
                 used |= switch_readings(rel.members) | switch_readings(rel.params)
         used = {r for r in used if policy.readings[r].affects != "all"}
-        declared = set(item.readings)
-        if used != declared:
-            add(
-                f"{where}.readings",
-                f"declares {sorted(declared)} but its conditions, amount and relations depend on {sorted(used)}",
-            )
+        if used != set(item.readings):
+            self.add(file, at + ("readings",),
+                     f"{item.id} declares {sorted(item.readings)} but its conditions, amount and relations depend on {sorted(used)}")
 
-    for rid, reading in policy.readings.items():
-        verbatim(f"readings.yaml: {rid}.quote", reading.quote)
-        if reading.affects != "all":
-            actual = sorted(i.id for i in policy.items.values() if rid in i.readings)
-            if sorted(reading.affects) != actual:
-                add(f"readings.yaml: {rid}.affects", f"lists {sorted(reading.affects)} but the items that depend on it are {actual}")
-        if not (switch_readings_everywhere(policy) & {rid}):
-            add(f"readings.yaml: {rid}", "the reading is not used by any condition, amount, relation or provision")
+    def readings(self) -> None:
+        policy = self.policy
+        everywhere = switch_readings_everywhere(policy)
+        for index, (rid, reading) in enumerate(policy.readings.items()):
+            at = ("readings", index)
+            self.verbatim("readings.yaml", at + ("quote",), reading.quote)
+            if reading.affects != "all":
+                actual = sorted(i.id for i in policy.items.values() if rid in i.readings)
+                if sorted(reading.affects) != actual:
+                    self.add("readings.yaml", at + ("affects",), f"{rid} lists {sorted(reading.affects)} but the items that depend on it are {actual}")
+            if rid not in everywhere:
+                self.add("readings.yaml", at, f"{rid} is not used by any condition, amount, relation or provision")
 
-    for rel in policy.relations.values():
-        verbatim(f"relations.yaml: {rel.id}.quote", rel.quote)
-        if "cap" in rel.params and rel.params["cap"] not in numbers_in(rel.quote):
-            add(f"relations.yaml: {rel.id}.cap", f"cap {rel.params['cap']} does not appear in its quote '{rel.quote}'")
-        members = rel.members.cases.values() if hasattr(rel.members, "cases") else [rel.members]
-        for ms in members:
-            if rel.kind in ("exclusive", "highest", "complementary") and len(ms) < 2:
-                add(f"relations.yaml: {rel.id}.members", f"a {rel.kind} relation needs at least two items")
-            if rel.kind == "requires" and rel.params.get("requires") in ms:
-                add(f"relations.yaml: {rel.id}.requires", "an item cannot require itself")
-            if rel.kind in ("exclusive", "group_cap") and rel.scope != "enterprise_year":
-                add(f"relations.yaml: {rel.id}.scope", f"a {rel.kind} relation acts per enterprise and year")
+    def relations(self) -> None:
+        for index, rel in enumerate(self.policy.relations.values()):
+            at = ("relations", index)
+            self.verbatim("relations.yaml", at + ("quote",), rel.quote)
+            if "cap" in rel.params and rel.params["cap"] not in numbers_in(rel.quote):
+                self.add("relations.yaml", at + ("cap",), f"cap {rel.params['cap']} does not appear in its quote '{rel.quote}'")
+            members = rel.members.cases.values() if isinstance(rel.members, Switch) else [rel.members]
+            for ms in members:
+                if rel.kind in ("exclusive", "highest", "complementary") and len(ms) < 2:
+                    self.add("relations.yaml", at + ("members",), f"a {rel.kind} relation needs at least two items")
+                if rel.kind == "requires" and rel.params.get("requires") in ms:
+                    self.add("relations.yaml", at + ("requires",), "an item cannot require itself")
+                if rel.kind in ("exclusive", "group_cap") and rel.scope != "enterprise_year":
+                    self.add("relations.yaml", at + ("scope",), f"a {rel.kind} relation acts per enterprise and year")
 
-    for prov in policy.provisions.values():
-        verbatim(f"general.yaml: {prov.id}.quote", prov.quote)
-        if prov.conditions is not None:
-            for c in cond.compares(prov.conditions):
-                verbatim(f"general.yaml: {prov.id}.conditions[{c.field}].says", c.says)
-    for target in policy.targets:
-        verbatim(f"targets.yaml: {target.id}.quote", target.quote)
-    for term in policy.glossary:
-        for n in term.used_in:
-            if n and n not in numbers:
-                add(f"glossary.yaml: {term.term}.used_in", f"measure {n} does not exist")
+    def provisions_targets_glossary(self) -> None:
+        policy = self.policy
+        for index, prov in enumerate(policy.provisions.values()):
+            at = ("provisions", index)
+            self.verbatim("general.yaml", at + ("quote",), prov.quote)
+            if prov.conditions is not None:
+                for c in cond.compares(prov.conditions):
+                    self.verbatim("general.yaml", at + ("conditions",), c.says)
+        for index, target in enumerate(policy.targets):
+            self.verbatim("targets.yaml", ("targets", index, "quote"), target.quote)
+        numbers = {m.number for m in policy.measures}
+        for index, term in enumerate(policy.glossary):
+            for n in term.used_in:
+                if n and n not in numbers:
+                    self.add("glossary.yaml", ("terms", index, "used_in"), f"measure {n} does not exist")
 
-    from .messages import check_messages
-
-    problems.extend(check_messages()[1])
-
-    try:
+    def engine_limits(self) -> None:
         from policykb.engine.compiler import limit_problems
-    except ImportError as exc:  # pragma: no cover - the engine ships with the package
-        add("engine", f"cannot check durable_rules limits: {exc}")
-    else:
-        for message in limit_problems(policy):
-            add("durable_rules limits", message)
-    return problems
+
+        for message in limit_problems(self.policy):
+            self.problems.append(Problem("durable_rules limits", message))
+
+    def run(self) -> list[Problem]:
+        from .messages import check_messages
+
+        self.inventory()
+        self.measures()
+        self.items()
+        self.readings()
+        self.relations()
+        self.provisions_targets_glossary()
+        self.problems.extend(check_messages()[1])
+        self.engine_limits()
+        return self.problems
+
+
+def check_policy(policy: Policy) -> list[Problem]:
+    """Every problem of a loaded KB (an empty list when it is faithful and within limits)."""
+    return _Checker(policy).run()
 
 
 def switch_readings_everywhere(policy: Policy) -> set[str]:

@@ -14,13 +14,6 @@ from typing import Any, Callable
 OPERATORS = ("add", "sub", "mul", "min", "max")
 
 
-def _number(text: str) -> Decimal | None:
-    try:
-        return Decimal(text)
-    except Exception:
-        return None
-
-
 def is_literal(expr: Any) -> bool:
     return isinstance(expr, (int, Decimal)) and not isinstance(expr, bool)
 

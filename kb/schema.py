@@ -14,8 +14,9 @@ from .model import FieldSpec, Policy
 MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 MAX_FACTS = 2000
-# Below 10^12 yuan, so that amounts in fen stay far inside the rules engine's 64-bit integers.
-MAX_MONEY = 999999999999.99
+# Below 10^12 yuan (an exact integer bound), so that amounts in fen stay far inside the rules
+# engine's 64-bit integers.
+MONEY_LIMIT = 10**12
 MAX_COUNT = 10**12
 
 
@@ -23,7 +24,7 @@ def field_schema(spec: FieldSpec, item_ids: list[str]) -> dict:
     t = spec.type
     desc = f"{spec.label.zh} / {spec.label.en}"
     if t == "money":
-        out: dict = {"type": ["integer", "number", "string"], "minimum": 0, "maximum": MAX_MONEY, "pattern": MONEY_PATTERN,
+        out: dict = {"type": ["integer", "number", "string"], "minimum": 0, "exclusiveMaximum": MONEY_LIMIT, "pattern": MONEY_PATTERN,
                      "description": desc + " (yuan; at most two decimals)"}
     elif t in ("count", "integer", "year"):
         out = {"type": "integer", "description": desc}

@@ -44,6 +44,15 @@ def _walk(node: yaml.Node, path: PathKey, lines: dict, duplicates: list) -> None
             _walk(child, path + (index,), lines, duplicates)
 
 
+def duplicate_keys(text: str) -> list[tuple[PathKey, int, int]]:
+    """Keys repeated within one mapping: (path, line, line of the first), by composing only."""
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    found: list = []
+    if node is not None:
+        _walk(node, (), {}, found)
+    return found
+
+
 class YamlFile:
     """One parsed YAML file: its data, the line of each path, its duplicate keys."""
 

@@ -17,6 +17,7 @@ from policykb.kb import graph as kb_graph
 from policykb.kb.loader import content_hash, load_policy, policy_dir
 from policykb.kb.model import Policy
 from policykb.kb.schema import application_schema
+from policykb.money import exact
 
 _cache: dict[tuple[str, str], Policy] = {}
 _cache_lock = threading.Lock()
@@ -39,6 +40,11 @@ def _load_checked(folder: Path) -> Policy:
 
 def load(policy: str | None = None, *, path: str | Path | None = None) -> "KnowledgeBase":
     """Load a policy shipped with policykb (default: taicang-2021-3) or a KB folder."""
+    with exact():
+        return _load(policy, path)
+
+
+def _load(policy: str | None, path: str | Path | None) -> "KnowledgeBase":
     folder = policy_dir(policy, path)
     if not (folder / "policy.yaml").is_file():
         from policykb.kb.loader import shipped_policies
@@ -79,7 +85,8 @@ class KnowledgeBase:
         if isinstance(application, (str, Path)):
             source = source or str(application)
             application = read_document(application)
-        return self.evaluator.evaluate(application, self.readings_with(readings), source=source)
+        with exact():
+            return self.evaluator.evaluate(application, self.readings_with(readings), source=source)
 
     def evaluate_many(self, applications, readings: Mapping[str, str] | None = None, *, workers: int = 1) -> list[dict]:
         """Evaluate a batch in ``workers`` processes; results in input order.
@@ -102,7 +109,8 @@ class KnowledgeBase:
         from policykb.audit.records import records_source
         from policykb.audit.run import audit_groups
 
-        yield from audit_groups(self, records_source(records), self.readings_with(readings), progress=False)
+        with exact():
+            yield from audit_groups(self, records_source(records), self.readings_with(readings), progress=False)
 
     def parse(self, application: Any, *, source: str = ""):
         """Validate and coerce an application without evaluating it."""
@@ -128,6 +136,8 @@ class KnowledgeBase:
     def readings_with(self, overrides: Mapping[str, str] | None) -> dict[str, str]:
         """The default readings with ``overrides`` applied; unknown IDs or options are input errors."""
         readings = self.policy.default_readings()
+        if overrides is not None and not isinstance(overrides, Mapping):
+            raise InputError(f"readings: expected a mapping of reading IDs to options, like {{'I-06': 'per_station'}}; found {type(overrides).__name__}")
         problems = []
         for rid, option in (overrides or {}).items():
             reading = self.policy.readings.get(rid)

@@ -32,6 +32,8 @@ import time
 
 import psutil
 
+from policykb.errors import EngineError
+
 
 def _rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
@@ -75,7 +77,8 @@ def run(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, readin
     start = time.perf_counter()
     count = sum(1 for _ in iter_evaluate_many(kb, documents(), readings, workers=workers))
     elapsed = time.perf_counter() - start
-    assert count == applications
+    if count != applications:
+        raise EngineError(f"the throughput run returned {count} results for {applications} applications")
 
     median_ms = statistics.median(timings) * 1000
     engine_ms = statistics.median(engine_timings) * 1000
@@ -95,7 +98,7 @@ def run(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, readin
     }
 
 
-def run_audit(kb, records: int = 2000, workers: int = 2, seed: int = 2021) -> dict:
+def run_audit(kb, records: int = 2000, workers: int = 2, seed: int = 2021, readings=None) -> dict:
     import tempfile
     from pathlib import Path
 
@@ -103,8 +106,8 @@ def run_audit(kb, records: int = 2000, workers: int = 2, seed: int = 2021) -> di
     from policykb.audit.records import open_input
     from policykb.audit.run import audit_groups
 
-    readings = kb.default_readings()
-    applicants = max(12, records // 2)
+    readings = kb.readings_with(readings)
+    applicants = max(60, records // 2)  # enough applicants of each kind for every injected violation
     clean = synthetic.clean_records(kb, applicants, seed=seed)
     while len(clean) < records:
         clean += synthetic.clean_records(kb, applicants, seed=seed + len(clean))

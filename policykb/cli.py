@@ -32,27 +32,58 @@ def write_output(text: str, output: str | None) -> None:
     write_with(output, lambda handle: handle.write(text))
 
 
-def write_with(output: str | None, writer) -> None:
-    """Let ``writer(handle)`` write to standard output, or to ``output`` atomically."""
+def check_output(output: str | None) -> None:
+    """Refuse an --output that cannot be written, before any work is done."""
     if not output or output == "-":
-        writer(sys.stdout)
-        sys.stdout.flush()
         return
     target = Path(output)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise InputError(f"--output: folder {directory} does not exist")
+    if target.is_dir():
+        raise InputError(f"--output: {target} is a folder")
+    if target.exists() and not target.is_file():
+        raise InputError(f"--output: {target} is not a regular file")
+    if not os.access(directory, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise InputError(f"--output: {target} cannot be written")
+
+
+def write_with(output: str | None, writer) -> None:
+    """Let ``writer(handle)`` write to standard output, or to ``output`` atomically (a
+    temporary file renamed into place, with the permissions a new file would get)."""
+    if not output or output == "-":
+        writer(sys.stdout)
+        sys.stdout.flush()
+        return
+    check_output(output)
+    target = Path(output)
+    directory = target.parent if str(target.parent) else Path(".")
+    mode = target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             writer(handle)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
+    except OSError as exc:
+        _unlink(tmp)
+        raise InputError(f"--output: cannot write {target}: {exc.strerror}") from None
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _kb(args):
@@ -142,7 +173,8 @@ def cmd_bench(args) -> int:
         raise InputError("--applications and --workers must be at least 1")
     kb = _kb(args)
     if args.audit:
-        result = bench.run_audit(kb, records=args.applications, workers=args.workers, seed=args.seed)
+        result = bench.run_audit(kb, records=args.applications, workers=args.workers, seed=args.seed,
+                                 readings=_parse_readings(args.reading))
     else:
         result = bench.run(kb, applications=args.applications, workers=args.workers, seed=args.seed,
                            readings=_parse_readings(args.reading))
@@ -170,6 +202,10 @@ def _document(args):
     return read_document(args.file)
 
 
+def _source(args) -> str:
+    return Path(args.file).name
+
+
 def _emit_lines(args, result) -> None:
     text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n" if args.format == "json" else result.to_text(args.lang)
     write_output(text, args.output)
@@ -182,7 +218,7 @@ def cmd_whatif(args) -> int:
         raise InputError("whatif needs at least one --set PATH=VALUE, --add FACT, --remove FACT or --reading ID=OPTION")
     kb = _kb(args)
     result = whatif(kb, _document(args), sets=args.set or [], adds=args.add or [], removes=args.remove or [],
-                    readings=_parse_readings(args.reading))
+                    readings=_parse_readings(args.reading), source=_source(args))
     _emit_lines(args, result)
     return 0
 
@@ -191,7 +227,7 @@ def cmd_qualify(args) -> int:
     from policykb.explain.qualify import qualify
 
     kb = _kb(args)
-    _emit_lines(args, qualify(kb, _document(args), args.item, args.subject, _parse_readings(args.reading)))
+    _emit_lines(args, qualify(kb, _document(args), args.item, args.subject, _parse_readings(args.reading), source=_source(args)))
     return 0
 
 
@@ -200,7 +236,7 @@ def cmd_readings(args) -> int:
     from policykb.explain.answer import Answer
 
     kb = _kb(args)
-    result = sensitivity.reading_effects(kb, _document(args), _parse_readings(args.reading))
+    result = sensitivity.reading_effects(kb, _document(args), _parse_readings(args.reading), source=_source(args))
     _emit_lines(args, Answer(result, sensitivity.to_lines(kb, result)))
     return 0
 
@@ -232,8 +268,7 @@ def cmd_audit(args) -> int:
         progress = False if args.no_progress else None
         for finding in audit_groups(kb, source, readings, workers=args.workers, progress=progress):
             spool.add(finding)
-        applicants = sum(1 for key, _ in source.groups if not key.startswith("#invalid"))
-        summary = spool.summary(source.records, applicants)
+        summary = spool.summary(source.records, source.applicants)
         origin = {"file": str(args.file), "awards": str(args.awards) if args.awards else None}
         writers = {
             "json": lambda h: report.write_json(h, kb, readings, summary, spool, origin),
@@ -253,7 +288,10 @@ def _parse_readings(values) -> dict[str, str]:
         rid, sep, option = value.partition("=")
         if not sep or not rid or not option:
             raise InputError(f"--reading expects ID=OPTION (for example I-06=per_station); found '{value}'")
-        out[rid.strip()] = option.strip()
+        rid = rid.strip()
+        if rid in out and out[rid] != option.strip():
+            raise InputError(f"--reading {rid} is given twice ({out[rid]} and {option.strip()})")
+        out[rid] = option.strip()
     return out
 
 
@@ -272,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     kb = sub.add_parser("kb", help="inspect and check the knowledge base")
+    parser._kb_parser = kb
     kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", parser_class=_Parser)
     p = kb_sub.add_parser("check", help="verify the KB: items, quotes, references, engine limits (exit 1 on findings)")
     _common(p)
@@ -342,11 +381,16 @@ def main(argv: list[str] | None = None) -> int:
     debug = os.environ.get("POLICYKB_DEBUG") == "1"
     try:
         parser = build_parser()
+        kb_parser = parser._kb_parser
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
-            parser.print_help(sys.stderr)
+            (kb_parser if getattr(args, "command", None) == "kb" else parser).print_help(sys.stderr)
             return 2
-        return int(args.func(args) or 0)
+        check_output(getattr(args, "output", None))
+        from policykb.money import exact
+
+        with exact():
+            return int(args.func(args) or 0)
     except PolicyKBError as exc:
         if debug:
             raise

@@ -8,10 +8,30 @@ Rounding happens once, on the final figure, half up to the fen (reading-rules §
 from __future__ import annotations
 
 import re
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 
 FEN = Decimal("0.01")
 ZERO = Decimal("0")
+# The arithmetic of amounts, whatever decimal context the caller has set: enough digits for
+# any amount below 10^12 yuan times a rate, and errors instead of silent NaN.
+EXACT = Context(prec=40, rounding=ROUND_HALF_UP, traps=[InvalidOperation, DivisionByZero, Overflow])
+
+
+def exact():
+    """A context manager running decimal arithmetic in ``EXACT``."""
+    return localcontext(EXACT)
+
+
+def exactly(function):
+    """Run ``function`` with decimal arithmetic in ``EXACT`` (for methods that add amounts)."""
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with localcontext(EXACT):
+            return function(*args, **kwargs)
+
+    return wrapper
 _PLAIN_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 
 
@@ -52,22 +72,22 @@ def parse_money(value) -> Decimal:
     amount = parse_decimal(value, what="an amount in yuan")
     if amount < 0:
         raise MoneyError(f"expected an amount in yuan of at least 0, found {value}")
-    if amount != amount.quantize(FEN, rounding=ROUND_DOWN):
+    if amount != amount.quantize(FEN, rounding=ROUND_DOWN, context=EXACT):
         raise MoneyError(f"expected an amount in yuan with at most two decimals (fen), found {value}")
     return amount
 
 
 def to_fen(amount: Decimal) -> int:
     """Integer fen for the rules engine; the amount must already be exact to the fen."""
-    fen = amount * 100
-    if fen != fen.to_integral_value():
+    fen = EXACT.multiply(amount, 100)
+    if fen != fen.to_integral_value(context=EXACT):
         raise MoneyError(f"{amount} is not a whole number of fen")
     return int(fen)
 
 
 def round_fen(amount: Decimal) -> Decimal:
     """The final figure: half up to the fen."""
-    return amount.quantize(FEN, rounding=ROUND_HALF_UP)
+    return amount.quantize(FEN, rounding=ROUND_HALF_UP, context=EXACT)
 
 
 def fmt(amount: Decimal | None) -> str | None:
@@ -87,6 +107,6 @@ def fmt_cny(amount: Decimal | None) -> str:
 def fmt_plain(amount: Decimal) -> str:
     """Thousands-grouped yuan without trailing zero fen: ``3,000,000`` or ``2,999,999.99``."""
     value = round_fen(amount)
-    if value == value.to_integral_value():
+    if value == value.to_integral_value(context=EXACT):
         return f"{int(value):,}"
     return f"{value:,.2f}"
