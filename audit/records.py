@@ -11,7 +11,6 @@ array is read whole.  Input is UTF-8; a byte-order mark is ignored.
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator

@@ -15,7 +15,6 @@ import math
 from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Mapping
 
 import jsonschema
@@ -60,11 +59,6 @@ class Application:
             if f.key == key:
                 return f
         return None
-
-
-# --- reading documents: see documents.py ---------------------------------------------
-
-from .documents import parse_text, read_document, yaml_dates_to_text  # noqa: E402,F401  (re-exported)
 
 
 # --- validation ---------------------------------------------------------------------

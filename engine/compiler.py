@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from policykb.kb import conditions as cond
-from policykb.kb.model import ALWAYS, All, Any_, Compare, Policy, Switch, switch_readings
+from policykb.kb.model import ALWAYS, All, Any_, Compare, Policy, switch_readings
 from policykb.money import to_fen
 
 APPLICANT_TYPE = "$applicant"

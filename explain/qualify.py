@@ -311,7 +311,6 @@ def qualify(kb, document: dict, item_id: str, subject: str | None = None, readin
     item = policy.items[item_id]
     planner = _Planner(kb, document, readings or {})
     decision = kb.evaluate(document, planner.readings, source=source)
-    m = messages()
     outcomes = [o for o in decision.outcomes if o.item.id == item_id]
     if subject is not None:
         outcomes = [o for o in outcomes if o.subject == subject]

@@ -15,12 +15,12 @@ from decimal import Decimal
 from typing import Any
 
 from policykb.engine.amounts import compute
-from policykb.engine.outcomes import CASH, Outcome
+from policykb.engine.outcomes import Outcome
 from policykb.errors import EngineError, UnknownItemError, suggest
 from policykb.kb import conditions as cond
 from policykb.kb.describe import condition_text, failed_text, field_label, value_text
 from policykb.kb.messages import messages
-from policykb.kb.model import OP_SYMBOL, All, Compare, Item, Switch, Text, resolve
+from policykb.kb.model import OP_SYMBOL, Compare, Item, Switch, Text, resolve
 from policykb.money import exact, fmt, fmt_cny
 
 from .answer import Answer

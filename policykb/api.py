@@ -80,7 +80,7 @@ class KnowledgeBase:
         ``readings`` switches readings of ambiguous sentences, e.g. ``{"I-06": "per_station"}``;
         the others keep their defaults.  Returns a ``Decision``.
         """
-        from policykb.engine.application import read_document
+        from policykb.engine.documents import read_document
 
         if isinstance(application, (str, Path)):
             source = source or str(application)
@@ -114,7 +114,8 @@ class KnowledgeBase:
 
     def parse(self, application: Any, *, source: str = ""):
         """Validate and coerce an application without evaluating it."""
-        from policykb.engine.application import parse_application, read_document
+        from policykb.engine.application import parse_application
+        from policykb.engine.documents import read_document
 
         if isinstance(application, (str, Path)):
             source = source or str(application)

@@ -197,7 +197,7 @@ def cmd_why(args) -> int:
 
 
 def _document(args):
-    from policykb.engine.application import read_document
+    from policykb.engine.documents import read_document
 
     return read_document(args.file)
 

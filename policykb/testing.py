@@ -72,7 +72,7 @@ def _merge(base: Any, override: Any) -> Any:
 
 
 def build_application(case: dict, defaults: dict) -> dict:
-    from policykb.engine.application import yaml_dates_to_text
+    from policykb.engine.documents import yaml_dates_to_text
 
     # unquoted YAML dates arrive as date objects; an application file gets them as text
     return yaml_dates_to_text({

@@ -31,7 +31,7 @@ from policykb.api import load
 from policykb.errors import InputError
 from policykb.engine.amounts import compute
 from policykb.kb import conditions as cond
-from policykb.kb.model import Compare, Switch
+from policykb.kb.model import Switch
 from policykb.testing import build_application
 
 ROOT = Path(__file__).resolve().parent.parent

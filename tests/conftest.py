@@ -31,7 +31,7 @@ def policy(kb):
 @pytest.fixture(scope="session")
 def example_documents():
     """The bundled examples as the command line reads them (JSON numbers kept exact)."""
-    from policykb.engine.application import read_document
+    from policykb.engine.documents import read_document
 
     return {p.stem: read_document(p) for p in EXAMPLES}
 

@@ -4,7 +4,6 @@ consistency of the rules with the Python reference evaluation."""
 from __future__ import annotations
 
 import copy
-import json
 import random
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from policykb.engine.rules_engine import RulesEngine, fact_ids, fnv1a32
 from policykb.engine.synthetic import Generator
 from policykb.errors import EngineError, InputError
 
-from conftest import EXAMPLES, ROOT
+from conftest import ROOT
 
 
 def test_shuffled_facts_give_identical_bytes(kb, example_documents):

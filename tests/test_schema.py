@@ -11,7 +11,8 @@ import random
 import jsonschema
 import pytest
 
-from policykb.engine.application import Validator, parse_application, parse_text
+from policykb.engine.application import Validator, parse_application
+from policykb.engine.documents import parse_text
 from policykb.engine.synthetic import Generator
 from policykb.errors import InputError
 
