@@ -138,20 +138,10 @@ def unknown_fields(node: Any, get: Getter) -> list[str]:
 def fields(node: Any) -> list[str]:
     """Every field a condition (with all its reading cases) reads."""
     out: list[str] = []
-
-    def walk(n: Any) -> None:
-        if isinstance(n, Switch):
-            for case in n.cases.values():
-                walk(case)
-        elif isinstance(n, Compare):
-            for name in (n.field, n.ref):
-                if name and name not in out:
-                    out.append(name)
-        elif isinstance(n, (All, Any_)):
-            for part in n.parts:
-                walk(part)
-
-    walk(node)
+    for c in compares(node):
+        for name in (c.field, c.ref):
+            if name and name not in out:
+                out.append(name)
     return out
 
 
