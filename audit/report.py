@@ -106,6 +106,12 @@ def write_text(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, la
         out.write(_finding_line(f, lang) + "\n")
 
 
+def _count_tables(out: IO[str], summary: dict, lang: str, markdown: bool) -> None:
+    m = messages()
+    for key in ("code", "measure", "severity"):
+        out.write(_count_table(m.say(f"report_by_{key}", lang), summary[f"by_{key}"], lang, markdown))
+
+
 def _count_table(title: str, counts: dict, lang: str, md: bool) -> str:
     rows = [(k, v) for k, v in counts.items() if v]
     if md:
@@ -133,9 +139,7 @@ def write_markdown(out: IO[str], kb, readings: dict, summary: dict, spool: Spool
     m = messages()
     title, stamp = _header(kb, readings, lang)
     out.write(f"# {title}\n\n{stamp}\n\n{m.say('report_counts', lang, records=summary['records'], applicants=summary['applicants'], findings=summary['findings'])}\n\n")
-    out.write(_count_table(m.say("report_by_code", lang), summary["by_code"], lang, True))
-    out.write(_count_table(m.say("report_by_measure", lang), summary["by_measure"], lang, True))
-    out.write(_count_table(m.say("report_by_severity", lang), summary["by_severity"], lang, True))
+    _count_tables(out, summary, lang, True)
     out.write(f"## {m.say('report_findings', lang)}\n\n")
     if not summary["findings"]:
         out.write(m.say("report_none", lang) + "\n")
@@ -153,9 +157,7 @@ def write_html(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, la
               "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}"
               ".n{text-align:right}.error{color:#a00}.warning{color:#a60}</style></head><body>\n")
     out.write(f"<h1>{e(title)}</h1><p>{e(stamp)}</p><p>{e(m.say('report_counts', lang, records=summary['records'], applicants=summary['applicants'], findings=summary['findings']))}</p>\n")
-    out.write(_count_table(m.say("report_by_code", lang), summary["by_code"], lang, False))
-    out.write(_count_table(m.say("report_by_measure", lang), summary["by_measure"], lang, False))
-    out.write(_count_table(m.say("report_by_severity", lang), summary["by_severity"], lang, False))
+    _count_tables(out, summary, lang, False)
     out.write(f"<h2>{e(m.say('report_findings', lang))}</h2>\n")
     if not summary["findings"]:
         out.write(f"<p>{e(m.say('report_none', lang))}</p></body></html>\n")

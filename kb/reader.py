@@ -98,21 +98,18 @@ class Reader:
         return dt.date(1970, 1, 1)
 
     def decimal(self, value: Any, path: tuple) -> Decimal:
-        if isinstance(value, float):
-            self.fail(path, f"write decimals as quoted strings (\"0.06\") so they stay exact; found {value!r}")
-            return Decimal(0)
-        try:
-            return parse_decimal(value)
-        except MoneyError as exc:
-            self.fail(path, str(exc))
-            return Decimal(0)
+        return self._exact(value, path, parse_decimal, 'write decimals as quoted strings ("0.06") so they stay exact')
 
     def money(self, value: Any, path: tuple) -> Decimal:
+        return self._exact(value, path, parse_money, "write amounts as integers or quoted decimals so they stay exact")
+
+    def _exact(self, value: Any, path: tuple, parse, float_hint: str) -> Decimal:
+        # YAML floats have already lost exactness, so they are refused rather than converted.
         if isinstance(value, float):
-            self.fail(path, f"write amounts as integers or quoted decimals so they stay exact; found {value!r}")
+            self.fail(path, f"{float_hint}; found {value!r}")
             return Decimal(0)
         try:
-            return parse_money(value)
+            return parse(value)
         except MoneyError as exc:
             self.fail(path, str(exc))
             return Decimal(0)
