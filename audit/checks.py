@@ -250,10 +250,18 @@ class ApplicantAudit:
         if g.amount > high:
             self.add("OVER_CEILING", g, m.both("f_over_ceiling", item=g.item, subject=g.subject, granted=granted, allowed=_money(high)),
                      clause=self.item_clause(g.item), allowed=(low, high))
-        elif g.amount < low:
-            self.add("UNDER_FLOOR", g, m.both("f_under_floor", item=g.item, subject=g.subject, granted=granted, allowed=_money(low)),
-                     clause=self.item_clause(g.item), allowed=(low, high))
+        elif g.amount < low and not self.capped_members().intersection({g.item}):
+            # an item under a group cap may rightly be paid less than its exact sum once the
+            # year's cap is used up: group_caps judges its floor against what the cap leaves
+            self.under_floor(g, low, high)
         return True
+
+    def under_floor(self, g: Grant, low: Decimal, high: Decimal) -> None:
+        self.add("UNDER_FLOOR", g, self.m.both("f_under_floor", item=g.item, subject=g.subject, granted=_money(g.amount), allowed=_money(low)),
+                 clause=self.item_clause(g.item), allowed=(low, high))
+
+    def capped_members(self) -> set[str]:
+        return {i for rel in self.policy.relations.values() if rel.kind == "group_cap" for i in self.members(rel)}
 
     def failed_reasons(self, g: Grant) -> Text:
         o = g.outcome
@@ -333,6 +341,12 @@ class ApplicantAudit:
             for year, grants in by_year.items():
                 before_input = sum((d[3] for d in declared if d[0] in members and d[2] == year), ZERO)
                 total = before_input + sum((g.amount for g in grants), ZERO)
+                for g in grants:
+                    # below an exact sum or a floor only by more than the cap leaves beside the others
+                    if g.own is not None and g.amount < g.own[0]:
+                        due = g.own[0] if g.outcome is None or g.outcome.status != "reduced" else min(g.own[0], round_fen(g.outcome.low))
+                        if g.amount < min(due, max(ZERO, cap - (total - g.amount))):
+                            self.under_floor(g, g.own[0], g.own[1])
                 if total <= cap:
                     continue
                 running = before_input
