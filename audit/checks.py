@@ -375,44 +375,45 @@ class ApplicantAudit:
         for g in met:
             if g.own is None:
                 continue
-            item = self.policy.items[g.item]
-            key = (g.subject, self.kind_of(g.item)) + ((g.year,) if item.repeat == "yearly" else ())
-            groups.setdefault(key, []).append(g)
+            groups.setdefault((g.subject, self.kind_of(g.item)), []).append(g)
         granted_keys = {(g.item, g.subject, g.year, g.amount) for g in met}
-        for key, grants in groups.items():
-            subject, kind = key[0], key[1]
-            yearly = len(key) > 2
+        for (subject, kind), grants in groups.items():
             # awards declared in the applications: from other policies, or from this one but not among the records
             priors: dict[tuple, Decimal] = {}
             for g in grants:
                 for f in g.decision.application.facts:
                     if f.type != fact_type or f.subject != subject or self.kind_of(f.get("item") or "") != kind:
                         continue
-                    if yearly and f.get("year") != key[2]:
-                        continue
                     if f.get("source") == "this_policy" and (f.get("item"), f.subject, f.get("year"), f.get("amount")) in granted_keys:
                         continue
                     priors[(f.get("source"), f.get("item"), f.get("year"), f.get("amount"))] = f.get("amount")
-            entries = len(grants) + len(priors)
-            if entries < 2:
-                continue
             ordered = sorted(grants, key=Grant.order)
-            running = sum(priors.values(), ZERO)
-            entitled = ZERO
             for n, g in enumerate(ordered):
-                running += g.amount
-                entitled = max(entitled, g.own[1])
+                # what counts against g: as engine.resolve.same_kind_priors (an item that repeats
+                # yearly is a new event each year; its own earlier awards do not count)
+                once = self.repeat(g.item) == "once"
+                counts = lambda item, year: year <= g.year and (once or item != g.item or year == g.year)  # noqa: E731
+                before = [x for x in ordered[:n] if counts(x.item, x.year)]
+                earlier = {k: a for k, a in priors.items() if counts(k[1], k[2])}
+                if not before and not earlier:
+                    continue
+                running = sum(earlier.values(), ZERO) + sum((x.amount for x in before), ZERO) + g.amount
+                entitled = max([x.own[1] for x in before] + [g.own[1]])
                 described = "、".join(
-                    [f"{s}:{i or ''} {y} {fmt_cny(a)}" for (s, i, y, a) in priors]
-                    + [f"{x.item} {x.year} {fmt_cny(x.amount)}" for x in ordered if x is not g]
+                    [f"{s}:{i or ''} {y} {fmt_cny(a)}" for (s, i, y, a) in earlier]
+                    + [f"{x.item} {x.year} {fmt_cny(x.amount)}" for x in before]
                 )
-                if mode == "exclusive" and (n > 0 or priors):
+                if mode == "exclusive":
                     self.add("DUPLICATE_SAME_KIND", g, self.m.both("f_duplicate_exclusive", item=g.item, subject=g.subject, others=described, reading=reading),
                              clause=self.rule_clause(g4.id, g.item), allowed=(ZERO, ZERO))
                 elif mode == "top_up" and running > entitled:
                     self.add("DUPLICATE_SAME_KIND", g, self.m.both("f_duplicate_top_up", item=g.item, subject=g.subject, others=described,
                                                                   total=_money(running), allowed=_money(entitled), reading=reading),
                              clause=self.rule_clause(g4.id, g.item), allowed=(ZERO, max(ZERO, entitled - (running - g.amount))))
+
+    def repeat(self, item_id: str) -> str:
+        repeat = self.policy.items[item_id].repeat
+        return repeat.pick(self.readings) if isinstance(repeat, Switch) else repeat
 
     def requirements(self, met: list[Grant]) -> None:
         for rel in self.policy.relations.values():

@@ -83,11 +83,17 @@ class Context:
                 and p.get("item") in items]
 
     def same_kind_priors(self, o: Outcome) -> list[Fact]:
-        """Awards already granted or declared for the same subject and kind (G4)."""
+        """Awards already granted or declared for the same subject and kind (G4).
+
+        An item that repeats yearly (its ``repeat`` under the readings) is a new event each
+        year: its own awards of earlier years do not count, but earlier awards of the other
+        items of its kind (a lower level of its ladder) still do."""
         kinds = same_kind(o.item.id, self)
+        once = resolve(o.item.repeat, self.readings) == "once"
+        year = self.app.year
         return [p for p in self.priors()
-                if p.subject == o.subject and p.get("item") in kinds and p.get("year") <= self.app.year
-                and (o.item.repeat == "once" or p.get("year") == self.app.year)]
+                if p.subject == o.subject and p.get("item") in kinds and p.get("year") <= year
+                and (once or p.get("item") != o.item.id or p.get("year") == year)]
 
     def net_of_priors(self, o: Outcome) -> Decimal:
         """What ``o`` would still pay after G4: its ceiling less what was already granted."""
