@@ -51,6 +51,13 @@ class Statics:
             for group in groups:
                 for item_id in group:
                     self.by_member.setdefault(item_id, set()).add(rel.id)
+        # items some cover of the eligibility provision may admit, under some reading
+        self.coverable: set[str] = set()
+        for prov in policy.provisions.values():
+            covers = prov.params.get("covers", ())
+            for case in (covers.cases.values() if hasattr(covers, "cases") else [covers]):
+                for cover in case:
+                    self.coverable.update(cover.items)
         self.reading: dict[tuple[str, str], str | None] = {}
         for owner in list(policy.relations.values()) + list(policy.provisions.values()):
             for name, value in owner.params.items():
@@ -66,6 +73,7 @@ class Context:
     groups: Mapping[str, tuple[str, ...]]  # relation ID → members under these readings
     g1_ok: bool
     statics: Statics
+    covered: Mapping[str, str] = field(default_factory=dict)  # item ID → cover rule admitting the applicant (I-14)
     by_item: dict[str, list[Outcome]] = field(default_factory=dict)
     present: set[str] = field(default_factory=set)  # relations with a member among the outcomes
     context: dict[str, list[Fact]] = field(default_factory=dict)  # context facts by type
@@ -166,8 +174,15 @@ def eligibility(outcomes: list[Outcome], ctx: Context) -> None:
     g1 = ctx.provision("eligibility")
     if g1 is None or ctx.g1_ok:
         return
+    reading = ctx.reading_of(g1.id, "covers")
     for o in outcomes:
-        o.act(Event(g1.id, g1.kind, "ineligible", before=(o.low, o.high)), status="ineligible")
+        cover = ctx.covered.get(o.item.id)
+        if cover is not None:
+            # the measure's own words admit this applicant for this item (a cover of G1)
+            o.act(Event(g1.id, g1.kind, "covered", detail=(("cover", cover),), reading=reading))
+            continue
+        o.act(Event(g1.id, g1.kind, "ineligible", before=(o.low, o.high), reading=reading if o.item.id in ctx.statics.coverable else None),
+              status="ineligible")
 
 
 def period(outcomes: list[Outcome], ctx: Context) -> None:
