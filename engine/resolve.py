@@ -10,7 +10,9 @@ or reduces a benefit happens here, over the relation graph's groups, in this ord
 4. mutual exclusion per enterprise-year (X-m01): each item type's total after its
    group cap is compared, the largest wins (ties: larger before caps, then first
    listed); I-04 decides whether several projects of one type add up;
-5. group caps per enterprise-year (CAP-m01, CAP-m23), allocated largest first;
+5. group caps per enterprise-year (CAP-m01, CAP-m23, CAP-m23-suzhou), allocated largest
+   first, in the order relations.yaml lists them; before the first and after each, a
+   member whose required item is out is excluded (R-m23), so it takes no share of a cap;
 6. G4 against awards already granted or declared (I-05: top-up or exclusive);
 7. exclusion by another reward for the same subject (X-m14, I-09);
 8. requirements (R-m23).
@@ -155,8 +157,15 @@ def resolve_all(outcomes: list[Outcome], ctx: Context) -> None:
         highest(outcomes, ctx, rel)
     for rel in ctx.relations("exclusive"):
         exclusive(outcomes, ctx, rel)
-    for rel in ctx.relations("group_cap"):
-        group_cap(outcomes, ctx, rel)
+    # An item whose required partner is out takes no share of a group cap (Suzhou's cap goes
+    # to the loans whose Taicang subsidy stands): requirements are settled before the caps and
+    # again after each cap, so a cap listed later sees what an earlier cap cut out.
+    for rel in ctx.relations("requires"):
+        requires(outcomes, ctx, rel, final=False)
+    for cap in ctx.relations("group_cap"):
+        group_cap(outcomes, ctx, cap)
+        for rel in ctx.relations("requires"):
+            requires(outcomes, ctx, rel, final=False)
     prior_awards(outcomes, ctx)
     for rel in ctx.relations("excluded_by_other_reward"):
         other_reward(outcomes, ctx, rel)
@@ -394,18 +403,23 @@ def other_reward(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
                         winner=others[0], detail=(("sources", tuple(sources)),), reading=reading), status="excluded")
 
 
-def requires(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
+def requires(outcomes: list[Outcome], ctx: Context, rel: Relation, final: bool = True) -> None:
+    """Exclude a member whose required item is not paid for the same subject.  Run once
+    before the group caps (``final=False``: only exclusions, so that an excluded member
+    takes no share of a cap) and once at the end, when every partner's status is final."""
     needed = rel.params["requires"]
     for o in ctx.members(rel):
         if not o.alive:
             continue
         partner = next((x for x in ctx.by_item.get(needed, ()) if x.subject == o.subject), None)
         if partner is not None and partner.is_cash:
-            o.act(Event(rel.id, rel.kind, "kept", winner=partner.rival()))
+            if final:
+                o.act(Event(rel.id, rel.kind, "kept", winner=partner.rival()))
             continue
         paid = [p for p in ctx.priors() if p.get("source") == "this_policy" and p.get("item") == needed and p.subject == o.subject]
         if paid:  # the required award was already granted (获得我市贴息奖励)
-            o.act(Event(rel.id, rel.kind, "kept", winner=Rival(needed, o.subject, paid[0].get("amount"), "granted")))
+            if final:
+                o.act(Event(rel.id, rel.kind, "kept", winner=Rival(needed, o.subject, paid[0].get("amount"), "granted")))
             continue
         status = partner.status if partner is not None else "absent"
         o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),
