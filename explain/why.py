@@ -373,8 +373,12 @@ class _Builder:
                 reading_obj = policy.readings.get(reading)
                 scope_text = reading_obj.options[scope] if reading_obj and scope in reading_obj.options else _t(scope)
                 self.say("rel_case_by_case", relation=e.by, support=e.get("support"), reading=reading, scope=scope_text, quote=quote)
+            for c in getattr(rel, "cites", ()):  # the relation rests on another document's words (I-15)
+                self.say("rel_cites", document=c.document, issued=c.issued or "", clause=c.clause, quote=c.quote)
             rows.append({
                 "id": e.by, "kind": e.kind, "effect": e.effect, "quote": quote, "reading": e.reading,
+                "cites": [{"document": c.document.to_dict(), "issued": c.issued.isoformat() if c.issued else None,
+                           "clause": c.clause, "quote": c.quote} for c in getattr(rel, "cites", ())],
                 "before": _bounds(e.before), "after": _bounds(e.after),
                 "winner": _rival(e.winner) if e.winner else None,
                 "rivals": [_rival(r) for r in e.rivals],

@@ -347,3 +347,12 @@ def test_the_covers_of_g1_are_decided_by_the_rules_engine(kb):
     assert kb.evaluate(branch).covered == {i: "G1/cover1" for i in ("m14.base_station", "m14.scenario_5g", "m14.vertical_pilot")}
     assert kb.evaluate(branch, {"I-14": "g1_literal"}).covered == {}
     assert disagreements(kb, [branch]) == [] and disagreements(kb, [branch], {"I-14": "g1_literal"}) == []
+
+
+def test_why_cites_suzhous_own_cap_for_the_matching_subsidy(kb):
+    document = _AFFECTED["I-15"][0]
+    e = kb.evaluate(document).explain("m23.suzhou_matching", "L1")
+    text = e.to_text("zh")
+    assert "CAP-m23-suzhou" in text and "单个企业每年最高奖励额度不超过200万元" in text and "2020-12-11" in text
+    cap = next(r for r in e.data["relations"] if r["id"] == "CAP-m23-suzhou")
+    assert cap["effect"] == "reduced" and cap["cites"][0]["clause"] == "（一）"
