@@ -32,3 +32,16 @@ def test_the_glossary_lists_every_measure_that_uses_a_boundary_word(policy):
     for term, used in uses.items():
         expected = tuple(sorted(n for n, text in paragraphs.items() if used(text)))
         assert terms[term].used_in == expected, (term, terms[term].used_in, expected)
+
+
+def test_every_coverage_commitment_of_the_text_is_a_target(policy):
+    # 全覆盖 is a number (100 %) the government commits to, like 不少于30家 (reading-rules §6):
+    # measure 6's 实现重点产业规上企业智能制造诊断全覆盖 was missing beside the preamble's.
+    text = squash(policy.text)
+    sentences = re.findall(r"[^，。；：]*全覆盖", text)
+    assert len(sentences) == 2, sentences
+    quoted = [squash(t.quote) for t in policy.targets]
+    for sentence in sentences:
+        target = next((t for t, q in zip(policy.targets, quoted) if sentence in q or q in sentence), None)
+        assert target is not None, sentence
+        assert (target.op, target.value) == ("gte", 100) and target.unit.en == "%", target.id
