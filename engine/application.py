@@ -122,7 +122,7 @@ class Validator:
             return voc.applicant.get(parts[1]), None
         if len(parts) >= 2 and parts[0] == "facts" and isinstance(parts[1], int):
             fact = document["facts"][parts[1]] if isinstance(document, dict) else None
-            ft = voc.fact_types.get(fact.get("type")) if isinstance(fact, dict) else None
+            ft = voc.fact_types.get(fact.get("type")) if isinstance(fact, dict) and isinstance(fact.get("type"), str) else None
             if len(parts) >= 3 and ft is not None:
                 return ft.fields.get(parts[2]) or voc.common.get(parts[2]), ft
             return None, ft

@@ -208,11 +208,27 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _bounded_subjects(decision, item: str, subject: str | None) -> None:
+    """Refuse to explain every subject of an item when there are too many: each explanation
+    re-evaluates the application, so the work would grow with subjects × facts."""
+    from policykb.limits import MAX_SUBJECTS_UNNAMED
+
+    if subject is not None:
+        return
+    subjects = [o.subject for o in decision.outcomes if o.item.id == item]
+    if len(subjects) > MAX_SUBJECTS_UNNAMED:
+        first = ", ".join(subjects[:5])
+        raise InputError(f"{item} has {len(subjects):,} subjects in this application, more than the {MAX_SUBJECTS_UNNAMED} explained "
+                         f"without --subject (each explanation re-evaluates the application); name one with --subject "
+                         f"(subjects: {first}, …)")
+
+
 def cmd_why(args) -> int:
     from policykb.explain.why import explain
 
     kb = _kb(args)
     decision = kb.evaluate(args.file, _parse_readings(args.reading))
+    _bounded_subjects(decision, args.item, args.subject)
     explanations = explain(decision, args.item, args.subject)
     if args.format == "json":
         text = json.dumps([e.to_dict() for e in explanations], ensure_ascii=False, indent=2) + "\n"
@@ -255,7 +271,10 @@ def cmd_qualify(args) -> int:
     from policykb.explain.qualify import qualify
 
     kb = _kb(args)
-    _emit_lines(args, qualify(kb, _document(args), args.item, args.subject, _parse_readings(args.reading), source=_source(args)))
+    document = _document(args)
+    if args.subject is None:
+        _bounded_subjects(kb.evaluate(document, _parse_readings(args.reading), source=_source(args)), args.item, None)
+    _emit_lines(args, qualify(kb, document, args.item, args.subject, _parse_readings(args.reading), source=_source(args)))
     return 0
 
 

@@ -33,5 +33,9 @@ def cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+# ``why`` and ``qualify`` without ``--subject`` explain every subject of the item, and each
+# explanation re-evaluates the application: above this many subjects, name one.
+MAX_SUBJECTS_UNNAMED = 20
+
 # ``--workers`` above this is refused as a mistake rather than capped.
 MAX_WORKERS_ASKED = 1024
