@@ -171,7 +171,7 @@ class Validator:
             return [Problem(where, f"expected {side} {error.validator_value}, found {_found(error.instance)}")]
         if v == "maxItems":
             return [Problem(where, f"at most {error.validator_value} facts per application")]
-        return [Problem(where, shown(error.message).strip('"'))]
+        return [Problem(where, _found(error.message).strip('"'))]
 
 
 def non_finite(value: Any, path: tuple = ()) -> list[tuple[tuple, Any]]:
