@@ -27,6 +27,7 @@ import json
 from array import array
 import resource
 import statistics
+import gc
 import sys
 import time
 
@@ -37,6 +38,33 @@ from policykb.errors import EngineError
 
 def _rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
+
+
+class _PeakRss:
+    """The highest resident memory of this process, and of its workers together, sampled
+    every 0.1 s on a thread until ``stop()``."""
+
+    def __init__(self):
+        import threading
+
+        self.parent = _rss_mb()
+        self.children = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._done.wait(0.1):
+            try:
+                self.parent = max(self.parent, me.memory_info().rss / 2**20)
+                self.children = max(self.children, sum(c.memory_info().rss for c in me.children()) / 2**20)
+            except psutil.Error:
+                pass
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
 
 
 def run(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, readings=None) -> dict:
@@ -112,18 +140,30 @@ def run_audit(kb, records: int = 2000, workers: int = 2, seed: int = 2021, readi
     while len(clean) < records:
         clean += synthetic.clean_records(kb, applicants, seed=seed + len(clean))
     broken, expected, corrupt = synthetic.inject(kb, clean[:records], seed=seed)
+    count = len(broken)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "records.jsonl"
         path.write_text(synthetic.to_jsonl(broken, corrupt), encoding="utf-8")
+        del clean, broken  # what is measured below is the audit's memory, not the generator's
+        gc.collect()
+        before = _rss_mb()
+        peak = _PeakRss()
         start = time.perf_counter()
         source = open_input(path)
-        findings = sum(1 for _ in audit_groups(kb, source, readings, workers=workers, progress=False))
+        try:
+            findings = sum(1 for _ in audit_groups(kb, source, readings, workers=workers, progress=False))
+        finally:
+            source.close()
+            peak.stop()
         elapsed = time.perf_counter() - start
     return {
-        "records": len(broken),
+        "records": count,
         "workers": workers,
         "seconds": round(elapsed, 3),
-        "records_per_second": round(len(broken) / elapsed, 1),
+        "records_per_second": round(count / elapsed, 1),
+        "rss_before_audit_mb": round(before, 1),
+        "rss_peak_audit_mb": round(peak.parent, 1),
+        "rss_peak_workers_mb": round(peak.children, 1),
         "findings": findings,
         "findings_injected": len(expected),
         "python": f"{sys.version_info.major}.{sys.version_info.minor}",
