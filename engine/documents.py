@@ -288,11 +288,17 @@ def parse_text(text: str, name: str = "<input>") -> Any:
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_BAD_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
-def _path(parts: tuple) -> str:
+def _path(link) -> str:
+    """The dotted path of a node from its chain of (parent link, key)."""
+    parts = []
+    while link is not None:
+        link, key = link
+        parts.append(key)
     out = ""
-    for part in parts:
+    for part in reversed(parts):
         out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
     return out or "(document)"
 
@@ -309,35 +315,39 @@ def _text_problem(text: str) -> str | None:
 def guard_problems(document: Any, limit: int = 20) -> list[Problem]:
     """What makes a document unsafe to go further, by path: nesting deeper than
     ``MAX_DEPTH``, lone surrogates or control characters in keys or text, numbers not in
-    decimal digits.  Iterative, so that any depth is inspected without recursion."""
+    decimal digits, keys repeated in one object.  Iterative, so that any depth is inspected
+    without recursion; paths are built only for the problems found."""
     problems: list[Problem] = []
-    stack: list[tuple[Any, tuple, int]] = [(document, (), 0)]
-    while stack and len(problems) < limit:
-        value, path, depth = stack.pop()
-        if isinstance(value, OddNumber):
-            problems.append(Problem(_path(path), odd_number_message(value)))
-        elif isinstance(value, str):
-            bad = _text_problem(value)
-            if bad:
-                problems.append(Problem(_path(path), bad))
-        elif isinstance(value, (dict, list)):
-            if isinstance(value, DuplicatedKeys):
-                problems.append(Problem(_path(path), f"duplicate key {shown_key(value.duplicate)} in one object"))
+    bad_text = _BAD_TEXT.search
+    stack: list = [(document, None, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        value, link, depth = pop()
+        kind = type(value)
+        if kind is str:
+            if bad_text(value):
+                problems.append(Problem(_path(link), _text_problem(value)))
+        elif kind is dict or kind is list or isinstance(value, (dict, list)):
             if depth >= MAX_DEPTH:
-                problems.append(Problem(_path(path), f"nested too deeply (more than {MAX_DEPTH} levels)"))
+                problems.append(Problem(_path(link), f"nested too deeply (more than {MAX_DEPTH} levels)"))
                 continue
+            if isinstance(value, DuplicatedKeys):
+                problems.append(Problem(_path(link), f"duplicate key {shown_key(value.duplicate)} in one object"))
             if isinstance(value, dict):
-                children = []
                 for key, child in value.items():
-                    if isinstance(key, str):
-                        bad = _text_problem(key)
-                        if bad:
-                            problems.append(Problem(_path(path), f"a key {bad}"))
-                            continue
-                    children.append((child, path + (key,), depth + 1))
-                stack.extend(reversed(children))
+                    if type(key) is str and bad_text(key):
+                        problems.append(Problem(_path(link), f"a key {_text_problem(key)}"))
+                        continue
+                    push((child, (link, key), depth + 1))
             else:
-                stack.extend((child, path + (i,), depth + 1) for i, child in reversed(list(enumerate(value))))
+                for index, child in enumerate(value):
+                    push((child, (link, index), depth + 1))
+        elif isinstance(value, OddNumber):
+            problems.append(Problem(_path(link), odd_number_message(value)))
+        elif isinstance(value, str) and bad_text(value):
+            problems.append(Problem(_path(link), _text_problem(value)))
+        if len(problems) >= limit:
+            break
     problems.sort(key=lambda p: p.where)
     return problems
 

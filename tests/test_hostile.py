@@ -413,3 +413,86 @@ def test_hypothesis_documents_from_the_schema(kb):
         assert findings and all(f.record == 0 for f in findings)
 
     evaluate_or_input_error()
+
+
+# --- the spreadsheet form ------------------------------------------------------------------
+
+CSV_HEAD = b"applicant_id,year,item,subject,amount,decision_id\n"
+CSV_ROWS = {
+    "amount-1e400": b"AU00000,2023,m01.equipment,P2023-0,1e400,D1\n",
+    "amount-10e40": b"AU00000,2023,m01.equipment,P2023-0," + b"1" + b"0" * 40 + b",D2\n",
+    "amount-fullwidth": "AU00000,2023,m01.equipment,P2023-0,１００,D3\n".encode(),
+    "amount-underscore": b"AU00000,2023,m01.equipment,P2023-0,1_000,D4\n",
+    "year-fullwidth": "AU00000,２０２３,m01.equipment,P2023-0,100,D5\n".encode(),
+    "year-underscore": b"AU00000,2_023,m01.equipment,P2023-0,100,D6\n",
+    "year-huge": b"AU00000,1e999999,m01.equipment,P2023-0,100,D7\n",
+    "not-utf8": b"AU00000,2023,m01.equipment,P\xe9,100,D8\n",
+    "short-row": b"AU00000,2023\n",
+    "bad-quote": b"AU00000,2023,m01.equipment,\"P\" x\"y,100,D10\n",
+    "control": b"AU00000,2023,m01.equipment,P\x1b[2J,100,D11\n",
+}
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b"\r"])
+def test_csv_awards_one_bad_row_is_one_invalid_record(cli, tmp_path, ending):
+    apps = (ROOT / "examples" / "audit" / "applications.jsonl").read_bytes()
+    hostile_app = json.loads(apps.splitlines()[0])
+    hostile_app["year"] = "\u2603"
+    apps_text = apps.replace(b'"year": 2023', b'"year": 2023', 1) + json.dumps(hostile_app).replace('"\\u2603"', "1e999999").encode() + b"\n"
+    (tmp_path / "apps.jsonl").write_bytes(apps_text)
+    good = (ROOT / "examples" / "audit" / "awards.csv").read_bytes().splitlines()[1:]
+    rows = list(CSV_ROWS.values())
+    # a field over the csv module's default limit (131,072) is data, not a broken file
+    huge = b"AU00000,2023,m01.equipment,\"" + b"x" * 200_000 + b"\",100,D9\n"
+    body = CSV_HEAD + b"".join(rows) + huge + b"\n".join(good) + b"\n"
+    (tmp_path / "awards.csv").write_bytes(body.replace(b"\n", ending))
+    run = cli("audit", tmp_path / "apps.jsonl", "--awards", tmp_path / "awards.csv", "--format", "json")
+    assert run.code == 1
+    _clean(run)
+    report = run.json()
+    (tmp_path / "good.csv").write_bytes(CSV_HEAD + b"\n".join(good) + b"\n")
+    alone = cli("audit", tmp_path / "apps.jsonl", "--awards", tmp_path / "good.csv", "--format", "json").json()
+    assert report["summary"]["records"] == alone["summary"]["records"] + len(rows) + 1
+    assert report["summary"]["by_code"]["INVALID_RECORD"] == alone["summary"]["by_code"]["INVALID_RECORD"] + len(rows)
+    extra = [f for f in _findings_without_invalid(report) if f not in _findings_without_invalid(alone)]
+    assert [(code, subject[:3]) for code, _, _, subject in extra] == [("UNDETERMINED", "xxx")]
+
+
+# --- slow paths are bounded -------------------------------------------------------------
+
+
+def test_why_and_qualify_without_subject_are_bounded_on_large_applications(cli, tmp_path):
+    doc = json.loads((ROOT / "examples" / "precision-machinery-sme.json").read_text(encoding="utf-8"))
+    project = doc["facts"][0]
+    doc["facts"] = [dict(project, subject=f"P{i:04d}", equipment_investment=1_000_000 + i) for i in range(300)]
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    for command in ("why", "qualify"):
+        run = cli(command, path, "m01.equipment")
+        assert run.code == 2 and "name one with --subject" in run.err and "P0000, P0001" in run.err
+    assert cli("why", path, "m01.equipment", "--subject", "P0007").code == 0
+
+
+def test_whatif_values_go_through_the_same_guard(cli, tmp_path):
+    path = ROOT / "examples" / "software-firm.json"
+    for change in ("year=1e999999", "year=2022.0", 'applicant.name="\\u001b]0;x\\u0007"', "year=" + "9" * 5001):
+        run = cli("whatif", path, "--set", change)
+        assert run.code == 2, (change, run.err)
+        _clean(run)
+    run = cli("whatif", path, "--add", "[" * 5000 + "]" * 5000)
+    assert run.code == 2
+    _clean(run)
+
+
+def test_kb_yaml_aliases_are_refused_before_they_expand(tmp_path):
+    import shutil
+
+    import policykb
+    from policykb.errors import KBError
+
+    folder = tmp_path / "kb"
+    shutil.copytree(ROOT / "kb" / "taicang-2021-3", folder)
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"] + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 12)]
+    (folder / "glossary.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(KBError, match="alias"):
+        policykb.load(path=folder)
