@@ -23,7 +23,7 @@ from policykb.kb import expressions
 from policykb.kb.model import FactType, FieldSpec, Policy
 from policykb.kb.schema import MAX_FACTS, application_schema
 from policykb.money import MoneyError, parse_money
-from policykb.numbers import NumberError, shown
+from policykb.numbers import NumberError, shown, shown_key
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ class Validator:
             unexpected = [k for k in error.instance if k not in allowed]
             owner = f"a {ft.name} fact" if ft else ("the applicant" if list(path) == ["applicant"] else "the application")
             return [
-                Problem(input_path(list(path) + [k]), f"unknown field '{k}' for {owner}{suggest(k, allowed)}; allowed: {', '.join(allowed)}")
+                Problem(input_path(list(path) + [shown_key(k)[1:-1]]), f"unknown field {shown_key(k)} for {owner}{suggest(k, allowed)}; allowed: {', '.join(allowed)}")
                 for k in unexpected
             ]
         if v == "required":

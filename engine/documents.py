@@ -100,6 +100,14 @@ def read_text(path: str | Path, what: str = "file") -> str:
     return decode(read_bytes(path, what), display_name(path))
 
 
+def parse_bytes(data: bytes, name: str = "<body>", limit: int = MAX_DOCUMENT_BYTES) -> Any:
+    """A document from bytes already in hand (an HTTP request body): the same limit, decoding
+    and parsing as a file; the caller still runs ``guard`` (``parse_application`` does)."""
+    if len(data) > limit:
+        raise _too_large(name, limit)
+    return parse_text(decode(data, name), name)
+
+
 def read_document(path: str | Path) -> Any:
     """Parse an application file (or ``-``); a missing, unreadable or odd file is an input error."""
     name = display_name(path)

@@ -73,6 +73,13 @@ def evaluate_inputs() -> Iterator[tuple[str, str, bytes]]:
             doc = copy.deepcopy(base)
             _put(doc, path, value)
             yield f"shape-{'.'.join(map(str, path))}-{i}.json", "evaluate", _json(doc).encode("utf-8")
+    # huge keys and values: the message shows 80 characters, and no suggestion is searched for
+    for where in ("applicant", "facts.0", "top"):
+        for size in (101, 100_000, 1_000_000):
+            doc = copy.deepcopy(base)
+            target = doc if where == "top" else doc["applicant"] if where == "applicant" else doc["facts"][0]
+            target["k" * size] = 1
+            yield f"bigkey-{where}-{size}.json", "evaluate", _json(doc).encode("utf-8")
     # impossible dates
     for path in DATE_PATHS:
         for i, value in enumerate(["2022-02-30", "2021-13-01", "0000-00-00", "2022-2-3", "9999-99-99", "2022-02-29T00:00"]):

@@ -35,13 +35,13 @@ def test_the_corpus_is_large_and_spans_the_classes():
     names = [name for name, *_ in EVALUATE + AUDIT]
     assert len(names) == len(set(names)) and len(names) >= 300
     classes = {re.split(r"[-.]", name)[0] for name in names}
-    assert {"number", "text", "shape", "date", "deep", "alias", "yaml", "truncated", "one", "array", "example", "long"} <= classes
+    assert {"number", "text", "shape", "date", "deep", "alias", "yaml", "truncated", "bigkey", "one", "array", "example", "long"} <= classes
 
 
 def _clean(run) -> None:
     assert "Traceback" not in run.err and "internal error" not in run.err, run.err[-2000:]
     assert not UNSAFE.search(run.out) and not UNSAFE.search(run.err), "a control character reached the terminal"
-    assert len(run.err) < 20_000, "an error message echoed too much of the input"
+    assert len(run.err) < 5_000, "an error message echoed too much of the input"
 
 
 @pytest.mark.parametrize("name, kind, content", EVALUATE, ids=[e[0] for e in EVALUATE])
