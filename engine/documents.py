@@ -22,7 +22,6 @@ import os
 import re
 import stat
 import sys
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ import yaml
 
 from policykb.errors import InputError, Problem
 from policykb.limits import MAX_DEPTH, MAX_DOCUMENT_BYTES
-from policykb.numbers import OddNumber, json_constant, json_float, json_int, odd_number_message, shown, shown_key
+from policykb.numbers import OddNumber, json_constant, json_float, json_int, odd_number_message, shown_key
 
 STDIN = "-"
 

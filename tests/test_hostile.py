@@ -525,3 +525,29 @@ def test_kb_yaml_aliases_are_refused_before_they_expand(tmp_path):
     (folder / "glossary.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(KBError, match="alias"):
         policykb.load(path=folder)
+
+
+def test_line_splitter_agrees_with_a_reference_on_any_bytes(monkeypatch):
+    """\\n, \\r\\n and \\r end lines wherever the chunks fall; a long line is measured, not kept."""
+    import io
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from policykb.audit import records
+
+    monkeypatch.setattr(records, "_CHUNK", 5)
+
+    @settings(max_examples=300, derandomize=True, deadline=None, database=None)
+    @given(st.lists(st.sampled_from([b"a", b"bc", b"\r", b"\n", b"\r\n", b"xxxxxxxxxxxx", b"\xef\xbb\xbf"]), max_size=30))
+    def agrees(parts):
+        data = b"".join(parts)
+        expected = re.split(rb"\r\n|\r|\n", data[3:] if data.startswith(b"\xef\xbb\xbf") else data)
+        if expected and expected[-1] == b"":
+            expected.pop()
+        got = list(records.physical_lines(io.BytesIO(data), limit=8))
+        assert [n for n, _, _ in got] == list(range(1, len(expected) + 1))
+        assert [length for _, _, length in got] == [len(line) for line in expected]
+        assert [content for _, content, _ in got] == [line if len(line) <= 8 else None for line in expected]
+
+    agrees()
