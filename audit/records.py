@@ -30,7 +30,7 @@ import tempfile
 from typing import Any, Iterator
 
 from policykb.engine.documents import STDIN, display_name, guard_problems, loads_json, regular_file
-from policykb.errors import InputError
+from policykb.errors import InputError, TooLargeError
 from policykb.limits import MAX_DOCUMENT_BYTES
 from policykb.numbers import NumberError, read_whole, shown
 
@@ -325,7 +325,7 @@ def _read_array(source: Source, handle, name: str) -> bool:
         first_line = handle.readline(64).strip().lstrip(BOM).strip()
         handle.seek(0)
         if first_line == b"[":
-            raise InputError(f"{name}: a JSON array is read whole and may be at most {MAX_DOCUMENT_BYTES:,} bytes; "
+            raise TooLargeError(f"{name}: a JSON array is read whole and may be at most {MAX_DOCUMENT_BYTES:,} bytes; "
                              "write the records as JSON Lines (one record per line) instead")
         return False
     data = handle.read()

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from policykb.errors import InputError, Problem
+from policykb.errors import InputError, Problem, TooLargeError
 from policykb.limits import MAX_DEPTH, MAX_DOCUMENT_BYTES
 from policykb.numbers import OddNumber, json_constant, json_float, json_int, odd_number_message, shown_key
 
@@ -67,8 +67,8 @@ def regular_file(path: str | Path, what: str = "file") -> int:
     raise InputError(f"{p} is {kind}; give a regular file, or - to read standard input")
 
 
-def _too_large(name: str, limit: int) -> InputError:
-    return InputError(f"{name} is larger than {limit:,} bytes ({limit // (1024 * 1024)} MiB), the limit for one document")
+def _too_large(name: str, limit: int) -> TooLargeError:
+    return TooLargeError(f"{name} is larger than {limit:,} bytes ({limit // (1024 * 1024)} MiB), the limit for one document")
 
 
 def read_bytes(path: str | Path, what: str = "file", limit: int = MAX_DOCUMENT_BYTES) -> bytes:

@@ -80,6 +80,12 @@ class UnknownItemError(InputError):
     http_status = 404
 
 
+class TooLargeError(InputError):
+    """An input over a size limit (policykb/limits.py): a document over 5 MiB, say."""
+
+    http_status = 413
+
+
 class EngineError(PolicyKBError):
     """The rules engine failed in a way that is our fault, not the input's."""
 

@@ -346,10 +346,16 @@ def test_sample_in_a_subprocess_under_a_memory_limit(tmp_path, name):
 
 def test_the_service_limit_is_the_reader_limit():
     from policykb.engine import documents
+    from policykb.errors import TooLargeError
     from policykb.limits import MAX_DOCUMENT_BYTES
 
     assert MAX_DOCUMENT_BYTES == 5 * 1024 * 1024
-    assert documents.read_bytes.__defaults__[-1] == MAX_DOCUMENT_BYTES
+    assert documents.read_bytes.__defaults__[-1] == documents.parse_bytes.__defaults__[-1] == MAX_DOCUMENT_BYTES
+    body = json.dumps(example()).encode()
+    assert documents.parse_bytes(body)["year"] == 2022
+    with pytest.raises(TooLargeError) as exc:
+        documents.parse_bytes(b" " * (MAX_DOCUMENT_BYTES + 1))
+    assert exc.value.http_status == 413 and exc.value.exit_code == 2
 
 
 def test_ctrl_c_during_a_parallel_audit_exits_130_cleanly(tmp_path):
