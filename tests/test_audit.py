@@ -193,3 +193,24 @@ def test_library_audit_yields_findings(kb, audit_set):
     assert found([f.to_dict() for f in findings]) == expected
     assert set(findings[0].to_dict()) == {"record", "line", "decision_id", "applicant", "year", "item", "subject", "measure", "code",
                                           "severity", "granted", "allowed", "clause", "explanation", "disappears_under"}
+
+
+def test_kb_audit_reads_a_path_as_the_command_line_does(kb, cli):
+    from pathlib import Path
+
+    from conftest import ROOT
+
+    decisions = ROOT / "examples" / "audit" / "decisions.jsonl"
+    by_cli = cli("audit", decisions, "--format", "json").json()["findings"]
+    for given in (str(decisions), Path(decisions)):
+        findings = [f.to_dict() for f in kb.audit(given)]
+        assert findings == by_cli, "a path is a file, read the way `policykb audit` reads it"
+        assert not any(f["code"] == "INVALID_RECORD" and "expected an object" in f["explanation"]["en"] for f in findings)
+    csv_cli = cli("audit", ROOT / "examples/audit/applications.jsonl", "--awards", ROOT / "examples/audit/awards.csv", "--format", "json").json()
+    assert [f.to_dict() for f in kb.audit(ROOT / "examples/audit/applications.jsonl", awards=ROOT / "examples/audit/awards.csv")] == csv_cli["findings"]
+
+
+@pytest.mark.parametrize("given", [b"records.jsonl", 42, {"application": {}, "decision": {}}])
+def test_kb_audit_refuses_what_is_neither_a_path_nor_records(kb, given):
+    with pytest.raises(TypeError, match="path to a file .* or an iterable of records"):
+        kb.audit(given)
