@@ -38,6 +38,11 @@ def _t(value: str) -> Text:
     return Text(value, value)
 
 
+def measure_label(item: Item) -> Text:
+    """The item's measure as each language names it: （一） in Chinese, "measure 1" in English."""
+    return messages().both("measure", label=Text(item.label, str(item.measure)))
+
+
 def money_text(value: Decimal | None) -> Text:
     return _t(fmt_cny(value) if value is not None else "—")
 
@@ -104,11 +109,12 @@ class _Builder:
     # -- pieces
     def header(self, subject: str, status: str) -> None:
         item, policy = self.item, self.policy
-        self.say("heading", item=item.id, label=item.label, measure=item.measure, title=item.title, subject=subject)
+        label = measure_label(item)
+        self.say("heading", item=item.id, label=label, title=item.title, subject=subject)
         status_text = Text(self.m.status(status, "zh"), self.m.status(status, "en")) if status in self.m.statuses else self.m.both("status_absent")
         amount = amount_phrase(policy, self.o) if self.o else self.m.both("amount_nothing")
         self.say("result", status=status_text, amount=amount)
-        self.say("source", document=policy.document_number, label=item.label, quote=item.quote)
+        self.say("source", document=policy.document_number, label=label, quote=item.quote)
 
     def applicant_section(self) -> None:
         decision, policy, o = self.decision, self.policy, self.o

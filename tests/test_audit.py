@@ -138,7 +138,7 @@ def test_malformed_records_are_reported_and_the_rest_is_audited(cli, tmp_path, a
     assert report["summary"]["records"] == 7 and report["summary"]["findings"] == 2
 
 
-@pytest.mark.parametrize("fmt, words", [("md", ["# 审计报告", "### 按问题类型", "| OVER_CEILING |", "## 问题清单"]),
+@pytest.mark.parametrize("fmt, words", [("md", ["# 审计报告", "### 按问题类型", "| 超过最高额 OVER_CEILING |", "## 问题清单"]),
                                        ("html", ["<!DOCTYPE html>", "<h1>审计报告</h1>", "OVER_CEILING", "</html>"]),
                                        ("text", ["审计报告", "按问题类型", "OVER_CEILING"])])
 def test_reports_open_with_counts_and_carry_the_kb_version(kb, audit_set, cli, tmp_path, fmt, words):
