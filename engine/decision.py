@@ -226,6 +226,7 @@ def _fit(headers: list[str], rows: list[list[str]], columns: int | None) -> dict
     reason = max(width(headers[6]), max(width(r[6]) for r in rows))
     if title + reason <= room:
         return {}
-    # the reason gets up to half the room; the title takes the rest, never below 24 columns
-    reason_w = min(reason, max(room // 2, room - title, 12))
-    return {1: max(24, room - reason_w), 6: max(12, reason_w)}
+    # the reason gets up to half the room (all it needs if the title is short); the title
+    # the rest; below 12 and 8 columns neither says anything, so a very narrow terminal wraps
+    reason_w = min(reason, max(room // 2, room - title))
+    return {1: max(12, room - reason_w), 6: max(8, reason_w)}

@@ -282,8 +282,9 @@ class _Builder:
                 self.say("step_floor_not_reached", floor=money_text(inputs["floor"]), says=step.says)
             elif step.op == "cap":
                 self.say("step_cap", cap=money_text(inputs["cap"]), low=money_text(step.low), high=money_text(step.high), says=step.says)
-            steps.append({"op": step.op, "says": step.says, "inputs": {k: _json_value(v, "money") for k, v in step.inputs},
-                          "low": fmt(step.low) if step.low is not None else None, "high": fmt(step.high) if step.high is not None else None})
+            steps.append(_present({"op": step.op, "says": step.says,
+                                   "inputs": {k: (_json_value(v) if k.startswith("rate") or k == "steps" else _money_json(v)) for k, v in step.inputs},
+                                   "low": fmt(step.low) if step.low is not None else None, "high": fmt(step.high) if step.high is not None else None}))
         if amount.kind == "ceiling" and traced.high is not None:
             self.say("step_ceiling", low=money_text(traced.low), high=money_text(traced.high))
         if o.rounded_from is not None:
@@ -302,6 +303,7 @@ class _Builder:
         for e in events:
             rel = policy.relations.get(e.by) or policy.provisions.get(e.by)
             quote = rel.quote if rel else ""
+            said_at = len(self.lines)
             before = e.before[1] if e.before else None
             after = e.after[1] if e.after else None
             rivals = [r for r in e.rivals if not (r.item == o.item.id and r.subject == o.subject)]
@@ -355,13 +357,15 @@ class _Builder:
                 reading_obj = policy.readings.get(reading)
                 scope_text = reading_obj.options[scope] if reading_obj and scope in reading_obj.options else _t(scope)
                 self.say("rel_case_by_case", relation=e.by, support=e.get("support"), reading=reading, scope=scope_text, quote=quote)
-            rows.append({
+            said = self.lines[-1] if len(self.lines) > said_at else None
+            rows.append(_present({
                 "id": e.by, "kind": e.kind, "effect": e.effect, "quote": quote, "reading": e.reading,
+                "text": said.to_dict() if said is not None else None,
                 "before": _bounds(e.before), "after": _bounds(e.after),
                 "winner": _rival(e.winner) if e.winner else None,
                 "rivals": [_rival(r) for r in e.rivals],
-                "detail": {k: _json_value(v, "money") for k, v in e.detail},
-            })
+                "detail": {k: _money_json(v) for k, v in e.detail},
+            }))
         self.data["relations"] = rows
 
     def priors_text(self, priors) -> Text:
@@ -457,6 +461,20 @@ def _json_value(value: Any, field_type: str = "text") -> Any:
     return value
 
 
+def _money_json(value: Any) -> Any:
+    """Money in JSON: always two decimals (``"2700000.00"``), inside tuples too."""
+    if isinstance(value, Decimal):
+        return fmt(value)
+    if isinstance(value, tuple):
+        return [_money_json(v) for v in value]
+    return _json_value(value)
+
+
+def _present(row: dict) -> dict:
+    """The row without its absent values: a key that has nothing to say is left out."""
+    return {k: v for k, v in row.items() if v is not None and v != ""}
+
+
 def _bounds(pair):
     if not pair:
         return None
@@ -464,7 +482,7 @@ def _bounds(pair):
 
 
 def _rival(r) -> dict:
-    return {"item": r.item, "subject": r.subject, "amount": fmt(r.high) if isinstance(r.high, Decimal) else r.high, "status": r.status}
+    return _present({"item": r.item, "subject": r.subject, "amount": fmt(r.high) if isinstance(r.high, Decimal) else r.high, "status": r.status})
 
 
 def _amount_json(o: Outcome) -> dict:
