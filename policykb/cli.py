@@ -175,16 +175,23 @@ def cmd_evaluate(args) -> int:
 
     kb = _kb(args)
     readings = kb.readings_with(_parse_readings(args.reading))
-    if len(args.file) == 1 and not reports.is_json_lines(args.file[0]):
+    if args.file.count(reports.STDIN) > 1:
+        raise InputError("standard input (-) can be read only once")
+    stdin = reports.read_stdin() if reports.STDIN in args.file else None
+    single = len(args.file) == 1 and not reports.is_json_lines(args.file[0]) and not (stdin and reports.looks_like_json_lines(stdin))
+    if single:
         # one application: a bad one is bad input (exit 2), as for every other command
-        entry = reports.Entry(args.file[0], None, decision=kb.evaluate(args.file[0], readings))
+        from policykb.engine.documents import parse_text
+
+        given = parse_text(stdin, "<stdin>") if stdin is not None else args.file[0]
+        entry = reports.Entry(args.file[0], None, decision=kb.evaluate(given, readings, source="<stdin>" if stdin is not None else ""))
         if args.format == "json":
             write_output(entry.decision.to_json(), args.output)
         else:
             write_with(args.output, lambda out: _write_decisions(out, kb, readings, [entry], args, batch=False))
         return 0
     tally = _Tally()
-    entries = _progress(reports.evaluate_entries(kb, args.file, readings), args, tally)
+    entries = _progress(reports.evaluate_entries(kb, args.file, readings, stdin), args, tally)
     write_with(args.output, lambda out: _write_decisions(out, kb, readings, entries, args, batch=True))
     if tally.skipped:
         from policykb.kb.messages import messages
@@ -495,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Evaluate one application, several files, or JSON Lines (.jsonl: one application per line). "
                                    "With several, one decision per line (JSON Lines) or per table comes out, in input order; "
                                    "an application that cannot be evaluated is reported on standard error and skipped (exit 1).")
-    p.add_argument("file", nargs="+", help="application files (JSON or YAML), or JSON Lines (.jsonl, .ndjson)")
+    p.add_argument("file", nargs="+", help="application files (JSON or YAML), JSON Lines (.jsonl, .ndjson), or - for standard input")
     _common(p, lang=True)
     p.add_argument("--format", choices=("text", "json", "csv", "html"), default="text",
                    help="text tables; JSON (JSON Lines for several); CSV, one row per outcome; a self-contained HTML report")

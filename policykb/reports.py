@@ -39,17 +39,60 @@ class Entry:
         return f"{self.source}:{self.line}" if self.line else self.source
 
 
+STDIN = "-"
+
+
 def is_json_lines(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in JSON_LINES
+    return str(path) != STDIN and Path(path).suffix.lower() in JSON_LINES
 
 
-def documents(paths: Iterable[str]) -> Iterator[tuple[str, int | None, object | None, str | None]]:
+def read_stdin() -> str:
+    import sys
+
+    try:
+        return sys.stdin.buffer.read().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"standard input is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def looks_like_json_lines(text: str) -> bool:
+    """Several lines, each a JSON object on its own: JSON Lines rather than one document."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return len(lines) > 1 and all(line.startswith("{") and line.endswith("}") for line in lines)
+
+
+def _json_lines(numbered: Iterable[tuple[int, bytes]], source: str):
+    from policykb.engine.documents import loads_json
+
+    for line_no, raw in numbered:
+        try:
+            yield source, line_no, loads_json(raw.decode("utf-8")), None
+        except UnicodeDecodeError:
+            yield source, line_no, None, "the line is not UTF-8 text"
+        except ValueError as exc:
+            colno = getattr(exc, "colno", None)
+            yield source, line_no, None, (f"not valid JSON at column {colno}: {exc.msg}" if colno else f"not valid JSON: {exc}")
+
+
+def documents(paths: Iterable[str], stdin: str | None = None) -> Iterator[tuple[str, int | None, object | None, str | None]]:
     """(source, line, document, error) for every application of ``paths``, in order; a
-    file or line that cannot be read gives its error instead of a document."""
+    file or line that cannot be read gives its error instead of a document.  ``-`` is
+    standard input (``stdin``, when already read): one document, or JSON Lines."""
     from policykb.audit.records import _lines
-    from policykb.engine.documents import loads_json, read_document
+    from policykb.engine.documents import parse_text, read_document
 
     for path in paths:
+        if str(path) == STDIN:
+            text = stdin if stdin is not None else read_stdin()
+            if looks_like_json_lines(text):
+                numbered = ((n, line.encode("utf-8")) for n, line in enumerate(text.splitlines(), 1) if line.strip())
+                yield from _json_lines(numbered, "<stdin>")
+                continue
+            try:
+                yield "<stdin>", None, parse_text(text, "<stdin>"), None
+            except InputError as exc:
+                yield "<stdin>", None, None, str(exc)
+            continue
         if not is_json_lines(path):
             try:
                 yield path, None, read_document(path), None
@@ -60,19 +103,12 @@ def documents(paths: Iterable[str]) -> Iterator[tuple[str, int | None, object | 
         if not p.is_file():
             yield path, None, None, (f"{p} is a folder, not a file" if p.is_dir() else f"no such file: {p}")
             continue
-        for line_no, _, raw in _lines(p):
-            try:
-                yield path, line_no, loads_json(raw.decode("utf-8")), None
-            except UnicodeDecodeError:
-                yield path, line_no, None, "the line is not UTF-8 text"
-            except ValueError as exc:
-                colno = getattr(exc, "colno", None)
-                yield path, line_no, None, (f"not valid JSON at column {colno}: {exc.msg}" if colno else f"not valid JSON: {exc}")
+        yield from _json_lines(((line_no, raw) for line_no, _, raw in _lines(p)), path)
 
 
-def evaluate_entries(kb, paths: Iterable[str], readings) -> Iterator[Entry]:
+def evaluate_entries(kb, paths: Iterable[str], readings, stdin: str | None = None) -> Iterator[Entry]:
     """Every application of ``paths`` evaluated under ``readings``, in input order."""
-    for source, line, document, error in documents(paths):
+    for source, line, document, error in documents(paths, stdin):
         if error is not None:
             yield Entry(source, line, error=error)
             continue

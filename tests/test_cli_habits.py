@@ -166,3 +166,23 @@ def test_zsh_and_fish_scripts_name_every_command(cli):
             assert proc.returncode == 0, proc.stderr
     assert cli("completion", "zsh").out.startswith("#compdef policykb")
     assert "complete -c policykb" in cli("completion", "fish").out
+
+
+def _stdin(monkeypatch, data: bytes) -> None:
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+
+
+def test_evaluate_reads_standard_input_as_one_document_or_json_lines(cli, monkeypatch):
+    _stdin(monkeypatch, IC.read_bytes())
+    run = cli("evaluate", "-", "--format", "json")
+    assert run.code == 0, run.err
+    assert run.json() == cli("evaluate", IC, "--format", "json").json()
+    lines = (ROOT / "examples" / "audit" / "applications.jsonl").read_bytes().splitlines()[:3]
+    _stdin(monkeypatch, b"\n".join(lines) + b"\n")
+    run = cli("evaluate", "-", "--format", "json")
+    assert run.code == 0 and len(run.out.splitlines()) == 3
+    _stdin(monkeypatch, b"{bad")
+    run = cli("evaluate", "-")
+    assert run.code == 2 and "<stdin>" in run.err and run.out == ""
