@@ -214,3 +214,17 @@ def test_kb_audit_reads_a_path_as_the_command_line_does(kb, cli):
 def test_kb_audit_refuses_what_is_neither_a_path_nor_records(kb, given):
     with pytest.raises(TypeError, match="path to a file .* or an iterable of records"):
         kb.audit(given)
+
+
+def test_invalid_record_reasons_are_said_in_chinese_and_kept_in_english(kb, example_documents):
+    from policykb.audit.reasons import reason_words
+
+    words = reason_words("not valid JSON at column 2: Expecting property name enclosed in double quotes")
+    assert words.zh == "第 2 列起不是有效的 JSON" and words.en.startswith("not valid JSON at column 2: Expecting")
+    both = reason_words("decision.granted: expected a list of {item, subject, amount}; facts: missing (required)")
+    assert both.zh == "decision.granted 应为由 item、subject、amount 组成的列表；facts：缺失（必填）"
+    assert reason_words("something new").zh == "something new", "a reason of unknown shape is shown as it is"
+    assert reason_words("a: missing (required); … 4 more").zh == "a：缺失（必填）；……另有 4 项"
+    (finding,) = kb.audit([{"application": example_documents["ic-company"], "decision": {"decision_id": "D", "granted": "all"}}])
+    assert finding.code == "INVALID_RECORD" and "应为由 item、subject、amount 组成的列表" in finding.explanation.zh
+    assert "decision.granted: expected a list" in finding.explanation.en
