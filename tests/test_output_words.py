@@ -113,3 +113,9 @@ def test_why_json_money_has_two_decimals_and_absent_values_are_absent(cli):
     x_m01 = next(r for r in cli("why", SME, "m01.equipment", "--subject", "P-2022-01", "--format", "json").json()[0]["relations"] if r["id"] == "X-m01")
     assert ["m01.equipment", "2700000.00", "2700000.00"] in x_m01["detail"]["totals"]
     assert "subject" not in x_m01["winner"] and "before" not in x_m01
+
+
+def test_english_listings_use_the_en_dash_too(cli):
+    listing = cli("kb", "list", "--lang", "en").out
+    assert "～" not in listing and "total sales × 10%–20%" in listing
+    assert "10%～20%" in cli("kb", "list").out
