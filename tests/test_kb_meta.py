@@ -16,9 +16,7 @@ from policykb.kb.model import AMOUNT_KINDS, Switch
 
 from conftest import KB_DIR, ROOT
 
-# A verbatim copy of the specification's inventory (shared/policy/items.md), kept in the
-# repository so that this check always runs; refresh it when the specification changes.
-ITEMS_MD = ROOT / "tests" / "data" / "items.md"
+ITEMS_MD = ROOT / "docs" / "spec" / "items.md"  # the repository's copy of the inventory
 
 
 def amounts_of(item):
