@@ -1,7 +1,8 @@
 """``policykb help TOPIC``: the documentation, shipped inside the package.
 
-Every Markdown file of the repository's ``docs/`` folder is a topic named after it
-(``engine``, ``kb``, ``explain``, ``audit``, ``api`` …).  The wheel carries them as
+Every Markdown file of the repository's ``docs/`` folder, and of ``docs/spec/`` (the
+specification: ``items``, ``reading-rules``), is a topic named after it (``engine``,
+``kb``, ``explain``, ``audit``, ``api`` …).  The wheel carries them as
 ``policykb/docs/*.md``, so an installed user without the repository reads the same
 text; in a checkout they are read from ``docs/`` itself.  ``readings``, when no
 document of that name exists, is built from the knowledge base (every reading with
@@ -26,13 +27,21 @@ def docs_dir() -> Path | None:
     return None
 
 
+def _files() -> dict[str, Path]:
+    folder = docs_dir()
+    if folder is None:
+        return {}
+    found = {p.stem: p for p in sorted(folder.glob("spec/*.md"))}
+    found.update({p.stem: p for p in sorted(folder.glob("*.md"))})
+    return found
+
+
 def topics() -> dict[str, str]:
     """Topic → a one-line description (the document's first heading)."""
     out: dict[str, str] = {}
-    folder = docs_dir()
-    for path in sorted(folder.glob("*.md")) if folder else []:
-        title = next((line.lstrip("# ").strip() for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#")), path.stem)
-        out[path.stem] = title
+    for name, path in _files().items():
+        title = next((line.lstrip("# ").strip() for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#")), name)
+        out[name] = title
     for name, description in BUILT_IN.items():
         out.setdefault(name, description)
     return dict(sorted(out.items()))
@@ -40,9 +49,9 @@ def topics() -> dict[str, str]:
 
 def read_topic(topic: str) -> str | None:
     """The text of a documented topic, or None for a built-in one."""
-    folder = docs_dir()
-    if folder is not None and (folder / f"{topic}.md").is_file() and topic == Path(topic).name:
-        return (folder / f"{topic}.md").read_text(encoding="utf-8")
+    path = _files().get(topic)
+    if path is not None:
+        return path.read_text(encoding="utf-8")
     if topic in BUILT_IN:
         return None
     known = topics()

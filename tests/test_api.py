@@ -60,7 +60,7 @@ def test_the_wheel_holds_one_namespace_and_the_kb(tmp_path):
         assert required in names
     assert not any(n.startswith("policykb/kb/taicang-2021-3/cases/") and not n.endswith(".yaml") for n in names)
     # `policykb help TOPIC` reads the docs from the package: an installed user has no repository
-    assert "policykb/docs/engine.md" in names and "policykb/docs/kb.md" in names
+    assert "policykb/docs/engine.md" in names and "policykb/docs/kb.md" in names and "policykb/docs/spec/reading-rules.md" in names
     unpacked = tmp_path / "unpacked"
     zipfile.ZipFile(wheel).extractall(unpacked)
     away = tmp_path / "elsewhere"

@@ -116,7 +116,7 @@ def test_help_prints_the_shipped_docs(cli):
     engine = (helpdocs.docs_dir() / "engine.md").read_text(encoding="utf-8")
     assert cli("help", "engine").out.rstrip("\n") == engine.rstrip("\n")
     listing = cli("help").out
-    for topic in ("engine", "kb", "explain", "audit", "api", "readings"):
+    for topic in ("engine", "kb", "explain", "audit", "api", "readings", "durable_rules", "reading-rules", "items"):
         assert f"  {topic} " in listing
     wrong = cli("help", "engin")
     assert wrong.code == 2 and "did you mean 'engine'" in wrong.err
@@ -129,7 +129,7 @@ def test_the_wheel_carries_the_docs_that_help_reads():
 
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
     assert "policykb.docs" in config["packages"] and config["package-dir"]["policykb.docs"] == "docs"
-    assert "*.md" in config["package-data"]["policykb.docs"]
+    assert {"*.md", "spec/*.md"} <= set(config["package-data"]["policykb.docs"])
 
 
 def _complete(script: str, *words: str) -> list[str]:

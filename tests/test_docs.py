@@ -7,7 +7,7 @@ import pytest
 
 from conftest import ROOT
 
-PAGES = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+PAGES = sorted((ROOT / "docs").glob("*.md")) + sorted((ROOT / "docs").glob("spec/*.md")) + [ROOT / "README.md"]
 
 
 def _outside_fences(text: str) -> list[str]:
