@@ -485,10 +485,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reading", action="append", metavar="ID=OPTION", help="only the edges that hold under these readings")
     p.set_defaults(func=cmd_kb_graph)
 
-    def on_application(name: str, help: str, func, *, item: bool = False, reading_help: str | None = None):
-        """A command that reads one application: FILE [ITEM] [--subject] --format --lang --reading."""
+    def on_application(name: str, help: str, func, *, item: bool = False, reading_help: str | None = None, file_help: str | None = None):
+        """A command that reads one application: FILE [ITEM] [--subject] --format --lang --reading
+        (FILE optional when ``file_help`` says what the command does without one)."""
         p = sub.add_parser(name, help=help)
-        p.add_argument("file", help="application (JSON or YAML)")
+        if file_help:
+            p.add_argument("file", nargs="?", default=None, help=file_help)
+        else:
+            p.add_argument("file", help="application (JSON or YAML)")
         if item:
             p.add_argument("item", help="item ID, e.g. m01.equipment")
             p.add_argument("--subject", help="the subject, when the item has outcomes for several")
@@ -518,14 +522,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--add", action="append", metavar="FACT", help="add a fact given as a JSON object")
     p.add_argument("--remove", action="append", metavar="FACT", help="remove a fact: facts[N] or facts[SUBJECT]")
     on_application("qualify", "how an item could qualify: the smallest changes, each verified", cmd_qualify, item=True)
-    p = on_application("readings", "the readings of ambiguous sentences: all of them, or which change this application's outcome",
-                       cmd_readings, reading_help="the readings to start from")
-    p.set_defaults(func=cmd_readings)
-    for action in p._actions:
-        if action.dest == "file":
-            action.nargs = "?"
-            action.default = None
-            action.help = "an application; without one, every reading is listed with its question, options and default"
+    on_application("readings", "the readings of ambiguous sentences: all of them, or which change this application's outcome",
+                   cmd_readings, reading_help="the readings to start from",
+                   file_help="an application; without one, every reading is listed with its question, options and default")
     on_application("runners-up", "items suppressed by take-the-highest or mutual exclusion, and what they would have paid", cmd_runners_up)
 
     p = sub.add_parser("audit", help="hold the awards actually granted against the rules (exit 1 on findings)")
