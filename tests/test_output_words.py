@@ -119,3 +119,13 @@ def test_english_listings_use_the_en_dash_too(cli):
     listing = cli("kb", "list", "--lang", "en").out
     assert "～" not in listing and "total sales × 10%–20%" in listing
     assert "10%～20%" in cli("kb", "list").out
+
+
+def test_every_relation_and_provision_kind_and_finding_code_has_words(policy):
+    from policykb.audit.findings import CODES
+    from policykb.kb.messages import messages
+
+    m = messages()
+    kinds = {r.kind for r in policy.relations.values()} | {p.kind for p in policy.provisions.values()}
+    assert kinds <= set(m.relation_kinds), kinds - set(m.relation_kinds)
+    assert set(CODES) == set(m.finding_codes) and set(CODES.values()) == set(m.severities)
