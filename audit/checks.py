@@ -27,6 +27,7 @@ from policykb.kb.model import Switch, Text
 from policykb.money import MoneyError, ZERO, fmt_cny, parse_money, round_fen
 
 from .findings import Finding
+from .reasons import reason_words
 
 
 @dataclass
@@ -170,7 +171,7 @@ class ApplicantAudit:
         grants: list[Grant] = []
         for record in self.records:
             if record.error:
-                self.add("INVALID_RECORD", None, self.m.both("f_invalid", reason=record.error), record=record)
+                self.add("INVALID_RECORD", None, self.m.both("f_invalid", reason=reason_words(record.error)), record=record)
                 continue
             decision_data, problems = parse_decision(record)
             try:
@@ -182,7 +183,7 @@ class ApplicantAudit:
                 decision = None
             if problems or decision is None:
                 reason = "; ".join(problems[:5]) + (f"; … {len(problems) - 5} more" if len(problems) > 5 else "")
-                self.add("INVALID_RECORD", None, self.m.both("f_invalid", reason=reason), record=record)
+                self.add("INVALID_RECORD", None, self.m.both("f_invalid", reason=reason_words(reason)), record=record)
                 continue
             applicant_id = decision.application.applicant_id
             for position, g in enumerate(decision_data["grants"]):

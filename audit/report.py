@@ -71,11 +71,11 @@ def _amount(value) -> str:
     return fmt_cny(Decimal(value)) if value is not None else "—"
 
 
-def _allowed(finding: dict) -> str:
+def _allowed(finding: dict, lang: str) -> str:
     allowed = finding["allowed"]
     if not allowed:
         return "—"
-    return f"{_amount(allowed['min'])}～{_amount(allowed['max'])}"
+    return messages().say("span", lang, low=_amount(allowed["min"]), high=_amount(allowed["max"]))
 
 
 def write_json(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, source: dict) -> None:
@@ -91,18 +91,24 @@ def write_json(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, so
 
 
 def _finding_line(f: dict, lang: str) -> str:
-    where = f"#{f['record']}" + (f" L{f['line']}" if f["line"] else "")
-    return (f"[{f['severity']}] {f['code']} {where} {f['applicant'] or '—'} {f['year'] or '—'} {f['item'] or '—'} {f['subject'] or '—'} "
-            f"{_amount(f['granted'])} ({_allowed(f)}) — {f['explanation'][lang]}")
+    m = messages()
+    where = f"#{f['record']}" + (f" {m.say('report_line', lang, line=f['line'])}" if f["line"] else "")
+    return (f"[{m.severity(f['severity'], lang)}] {m.code(f['code'], lang)} {where} {f['applicant'] or '—'} {f['year'] or '—'} "
+            f"{f['item'] or '—'} {f['subject'] or '—'} {_amount(f['granted'])} ({_allowed(f, lang)}) — {f['explanation'][lang]}")
+
+
+def _counts_line(summary: dict, lang: str) -> str:
+    m = messages()
+    return ("，" if lang == "zh" else ", ").join(f"{m.code(k, lang)} {v}" for k, v in summary["by_code"].items() if v)
 
 
 def write_text(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, lang: str) -> None:
     m = messages()
     title, stamp = _header(kb, readings, lang)
     out.write(visible(f"{title}\n{stamp}\n") + f"{m.say('report_counts', lang, records=summary['records'], applicants=summary['applicants'], findings=summary['findings'])}\n")
-    codes = ", ".join(f"{k} {v}" for k, v in summary["by_code"].items() if v)
+    codes = _counts_line(summary, lang)
     if codes:
-        out.write(f"{m.say('report_by_code', lang)}: {codes}\n")
+        out.write(f"{m.say('report_by_code', lang)}{'：' if lang == 'zh' else ': '}{codes}\n")
     out.write("\n")
     if not summary["findings"]:
         out.write(m.say("report_none", lang) + "\n")
@@ -110,10 +116,24 @@ def write_text(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, la
         out.write(visible_line(_finding_line(f, lang)) + "\n")
 
 
-def _count_tables(out: IO[str], summary: dict, lang: str, markdown: bool) -> None:
+def _count_tables(out: IO[str], kb, summary: dict, lang: str, markdown: bool) -> None:
     m = messages()
+    measures = {str(measure.number): measure for measure in kb.policy.measures}
+
+    def measure_name(key: str) -> str:
+        if key == "-":
+            return m.say("report_no_measure", lang)
+        label = measures[key].label if key in measures else key
+        return m.measure(label, key, lang)
+
+    names = {
+        "code": lambda k: m.code(k, lang),
+        "measure": measure_name,
+        "severity": lambda k: f"{m.severity(k, lang)} {k}" if lang == "zh" else k,
+    }
     for key in ("code", "measure", "severity"):
-        out.write(_count_table(m.say(f"report_by_{key}", lang), summary[f"by_{key}"], lang, markdown))
+        counts = {names[key](k): v for k, v in summary[f"by_{key}"].items()}
+        out.write(_count_table(m.say(f"report_by_{key}", lang), counts, lang, markdown))
 
 
 def _count_table(title: str, counts: dict, lang: str, md: bool) -> str:
@@ -125,28 +145,40 @@ def _count_table(title: str, counts: dict, lang: str, md: bool) -> str:
     return f"<h3>{html_text(title)}</h3><table>{cells}</table>\n"
 
 
-HEAD = ["#", "line", "severity", "code", "applicant", "year", "item", "subject", "granted", "allowed", "clause", "explanation"]
+COLUMNS = ("record", "line", "severity", "code", "applicant", "year", "item", "subject", "granted", "allowed", "clause", "explanation")
+
+
+def head(lang: str) -> list[str]:
+    """The findings table's column headings in ``lang``."""
+    m = messages()
+    return [m.say(f"col_{c}", lang) for c in COLUMNS]
 
 
 def _cells(f: dict, lang: str) -> list:
-    """One finding as the cells of a report row, in the order of HEAD."""
-    clause = f"{f['clause']['id']} {f['clause']['label']}：“{f['clause']['quote']}”" if f["clause"] else "—"
-    return [f["record"], f["line"] or "", f["severity"], f["code"], f["applicant"] or "", f["year"] or "", f["item"] or "",
-            f["subject"] or "", _amount(f["granted"]), _allowed(f), clause, f["explanation"][lang]]
+    """One finding as the cells of a report row, in the order of COLUMNS."""
+    m = messages()
+    clause = "—"
+    if f["clause"]:
+        label = m.measure(f["clause"]["label"], f["measure"], lang) if f["clause"]["label"] and f["measure"] else ""
+        clause = f"{f['clause']['id']} {label}{'：' if lang == 'zh' else ': '}“{f['clause']['quote']}”".replace("  ", " ")
+    return [f["record"], f["line"] or "", m.severity(f["severity"], lang), m.code(f["code"], lang), f["applicant"] or "", f["year"] or "",
+            f["item"] or "", f["subject"] or "", _amount(f["granted"]), _allowed(f, lang), clause, f["explanation"][lang]]
 
 
 def write_markdown(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, lang: str) -> None:
     m = messages()
     title, stamp = _header(kb, readings, lang)
     out.write(f"# {md_cell(title)}\n\n{md_cell(stamp)}\n\n{m.say('report_counts', lang, records=summary['records'], applicants=summary['applicants'], findings=summary['findings'])}\n\n")
-    _count_tables(out, summary, lang, True)
+    _count_tables(out, kb, summary, lang, True)
     out.write(f"## {m.say('report_findings', lang)}\n\n")
     if not summary["findings"]:
         out.write(m.say("report_none", lang) + "\n")
         return
-    out.write("| " + " | ".join(HEAD) + " |\n|" + "---|" * len(HEAD) + "\n")
+    columns = head(lang)
+    out.write("| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n")
     for f in spool.findings():
         out.write("| " + " | ".join(md_cell(c) for c in _cells(f, lang)) + " |\n")
+    out.write("\n")  # a table ends at a blank line: text pasted after the report stays out of it
 
 
 def write_html(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, lang: str) -> None:
@@ -157,12 +189,12 @@ def write_html(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, la
               "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}"
               ".n{text-align:right}.error{color:#a00}.warning{color:#a60}</style></head><body>\n")
     out.write(f"<h1>{e(title)}</h1><p>{e(stamp)}</p><p>{e(m.say('report_counts', lang, records=summary['records'], applicants=summary['applicants'], findings=summary['findings']))}</p>\n")
-    _count_tables(out, summary, lang, False)
+    _count_tables(out, kb, summary, lang, False)
     out.write(f"<h2>{e(m.say('report_findings', lang))}</h2>\n")
     if not summary["findings"]:
         out.write(f"<p>{e(m.say('report_none', lang))}</p></body></html>\n")
         return
-    out.write("<table><tr>" + "".join(f"<th>{h}</th>" for h in HEAD) + "</tr>\n")
+    out.write("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in head(lang)) + "</tr>\n")
     for f in spool.findings():
-        out.write(f"<tr class=\"{e(f['severity'])}\">" + "".join(f"<td>{e(c)}</td>" for c in _cells(f, lang)) + "</tr>\n")
+        out.write(f"<tr class=\"{e(f['severity'])}\" data-code=\"{e(f['code'])}\">" + "".join(f"<td>{e(str(c))}</td>" for c in _cells(f, lang)) + "</tr>\n")
     out.write("</table></body></html>\n")

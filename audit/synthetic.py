@@ -87,12 +87,16 @@ def _facts_security(rng, year):
 PROFILES = [_facts_manufacturer, _facts_software, _facts_telecom, _facts_ic, _facts_association, _facts_security]
 
 
-def clean_records(kb, applicants: int, seed: int = 7) -> list[dict]:
-    """Records of ``applicants`` applicants, each decision granting what the engine allows."""
+def clean_records(kb, applicants: int, seed: int = 7, first: int = 0, first_decision: int = 0) -> list[dict]:
+    """Records of ``applicants`` applicants, each decision granting what the engine allows.
+
+    Applicants are numbered from ``first`` and decisions from ``first_decision``, so
+    that batches generated one after another never share an ID (two batches that
+    both start at AU00000 would make one applicant of two and invent conflicts)."""
     rng = random.Random(seed)
     records: list[dict] = []
     day = 0
-    for n in range(applicants):
+    for n in range(first, first + applicants):
         profile = PROFILES[n % len(PROFILES)]
         applicant_id = f"AU{n:05d}"
         years = sorted(rng.sample([2021, 2022, 2023], rng.randint(1, 3)))
@@ -110,7 +114,7 @@ def clean_records(kb, applicants: int, seed: int = 7) -> list[dict]:
                     grants.append({"item": o.item.id, "subject": o.subject, "amount": fmt(o.high)})
             day += 1
             records.append({"application": application, "decision": {
-                "decision_id": f"D{len(records):06d}", "decided_on": f"{year}-12-{1 + day % 28:02d}", "granted": grants}})
+                "decision_id": f"D{first_decision + len(records):06d}", "decided_on": f"{year}-12-{1 + day % 28:02d}", "granted": grants}})
             granted_before += [dict(g, year=year) for g in grants]
     return records
 

@@ -24,7 +24,7 @@ from policykb.kb.describe import field_label
 from policykb.kb.messages import messages
 from policykb.kb.model import Policy
 from policykb.money import ZERO, exactly, fmt, fmt_cny
-from policykb.text import table
+from policykb.text import table, width
 
 from .application import Application, Fact
 from .outcomes import CASH, Outcome
@@ -151,8 +151,11 @@ class Decision:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
 
     @exactly
-    def to_text(self, lang: str = "zh") -> str:
+    def to_text(self, lang: str = "zh", *, columns: int | None = None, wide: bool = False) -> str:
+        """The decision as a table.  Item titles and reasons are cut to fit ``columns``
+        (a terminal's width; without it, 44 and 60 columns), and never with ``wide``."""
         zh = lang == "zh"
+        m = messages()
         app = self.application
         policy = self.policy
         changed = {k: v for k, v in self.readings.items() if policy.readings[k].default != v}
@@ -172,37 +175,59 @@ class Decision:
                 o.item.label if zh else str(o.item.measure),
                 f"{o.item.id} {o.item.title(lang)}",
                 o.subject,
-                messages().status(o.status, lang),
+                m.status(o.status, lang),
                 fmt_cny(Decimal(amount["min"])) if amount["min"] is not None else "—",
                 fmt_cny(Decimal(amount["max"])) if amount["max"] is not None else "—",
                 self.reason(o, lang),
             ])
         low, high = self.totals()
         rows.append(["", "合计" if zh else "Total", "", "", fmt_cny(low), fmt_cny(high), ""])
-        lines.append(table(headers, rows, right={4, 5}, max_width={1: 44, 6: 60}))
+        lines.append(table(headers, rows, right={4, 5}, max_width=None if wide else _fit(headers, rows, columns)))
         by_payer = self.totals_by_payer()
         if len(by_payer) > 1 or set(by_payer) - {"taicang"}:
             names = {"taicang": ("太仓市", "Taicang"), "suzhou": ("苏州市", "Suzhou")}
-            parts = [f"{names.get(p, (p, p))[0 if zh else 1]} {fmt_cny(Decimal(v['min']))} ～ {fmt_cny(Decimal(v['max']))}" for p, v in by_payer.items()]
+            parts = [f"{names.get(p, (p, p))[0 if zh else 1]} " + m.say("span", lang, low=fmt_cny(Decimal(v["min"])), high=fmt_cny(Decimal(v["max"])))
+                     for p, v in by_payer.items()]
             lines.append(("按支付方：" if zh else "By payer: ") + ("；" if zh else "; ").join(parts))
+        if any(o.is_cash and o.kind == "ceiling" for o in self.outcomes):
+            lines.append(m.say("table_legend", lang))
         return "\n".join(lines) + "\n"
 
     def reason(self, o: Outcome, lang: str) -> str:
-        """A few words on why: the relations that acted, or what is missing."""
+        """A few words on why: the relations and provisions that acted (in words, with
+        their codes in brackets), or what is missing."""
         zh = lang == "zh"
+        m = messages()
         parts = []
         for event in o.events:
             if event.effect not in ("excluded", "reduced", "ineligible"):
                 continue
+            named = m.say("why_by", lang, kind=m.relation_kind(event.kind, lang), code=event.by)
             if event.winner is not None and event.kind in ("exclusive", "highest"):
-                parts.append(f"{event.by} → {event.winner.item}")
-            elif event.kind == "highest_wins":
-                parts.append(f"{event.by} {'补差' if zh else 'top-up'}" if event.effect == "reduced" else f"{event.by}")
+                parts.append(f"{named} → {event.winner.item}")
+            elif event.kind == "highest_wins" and event.effect == "reduced":
+                parts.append(m.say("why_top_up", lang, by=named))
             else:
-                parts.append(event.by)
+                parts.append(named)
         if o.status == "undetermined":
-            labels = [field_label(self.policy, o.fact.type, m, lang) for m in o.missing]
+            labels = [field_label(self.policy, o.fact.type, f, lang) for f in o.missing]
             parts.append(("缺：" if zh else "missing: ") + ("、" if zh else ", ").join(labels))
         elif o.status == "ineligible" and not parts:
             parts.append("条件不符" if zh else "conditions not met")
-        return "; ".join(dict.fromkeys(parts))
+        return ("；" if zh else "; ").join(dict.fromkeys(parts))
+
+
+def _fit(headers: list[str], rows: list[list[str]], columns: int | None) -> dict[int, int]:
+    """Widths for the title (1) and reason (6) columns so that the table fits ``columns``."""
+    if not columns:
+        return {1: 44, 6: 60}
+    used = sum(max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(headers) if i not in (1, 6))
+    room = max(0, columns - used - 2 * (len(headers) - 1))
+    title = max(width(headers[1]), max(width(r[1]) for r in rows))
+    reason = max(width(headers[6]), max(width(r[6]) for r in rows))
+    if title + reason <= room:
+        return {}
+    # the reason gets up to half the room (all it needs if the title is short); the title
+    # the rest; below 12 and 8 columns neither says anything, so a very narrow terminal wraps
+    reason_w = min(reason, max(room // 2, room - title))
+    return {1: max(12, room - reason_w), 6: max(8, reason_w)}

@@ -12,7 +12,7 @@ from policykb.kb.messages import messages
 from policykb.kb.model import Text
 
 from .changes import diff
-from .whatif import _status_amount
+from .whatif import state_text
 
 
 def reading_effects(kb, document: Any, readings: Mapping[str, str] | None = None, source: str = "") -> dict:
@@ -47,10 +47,8 @@ def to_lines(kb, result: dict) -> list[Text]:
         for row in effect["changes"]:
             texts = {}
             for lang in ("zh", "en"):
-                old_s, old_a = _status_amount(row["before"], lang)
-                new_s, new_a = _status_amount(row["after"], lang)
                 texts[lang] = "    " + m.say("change_outcome", lang, item=row["item"], subject=row["subject"],
-                                               old_status=old_s, old_amount=old_a, new_status=new_s, new_amount=new_a)
+                                               old=state_text(row["before"], lang), new=state_text(row["after"], lang))
             lines.append(Text(texts["zh"], texts["en"]))
         lines.append(Text("", ""))
     if result["no_effect"]:

@@ -16,7 +16,9 @@ from policykb.kb.model import Text
 from policykb.money import fmt_cny
 
 from .answer import Answer
-from .changes import apply, diff
+from policykb.kb.describe import field_label, value_text
+
+from .changes import _FACT_PATH, _MISSING, apply, diff
 from .why import explain
 
 
@@ -39,6 +41,58 @@ def _status_amount(view: dict | None, lang: str) -> tuple[str, str]:
     else:
         shown = m.say("amount_range", lang, low=fmt_cny(Decimal(amount["min"])), high=fmt_cny(Decimal(amount["max"])))
     return m.status(view["status"], lang), shown
+
+
+def state_text(view: dict | None, lang: str) -> str:
+    """An outcome's status, with its amount when there is one: "eligible, up to ¥180,000.00", "ineligible"."""
+    status, amount = _status_amount(view, lang)
+    if view is None or view["status"] in ("excluded", "ineligible") or amount in ("", "—"):
+        return status
+    return messages().say("state", lang, status=status, amount=amount)
+
+
+def _fact_words(policy, document: dict, fact: dict, lang: str) -> tuple[str, str]:
+    """(subject, the fact type's label) of a fact of ``document``."""
+    spec = policy.vocabulary.fact_types.get(fact.get("type")) if isinstance(fact, dict) else None
+    subject = fact.get("subject") or (document.get("applicant") or {}).get("id") or "—" if isinstance(fact, dict) else "—"
+    return str(subject), (spec.label(lang) if spec else str(fact.get("type") if isinstance(fact, dict) else "—"))
+
+
+def change_text(policy, before_doc: dict, after_doc: dict, change, lang: str) -> str:
+    """A change in the KB's words: the fact named by its subject, values as the KB writes them
+    (是/否, yes/no, 3,000,000 元), not input positions and Python values."""
+    m = messages()
+    match = _FACT_PATH.match(change.path)
+    if match:
+        index = int(match.group(1))
+        field = match.group(2)
+        if field is None:  # a whole fact added or removed
+            added = change.old is _MISSING
+            fact = change.new if added else change.old
+            subject, label = _fact_words(policy, after_doc if added else before_doc, fact, lang)
+            return m.say("change_added" if added else "change_removed", lang, subject=subject, fact=label)
+        fact = (before_doc.get("facts") or [])[index]
+        subject, label = _fact_words(policy, before_doc, fact, lang)
+        fact_type = fact.get("type")
+        where = m.say("change_fact_field", lang, subject=subject, fact=label, field=field_label(policy, fact_type, field, lang))
+        shown = lambda v: value_text(policy, fact_type, field, _plain_value(v), lang)
+    elif change.path.startswith("applicant."):
+        name = change.path
+        where = m.say("change_applicant_field", lang, field=field_label(policy, "applicant", name, lang))
+        shown = lambda v: value_text(policy, "applicant", name, _plain_value(v), lang)
+    else:
+        where = m.say("change_year", lang) if change.path == "year" else change.path
+        shown = lambda v: value_text(policy, None, change.path, None, lang) if v is _MISSING or v is None else str(v)
+    return m.say("change_set", lang, path=where, old=shown(change.old), new=shown(change.new))
+
+
+def _plain_value(value: Any) -> Any:
+    """A value as value_text reads it: absent as None, numbers given as text kept exact."""
+    if value is _MISSING:
+        return None
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
 
 
 def flipped_conditions(before_expl, after_expl) -> list[dict]:
@@ -67,7 +121,7 @@ def whatif(kb, document: Any, *, sets=(), adds=(), removes=(), readings: Mapping
     head = m.both("section_changes")
     lines.append(Text(f"【{head.zh}】", f"[{head.en}]"))
     for c in changes:
-        lines.append(m.both("change_set", path=c.path, old=_shown(c.to_dict()["old"]), new=_shown(c.to_dict()["new"])))
+        lines.append(Text(change_text(kb.policy, document, changed_doc, c, "zh"), change_text(kb.policy, document, changed_doc, c, "en")))
     switched = {k: v for k, v in after.readings.items() if before.readings.get(k) != v}
     for rid, option in switched.items():
         reading = kb.policy.readings[rid]
@@ -75,20 +129,14 @@ def whatif(kb, document: Any, *, sets=(), adds=(), removes=(), readings: Mapping
     lines.append(Text("", ""))
     for row in rows:
         item, subject = row["item"], row["subject"]
-        zh_b, zh_ba = _status_amount(row["before"], "zh")
-        en_b, en_ba = _status_amount(row["before"], "en")
-        zh_a, zh_aa = _status_amount(row["after"], "zh")
-        en_a, en_aa = _status_amount(row["after"], "en")
+        old = Text(state_text(row["before"], "zh"), state_text(row["before"], "en"))
+        new = Text(state_text(row["after"], "zh"), state_text(row["after"], "en"))
         if row["before"] is None:
-            lines.append(Text(m.say("change_new", "zh", item=item, subject=subject, new_status=zh_a, new_amount=zh_aa),
-                              m.say("change_new", "en", item=item, subject=subject, new_status=en_a, new_amount=en_aa)))
+            lines.append(m.both("change_new", item=item, subject=subject, new=new))
         elif row["after"] is None:
-            lines.append(Text(m.say("change_gone", "zh", item=item, subject=subject, old_status=zh_b, old_amount=zh_ba),
-                              m.say("change_gone", "en", item=item, subject=subject, old_status=en_b, old_amount=en_ba)))
+            lines.append(m.both("change_gone", item=item, subject=subject, old=old))
         else:
-            lines.append(Text(
-                m.say("change_outcome", "zh", item=item, subject=subject, old_status=zh_b, old_amount=zh_ba, new_status=zh_a, new_amount=zh_aa),
-                m.say("change_outcome", "en", item=item, subject=subject, old_status=en_b, old_amount=en_ba, new_status=en_a, new_amount=en_aa)))
+            lines.append(m.both("change_outcome", item=item, subject=subject, old=old, new=new))
         after_expl = explain(after, item, subject, alternatives=False)[0] if row["after"] else None
         before_expl = explain(before, item, subject, alternatives=False)[0] if row["before"] else None
         flipped = flipped_conditions(before_expl, after_expl)
@@ -98,6 +146,10 @@ def whatif(kb, document: Any, *, sets=(), adds=(), removes=(), readings: Mapping
             if row["before"] and row["after"] and row["before"]["amount"] != row["after"]["amount"]:
                 for zh, en in zip(after_expl.data.get("amount_text", {}).get("zh", []), after_expl.data.get("amount_text", {}).get("en", [])):
                     lines.append(Text("  " + zh, "  " + en))
+                # the relations and provisions that cut or excluded it (G4's top-up …), as `why` shows them
+                for rel in after_expl.data.get("relations", []):
+                    if rel["effect"] != "kept" and rel.get("text"):
+                        lines.append(Text("  " + rel["text"]["zh"], "  " + rel["text"]["en"]))
             narrative = after_expl.data["narrative"]
             lines.append(Text("  " + narrative["zh"], "  " + narrative["en"]))
             row["why"] = {"narrative": narrative, "conditions": flipped, "by": after_expl.data.get("by", []),
@@ -109,7 +161,8 @@ def whatif(kb, document: Any, *, sets=(), adds=(), removes=(), readings: Mapping
     low_b, high_b = before.totals()
     low_a, high_a = after.totals()
     lines.append(Text("", ""))
-    lines.append(m.both("total_change", old=f"{fmt_cny(low_b)}～{fmt_cny(high_b)}", new=f"{fmt_cny(low_a)}～{fmt_cny(high_a)}"))
+    span = lambda low, high: Text(m.say("span", "zh", low=fmt_cny(low), high=fmt_cny(high)), m.say("span", "en", low=fmt_cny(low), high=fmt_cny(high)))
+    lines.append(m.both("total_change", old=span(low_b, high_b), new=span(low_a, high_a)))
     data = {
         "policy": kb.policy.id, "kb_version": kb.version,
         "changes": [c.to_dict() for c in changes],
@@ -119,10 +172,3 @@ def whatif(kb, document: Any, *, sets=(), adds=(), removes=(), readings: Mapping
     }
     return WhatIf(data, lines)
 
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)

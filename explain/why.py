@@ -38,6 +38,11 @@ def _t(value: str) -> Text:
     return Text(value, value)
 
 
+def measure_label(item: Item) -> Text:
+    """The item's measure as each language names it: （一） in Chinese, "measure 1" in English."""
+    return messages().both("measure", label=Text(item.label, str(item.measure)))
+
+
 def money_text(value: Decimal | None) -> Text:
     return _t(fmt_cny(value) if value is not None else "—")
 
@@ -104,11 +109,12 @@ class _Builder:
     # -- pieces
     def header(self, subject: str, status: str) -> None:
         item, policy = self.item, self.policy
-        self.say("heading", item=item.id, label=item.label, measure=item.measure, title=item.title, subject=subject)
+        label = measure_label(item)
+        self.say("heading", item=item.id, label=label, title=item.title, subject=subject)
         status_text = Text(self.m.status(status, "zh"), self.m.status(status, "en")) if status in self.m.statuses else self.m.both("status_absent")
         amount = amount_phrase(policy, self.o) if self.o else self.m.both("amount_nothing")
         self.say("result", status=status_text, amount=amount)
-        self.say("source", document=policy.document_number, label=item.label, quote=item.quote)
+        self.say("source", document=policy.document_number, label=label, quote=item.quote)
 
     def applicant_section(self) -> None:
         decision, policy, o = self.decision, self.policy, self.o
@@ -300,8 +306,9 @@ class _Builder:
                 self.say("step_floor_not_reached", floor=money_text(inputs["floor"]), says=step.says)
             elif step.op == "cap":
                 self.say("step_cap", cap=money_text(inputs["cap"]), low=money_text(step.low), high=money_text(step.high), says=step.says)
-            steps.append({"op": step.op, "says": step.says, "inputs": {k: _json_value(v, "money") for k, v in step.inputs},
-                          "low": fmt(step.low) if step.low is not None else None, "high": fmt(step.high) if step.high is not None else None})
+            steps.append(_present({"op": step.op, "says": step.says,
+                                   "inputs": {k: (_json_value(v) if k.startswith("rate") or k == "steps" else _money_json(v)) for k, v in step.inputs},
+                                   "low": fmt(step.low) if step.low is not None else None, "high": fmt(step.high) if step.high is not None else None}))
         if amount.kind == "ceiling" and traced.high is not None:
             self.say("step_ceiling", low=money_text(traced.low), high=money_text(traced.high))
         if o.rounded_from is not None:
@@ -320,6 +327,7 @@ class _Builder:
         for e in events:
             rel = policy.relations.get(e.by) or policy.provisions.get(e.by)
             quote = rel.quote if rel else ""
+            said_at = len(self.lines)
             before = e.before[1] if e.before else None
             after = e.after[1] if e.after else None
             rivals = [r for r in e.rivals if not (r.item == o.item.id and r.subject == o.subject)]
@@ -373,17 +381,19 @@ class _Builder:
                 reading_obj = policy.readings.get(reading)
                 scope_text = reading_obj.options[scope] if reading_obj and scope in reading_obj.options else _t(scope)
                 self.say("rel_case_by_case", relation=e.by, support=e.get("support"), reading=reading, scope=scope_text, quote=quote)
+            said = self.lines[-1] if len(self.lines) > said_at else None
             for c in getattr(rel, "cites", ()):  # the relation rests on another document's words (I-15)
                 self.say("rel_cites", document=c.document, issued=c.issued or "", clause=c.clause, quote=c.quote)
-            rows.append({
+            rows.append(_present({
                 "id": e.by, "kind": e.kind, "effect": e.effect, "quote": quote, "reading": e.reading,
-                "cites": [{"document": c.document.to_dict(), "issued": c.issued.isoformat() if c.issued else None,
-                           "clause": c.clause, "quote": c.quote} for c in getattr(rel, "cites", ())],
+                "text": said.to_dict() if said is not None else None,
+                "cites": [_present({"document": c.document.to_dict(), "issued": c.issued.isoformat() if c.issued else None,
+                                    "clause": c.clause, "quote": c.quote}) for c in getattr(rel, "cites", ())],
                 "before": _bounds(e.before), "after": _bounds(e.after),
                 "winner": _rival(e.winner) if e.winner else None,
                 "rivals": [_rival(r) for r in e.rivals],
-                "detail": {k: _json_value(v, "money") for k, v in e.detail},
-            })
+                "detail": {k: _money_json(v) for k, v in e.detail},
+            }))
         self.data["relations"] = rows
 
     def priors_text(self, priors) -> Text:
@@ -479,6 +489,20 @@ def _json_value(value: Any, field_type: str = "text") -> Any:
     return value
 
 
+def _money_json(value: Any) -> Any:
+    """Money in JSON: always two decimals (``"2700000.00"``), inside tuples too."""
+    if isinstance(value, Decimal):
+        return fmt(value)
+    if isinstance(value, tuple):
+        return [_money_json(v) for v in value]
+    return _json_value(value)
+
+
+def _present(row: dict) -> dict:
+    """The row without its absent values: a key that has nothing to say is left out."""
+    return {k: v for k, v in row.items() if v is not None and v != ""}
+
+
 def _bounds(pair):
     if not pair:
         return None
@@ -486,7 +510,7 @@ def _bounds(pair):
 
 
 def _rival(r) -> dict:
-    return {"item": r.item, "subject": r.subject, "amount": fmt(r.high) if isinstance(r.high, Decimal) else r.high, "status": r.status}
+    return _present({"item": r.item, "subject": r.subject, "amount": fmt(r.high) if isinstance(r.high, Decimal) else r.high, "status": r.status})
 
 
 def _amount_json(o: Outcome) -> dict:

@@ -101,7 +101,8 @@ def amount_text(policy: Policy, fact_type: str, amount: Amount, lang: str) -> st
     if amount.rate and amount.base:
         base = field_label(policy, fact_type, amount.base, lang)
         if amount.rate_high:
-            parts.append(f"{base} × {rate_text(amount.rate.value)}～{rate_text(amount.rate_high.value)}")
+            dash = "～" if lang == "zh" else "–"
+            parts.append(f"{base} × {rate_text(amount.rate.value)}{dash}{rate_text(amount.rate_high.value)}")
         elif amount.rate.value == 1:
             parts.append(base)
         else:

@@ -99,18 +99,38 @@ class KnowledgeBase:
 
         return evaluate_many(self, applications, readings, workers)
 
-    def audit(self, records, readings: Mapping[str, str] | None = None):
-        """Hold granted awards against the rules; yields ``Finding`` objects (docs/audit.md).
+    def audit(self, records, readings: Mapping[str, str] | None = None, *, awards: str | Path | None = None):
+        """Hold granted awards against the rules; returns an iterator of ``Finding`` objects (docs/audit.md).
 
-        ``records`` is an iterable of ``{"application": …, "decision": {"decision_id",
-        "decided_on", "granted": [{"item", "subject", "amount"}]}}``.  Awards of one
-        applicant are checked together across records and years.
+        ``records`` is a path (``str`` or ``Path``) to a file read exactly as ``policykb
+        audit FILE`` reads it — JSON Lines or a JSON array of records, or with ``awards``
+        (a CSV of granted awards) the applications as JSON Lines — or an iterable of
+        ``{"application": …, "decision": {"decision_id", "decided_on", "granted":
+        [{"item", "subject", "amount"}]}}`` records already in memory.  Awards of one
+        applicant are checked together across records and years.  Anything else (a
+        single record, bytes, a number) raises ``TypeError``.
         """
-        from policykb.audit.records import records_source
+        from policykb.audit.records import open_input, records_source
         from policykb.audit.run import audit_groups
 
-        with exact():
-            yield from audit_groups(self, records_source(records), self.readings_with(readings), progress=False)
+        if isinstance(records, (str, Path)):
+            source = open_input(records, awards)
+        elif awards is not None:
+            raise TypeError("kb.audit: awards= goes with a path to the applications' JSON Lines, not with records in memory")
+        elif isinstance(records, (bytes, bytearray, Mapping)) or not hasattr(records, "__iter__"):
+            raise TypeError(
+                f"kb.audit expects a path to a file (str or pathlib.Path) or an iterable of records "
+                f"({{'application': …, 'decision': …}}); found {type(records).__name__}"
+                + (" (a single record: wrap it in a list)" if isinstance(records, Mapping) else ""))
+        else:
+            source = records_source(records)
+        readings = self.readings_with(readings)
+
+        def findings():
+            with exact():
+                yield from audit_groups(self, source, readings, progress=False)
+
+        return findings()
 
     def parse(self, application: Any, *, source: str = ""):
         """Validate and coerce an application without evaluating it."""

@@ -18,22 +18,39 @@ With ``--audit``: seeded synthetic audit records (clean decisions with injected
 violations) written as JSON Lines and audited from the file by ``policykb audit`` in a
 fresh process, reporting ``records``, ``workers``, ``seconds`` (process start and KB
 load included), ``records_per_second``, ``cpu_seconds`` (the audit and its workers), ``peak_rss_mb`` (the audit process),
-``peak_rss_workers_mb`` (its workers together) and ``findings``.
+``peak_rss_workers_mb`` (its workers together) and ``findings``.  The audit must find exactly the
+injected violations (by code and count); if not, the benchmark stops with an error (exit 70)
+naming the difference.
 """
 
 from __future__ import annotations
 
 import gc
 import json
-from array import array
 import resource
 import statistics
 import sys
 import time
+from array import array
+from collections import Counter
 
 import psutil
 
 from policykb.errors import EngineError
+
+
+class BenchMismatch(EngineError):
+    """The audit benchmark found other findings than the ones injected: a bug in the
+    audit or in the synthetic set, never a result to report."""
+
+
+def _mismatch(found: Counter, injected: Counter) -> str:
+    lines = [f"the audit found {sum(found.values())} findings, but {sum(injected.values())} were injected:"]
+    for code in sorted(set(found) | set(injected)):
+        if found[code] != injected[code]:
+            lines.append(f"  {code}: found {found[code]}, injected {injected[code]}")
+    lines.append("the figures are not reported: a benchmark whose audit is wrong measures nothing")
+    return "\n".join(lines)
 
 
 def _rss_mb() -> float:
@@ -142,8 +159,10 @@ def run_audit(kb, records: int = 2000, workers: int = 2, seed: int = 2021, readi
     readings = kb.readings_with(readings)
     applicants = max(60, records // 2)  # enough applicants of each kind for every injected violation
     clean = synthetic.clean_records(kb, applicants, seed=seed)
-    while len(clean) < records:
-        clean += synthetic.clean_records(kb, applicants, seed=seed + len(clean))
+    made = applicants
+    while len(clean) < records:  # a top-up batch: new applicants, new decision IDs
+        clean += synthetic.clean_records(kb, applicants, seed=seed + len(clean), first=made, first_decision=len(clean))
+        made += applicants
     broken, expected, corrupt = synthetic.inject(kb, clean[:records], seed=seed)
     count = len(broken)
     with tempfile.TemporaryDirectory() as folder:
@@ -165,6 +184,10 @@ def run_audit(kb, records: int = 2000, workers: int = 2, seed: int = 2021, readi
         if process.returncode not in (0, 1):
             raise EngineError(f"the audit failed (exit {process.returncode}): {err.decode('utf-8', 'replace')[-500:]}")
         summary = json.loads((Path(folder) / "report.json").read_text(encoding="utf-8"))["summary"]
+    found = Counter({code: n for code, n in summary["by_code"].items() if n})
+    injected = Counter(code for code, *_ in expected)
+    if found != injected:
+        raise BenchMismatch(_mismatch(found, injected))
     return {
         "records": count,
         "workers": workers,

@@ -135,23 +135,24 @@ def _common(parser: argparse.ArgumentParser, *, lang: bool = False, output: bool
 
 def cmd_kb_check(args) -> int:
     from policykb.kb.check import check_folder
+    from policykb.kb.messages import messages
     from policykb.kb.loader import policy_dir
 
     folder = policy_dir(args.policy, args.kb)
     if not (folder / "policy.yaml").is_file():
         raise InputError(f"{folder} is not a knowledge-base folder (it has no policy.yaml)")
     policy, problems = check_folder(folder)
+    m, lang = messages(), args.lang
     if problems:
+        # each problem names a file, a key and what is wrong with it, for the KB's author
         lines = [str(p) for p in problems]
-        lines.append(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {folder}")
+        lines.append(m.say("check_problems", lang, count=len(problems), folder=folder))
         write_output("\n".join(lines) + "\n", args.output)
         return 1
-    summary = (
-        f"{policy.id} ({policy.document_number}): {len(policy.items)} items in {len(policy.measures)} measures, "
-        f"{len(policy.relations)} relations, {len(policy.provisions)} provisions, {len(policy.readings)} readings, "
-        f"{len(policy.targets)} targets, {len(policy.glossary)} terms — clean\nkb_version {policy.version}\n"
-    )
-    write_output(summary, args.output)
+    summary = m.say("check_clean", lang, policy=policy.id, document=policy.document_number, items=len(policy.items),
+                    measures=len(policy.measures), relations=len(policy.relations), provisions=len(policy.provisions),
+                    readings=len(policy.readings), targets=len(policy.targets), terms=len(policy.glossary))
+    write_output(f"{summary}\n{m.say('check_version', lang, version=policy.version)}\n", args.output)
     return 0
 
 
@@ -186,12 +187,99 @@ def cmd_schema(args) -> int:
     return 0
 
 
+def _columns(args) -> int | None:
+    """The width to fit a table to: the terminal's (or $COLUMNS), never when writing a file."""
+    if getattr(args, "wide", False) or (args.output and args.output != "-"):
+        return None
+    if os.environ.get("COLUMNS") or sys.stdout.isatty():
+        import shutil
+
+        return shutil.get_terminal_size().columns
+    return None
+
+
 def cmd_evaluate(args) -> int:
+    from policykb import reports
+
     kb = _kb(args)
-    decision = kb.evaluate(args.file, _parse_readings(args.reading))
-    text = decision.to_json() if args.format == "json" else decision.to_text(args.lang)
-    write_output(text, args.output, kind=args.format)
+    readings = kb.readings_with(_parse_readings(args.reading))
+    if args.file.count(reports.STDIN) > 1:
+        raise InputError("standard input (-) can be read only once")
+    stdin = reports.read_stdin() if reports.STDIN in args.file else None
+    single = len(args.file) == 1 and not reports.is_json_lines(args.file[0]) and not (stdin and reports.looks_like_json_lines(stdin))
+    if single:
+        # one application: a bad one is bad input (exit 2), as for every other command
+        from policykb.engine.documents import parse_text
+
+        given = parse_text(stdin, "<stdin>") if stdin is not None else args.file[0]
+        entry = reports.Entry(args.file[0], None, decision=kb.evaluate(given, readings, source="<stdin>" if stdin is not None else ""))
+        if args.format == "json":
+            write_output(entry.decision.to_json(), args.output, kind="json")
+        else:
+            write_with(args.output, lambda out: _write_decisions(out, kb, readings, [entry], args, batch=False))
+        return 0
+    tally = _Tally()
+    entries = _progress(reports.evaluate_entries(kb, args.file, readings, stdin), args, tally)
+    write_with(args.output, lambda out: _write_decisions(out, kb, readings, entries, args, batch=True))
+    if tally.skipped:
+        from policykb.kb.messages import messages
+
+        sys.stderr.write("policykb: " + messages().say("batch_summary", args.lang, done=tally.done, skipped=tally.skipped) + "\n")
+        return 1
     return 0
+
+
+class _Tally:
+    done = 0
+    skipped = 0
+
+
+def _progress(entries, args, tally: _Tally):
+    """The evaluated entries, with a progress bar on a terminal; each skipped one is
+    reported on standard error as it comes, and counted."""
+    from tqdm import tqdm
+
+    from policykb.kb.messages import messages
+
+    bar = tqdm(entries, unit="app", file=sys.stderr, mininterval=0.5, dynamic_ncols=True, leave=False,
+               disable=True if args.no_progress else None)
+    try:
+        for entry in bar:
+            if entry.error is not None:
+                tally.skipped += 1
+                bar.write("policykb: " + messages().say("batch_skipped", args.lang, where=entry.where, error=entry.error), file=sys.stderr)
+                continue
+            tally.done += 1
+            yield entry
+    finally:
+        bar.close()
+
+
+def _write_decisions(out, kb, readings, entries, args, *, batch: bool) -> None:
+    from policykb import reports
+    from policykb.kb.messages import messages
+    from policykb.safetext import json_safe, visible, visible_line
+
+    fmt, lang = args.format, args.lang
+    if fmt == "csv":
+        writer = reports.csv_writer(out)
+        for entry in entries:
+            writer.writerows(reports.csv_rows(entry, lang))
+    elif fmt == "html":
+        reports.html_head(out, kb, readings, lang)
+        for entry in entries:
+            reports.html_decision(out, entry, lang)
+        reports.html_readings(out, kb, readings, lang)
+        reports.html_tail(out)
+    elif fmt == "json":
+        for entry in entries:
+            out.write(json_safe(reports.json_line(entry)))
+    else:
+        columns = _columns(args)
+        for n, entry in enumerate(entries):
+            if batch:
+                out.write(("\n" if n else "") + visible_line(messages().say("batch_source", lang, source=entry.where)) + "\n")
+            out.write(visible(entry.decision.to_text(lang, columns=columns, wide=args.wide)))
 
 
 def cmd_bench(args) -> int:
@@ -283,8 +371,46 @@ def cmd_readings(args) -> int:
     from policykb.explain.answer import Answer
 
     kb = _kb(args)
+    if args.file is None:
+        return _list_readings(kb, args)
     result = sensitivity.reading_effects(kb, _document(args), _parse_readings(args.reading), source=_source(args))
     _emit_lines(args, Answer(result, sensitivity.to_lines(kb, result)))
+    return 0
+
+
+def _list_readings(kb, args) -> int:
+    """Every reading of the KB: its question, the quote it reads, its options, its default."""
+    from policykb.kb.messages import messages
+
+    chosen = kb.readings_with(_parse_readings(args.reading))
+    rows = []
+    for rid, r in kb.policy.readings.items():
+        rows.append({"id": rid, "question": r.question.to_dict(), "quote": r.quote, "default": r.default, "chosen": chosen[rid],
+                     "options": [{"option": k, "label": v.to_dict()} for k, v in r.options.items()],
+                     "affects": "all" if r.affects == "all" else list(r.affects)})
+    if args.format == "json":
+        data = {"policy": kb.policy.id, "kb_version": kb.version, "readings": rows}
+        write_output(json.dumps(data, ensure_ascii=False, indent=2) + "\n", args.output)
+        return 0
+    m, lang = messages(), args.lang
+    lines = []
+    for row, r in zip(rows, kb.policy.readings.values()):
+        lines.append(m.say("readings_entry", lang, reading=row["id"], question=r.question(lang)))
+        lines.append(m.say("readings_quote", lang, quote=r.quote))
+        for option, label in r.options.items():
+            marks = [m.say("readings_default", lang)] if option == r.default else []
+            if option == row["chosen"] and option != r.default:
+                marks.append(m.say("readings_switched", lang))
+            mark = "●" if option == row["chosen"] else "○"
+            shown = label(lang) + (("（" + "，".join(marks) + "）") if lang == "zh" and marks else (f" ({', '.join(marks)})" if marks else ""))
+            lines.append(m.say("readings_option", lang, mark=mark, option=option, label=shown))
+        affects = m.say("readings_all", lang) if r.affects == "all" else ", ".join(r.affects)
+        lines.append(m.say("readings_affects", lang, items=affects))
+        lines.append("")
+    first = next(iter(kb.policy.readings.values()))
+    other = next((o for o in first.options if o != first.default), first.default)
+    lines.append(m.say("readings_hint", lang, reading=first.id, option=other))
+    write_output("\n".join(lines) + "\n", args.output)
     return 0
 
 
@@ -328,6 +454,31 @@ def cmd_audit(args) -> int:
         source.close()
 
 
+def cmd_help(args) -> int:
+    from policykb import helpdocs
+
+    if not args.topic:
+        write_output(helpdocs.listing(), args.output)
+        return 0
+    text = helpdocs.read_topic(args.topic)
+    if text is None:  # a topic built from the KB itself
+        args.file, args.reading, args.format, args.lang = None, None, "text", getattr(args, "lang", "zh")
+        return cmd_readings(args)
+    write_output(text if text.endswith("\n") else text + "\n", args.output)
+    return 0
+
+
+def cmd_completion(args) -> int:
+    from policykb import completion
+
+    try:  # the KB's item IDs and reading options complete too, when the KB loads
+        kb = _kb(args)
+    except PolicyKBError:
+        kb = None
+    write_output(completion.script(args.shell, build_parser(), kb), args.output)
+    return 0
+
+
 def _parse_readings(values) -> dict[str, str]:
     out: dict[str, str] = {}
     for value in values or []:
@@ -344,6 +495,17 @@ def _parse_readings(values) -> dict[str, str]:
 # --- the parser -------------------------------------------------------------------------
 
 
+def commands(parser: argparse.ArgumentParser, prefix: str = "") -> dict[str, argparse.ArgumentParser]:
+    """Every (sub)command's parser by its name: {"evaluate": …, "kb": …, "kb check": …}."""
+    out = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                out[prefix + name] = sub
+                out.update(commands(sub, prefix + name + " "))
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="policykb",
@@ -356,10 +518,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     kb = sub.add_parser("kb", help="inspect and check the knowledge base")
-    parser._kb_parser = kb
     kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", parser_class=_Parser)
     p = kb_sub.add_parser("check", help="verify the KB: items, quotes, references, engine limits (exit 1 on findings)")
-    _common(p)
+    _common(p, lang=True)
     p.set_defaults(func=cmd_kb_check)
     p = kb_sub.add_parser("list", help="list the benefit items")
     _common(p, lang=True)
@@ -371,10 +532,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reading", action="append", metavar="ID=OPTION", help="only the edges that hold under these readings")
     p.set_defaults(func=cmd_kb_graph)
 
-    def on_application(name: str, help: str, func, *, item: bool = False, reading_help: str | None = None):
-        """A command that reads one application: FILE [ITEM] [--subject] --format --lang --reading."""
+    def on_application(name: str, help: str, func, *, item: bool = False, reading_help: str | None = None, file_help: str | None = None):
+        """A command that reads one application: FILE [ITEM] [--subject] --format --lang --reading
+        (FILE optional when ``file_help`` says what the command does without one)."""
         p = sub.add_parser(name, help=help)
-        p.add_argument("file", help="application (JSON or YAML); - reads standard input")
+        if file_help:
+            p.add_argument("file", nargs="?", default=None, help=file_help)
+        else:
+            p.add_argument("file", help="application (JSON or YAML); - reads standard input")
         if item:
             p.add_argument("item", help="item ID, e.g. m01.equipment")
             p.add_argument("--subject", help="the subject, when the item has outcomes for several")
@@ -384,7 +549,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    on_application("evaluate", "evaluate an application: who qualifies for what, and how much", cmd_evaluate)
+    p = sub.add_parser("evaluate", help="evaluate applications: who qualifies for what, and how much",
+                       description="Evaluate one application, several files, or JSON Lines (.jsonl: one application per line). "
+                                   "With several, one decision per line (JSON Lines) or per table comes out, in input order; "
+                                   "an application that cannot be evaluated is reported on standard error and skipped (exit 1).")
+    p.add_argument("file", nargs="+", help="application files (JSON or YAML), JSON Lines (.jsonl, .ndjson), or - for standard input")
+    _common(p, lang=True)
+    p.add_argument("--format", choices=("text", "json", "csv", "html"), default="text",
+                   help="text tables; JSON (JSON Lines for several); CSV, one row per outcome; a self-contained HTML report")
+    p.add_argument("--reading", action="append", metavar="ID=OPTION", help="switch a reading, e.g. I-06=per_station (repeatable)")
+    p.add_argument("--wide", action="store_true", help="full item titles and reasons, whatever the terminal's width")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on standard error")
+    p.set_defaults(func=cmd_evaluate)
     on_application("why", "why (or why not): one item's outcome, cited to the policy text", cmd_why, item=True)
     p = on_application("whatif", "evaluate a changed application and show what changes, and why", cmd_whatif,
                        reading_help="switch a reading in the changed evaluation")
@@ -393,8 +569,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--add", action="append", metavar="FACT", help="add a fact given as a JSON object")
     p.add_argument("--remove", action="append", metavar="FACT", help="remove a fact: facts[N] or facts[SUBJECT]")
     on_application("qualify", "how an item could qualify: the smallest changes, each verified", cmd_qualify, item=True)
-    on_application("readings", "which readings of ambiguous sentences change this application's outcome", cmd_readings,
-                   reading_help="the readings to start from")
+    on_application("readings", "the readings of ambiguous sentences: all of them, or which change this application's outcome",
+                   cmd_readings, reading_help="the readings to start from",
+                   file_help="an application; without one, every reading is listed with its question, options and default")
     on_application("runners-up", "items suppressed by take-the-highest or mutual exclusion, and what they would have paid", cmd_runners_up)
 
     p = sub.add_parser("audit", help="hold the awards actually granted against the rules (exit 1 on findings)")
@@ -423,6 +600,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the JSON Schema of an application")
     _common(p)
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("help", help="read the documentation: policykb help TOPIC (engine, kb, explain, audit, api, readings …)")
+    p.add_argument("topic", nargs="?", help="a topic; without one, the list of topics")
+    _common(p, lang=True)
+    p.set_defaults(func=cmd_help)
+
+    p = sub.add_parser("completion", help="print a shell completion script: policykb completion bash|zsh|fish",
+                       description="Print a completion script. Install: policykb completion bash > "
+                                   "~/.local/share/bash-completion/completions/policykb; zsh: > \"${fpath[1]}/_policykb\"; "
+                                   "fish: > ~/.config/fish/completions/policykb.fish")
+    p.add_argument("shell", choices=("bash", "zsh", "fish"))
+    _common(p)
+    p.set_defaults(func=cmd_completion)
     return parser
 
 
@@ -430,10 +620,13 @@ def main(argv: list[str] | None = None) -> int:
     debug = os.environ.get("POLICYKB_DEBUG") == "1"
     try:
         parser = build_parser()
-        kb_parser = parser._kb_parser
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
+        named = commands(parser)
+        own = named.get(" ".join(n for n in (getattr(args, "command", None), getattr(args, "kb_command", None)) if n), parser)
+        if extras:  # the usage of the command that was given, not the top-level one
+            own.error(f"unrecognized arguments: {' '.join(extras)}")
         if not getattr(args, "func", None):
-            (kb_parser if getattr(args, "command", None) == "kb" else parser).print_help(sys.stderr)
+            own.print_help(sys.stderr)
             return 2
         check_output(getattr(args, "output", None))
         from policykb.money import exact

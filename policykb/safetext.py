@@ -44,6 +44,11 @@ def html_text(value) -> str:
     return html.escape(visible_line(str(value)))
 
 
+def html_block(value) -> str:
+    """HTML-escaped and neutralised, newlines kept (for ``<pre>`` and multi-line text)."""
+    return html.escape(visible(str(value)))
+
+
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import re
 import shutil
 import subprocess
@@ -58,3 +59,16 @@ def test_the_wheel_holds_one_namespace_and_the_kb(tmp_path):
                      "policykb/audit/checks.py"):
         assert required in names
     assert not any(n.startswith("policykb/kb/taicang-2021-3/cases/") and not n.endswith(".yaml") for n in names)
+    # `policykb help TOPIC` reads the docs from the package: an installed user has no repository
+    assert "policykb/docs/engine.md" in names and "policykb/docs/kb.md" in names and "policykb/docs/spec/reading-rules.md" in names
+    unpacked = tmp_path / "unpacked"
+    zipfile.ZipFile(wheel).extractall(unpacked)
+    away = tmp_path / "elsewhere"
+    away.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "policykb", "help", "engine"], capture_output=True, text=True, cwd=away,
+                          env=dict(os.environ, PYTHONPATH=str(unpacked)), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.rstrip("\n") == (ROOT / "docs" / "engine.md").read_text(encoding="utf-8").rstrip("\n")
+    probe = subprocess.run([sys.executable, "-c", "import policykb.helpdocs as h; print(h.docs_dir())"], capture_output=True,
+                           text=True, cwd=away, env=dict(os.environ, PYTHONPATH=str(unpacked)), timeout=120)
+    assert probe.stdout.strip() == str(unpacked / "policykb" / "docs")

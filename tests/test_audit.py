@@ -138,7 +138,7 @@ def test_malformed_records_are_reported_and_the_rest_is_audited(cli, tmp_path, a
     assert report["summary"]["records"] == 7 and report["summary"]["findings"] == 2
 
 
-@pytest.mark.parametrize("fmt, words", [("md", ["# 审计报告", "### 按问题类型", "| OVER_CEILING |", "## 问题清单"]),
+@pytest.mark.parametrize("fmt, words", [("md", ["# 审计报告", "### 按问题类型", "| 超过最高额 OVER_CEILING |", "## 问题清单"]),
                                        ("html", ["<!DOCTYPE html>", "<h1>审计报告</h1>", "OVER_CEILING", "</html>"]),
                                        ("text", ["审计报告", "按问题类型", "OVER_CEILING"])])
 def test_reports_open_with_counts_and_carry_the_kb_version(kb, audit_set, cli, tmp_path, fmt, words):
@@ -194,3 +194,38 @@ def test_library_audit_yields_findings(kb, audit_set):
     assert found([f.to_dict() for f in findings]) == expected
     assert set(findings[0].to_dict()) == {"record", "line", "decision_id", "applicant", "year", "item", "subject", "measure", "code",
                                           "severity", "granted", "allowed", "clause", "explanation", "disappears_under"}
+
+
+def test_kb_audit_reads_a_path_as_the_command_line_does(kb, cli):
+    from pathlib import Path
+
+    from conftest import ROOT
+
+    decisions = ROOT / "examples" / "audit" / "decisions.jsonl"
+    by_cli = cli("audit", decisions, "--format", "json").json()["findings"]
+    for given in (str(decisions), Path(decisions)):
+        findings = [f.to_dict() for f in kb.audit(given)]
+        assert findings == by_cli, "a path is a file, read the way `policykb audit` reads it"
+        assert not any(f["code"] == "INVALID_RECORD" and "expected an object" in f["explanation"]["en"] for f in findings)
+    csv_cli = cli("audit", ROOT / "examples/audit/applications.jsonl", "--awards", ROOT / "examples/audit/awards.csv", "--format", "json").json()
+    assert [f.to_dict() for f in kb.audit(ROOT / "examples/audit/applications.jsonl", awards=ROOT / "examples/audit/awards.csv")] == csv_cli["findings"]
+
+
+@pytest.mark.parametrize("given", [b"records.jsonl", 42, {"application": {}, "decision": {}}])
+def test_kb_audit_refuses_what_is_neither_a_path_nor_records(kb, given):
+    with pytest.raises(TypeError, match="path to a file .* or an iterable of records"):
+        kb.audit(given)
+
+
+def test_invalid_record_reasons_are_said_in_chinese_and_kept_in_english(kb, example_documents):
+    from policykb.audit.reasons import reason_words
+
+    words = reason_words("not valid JSON at column 2: Expecting property name enclosed in double quotes")
+    assert words.zh == "第 2 列起不是有效的 JSON" and words.en.startswith("not valid JSON at column 2: Expecting")
+    both = reason_words("decision.granted: expected a list of {item, subject, amount}; facts: missing (required)")
+    assert both.zh == "decision.granted 应为由 item、subject、amount 组成的列表；facts：缺失（必填）"
+    assert reason_words("something new").zh == "something new", "a reason of unknown shape is shown as it is"
+    assert reason_words("a: missing (required); … 4 more").zh == "a：缺失（必填）；……另有 4 项"
+    (finding,) = kb.audit([{"application": example_documents["ic-company"], "decision": {"decision_id": "D", "granted": "all"}}])
+    assert finding.code == "INVALID_RECORD" and "应为由 item、subject、amount 组成的列表" in finding.explanation.zh
+    assert "decision.granted: expected a list" in finding.explanation.en

@@ -18,8 +18,21 @@ from conftest import ROOT, run_process
 def test_kb_check_is_clean(cli, policy):
     run = cli("kb", "check")
     assert run.code == 0
+    assert "25 条措施 61 个项目" in run.out and "检查通过" in run.out and "知识库版本" in run.out
+    assert policy.version in run.out
+    run = cli("kb", "check", "--lang", "en")
+    assert run.code == 0
     assert "61 items in 25 measures" in run.out and "clean" in run.out
     assert policy.version in run.out
+
+
+def test_a_subcommands_bad_option_shows_that_subcommands_usage(cli):
+    run = cli("kb", "check", "--bogus")
+    assert run.code == 2 and "usage: policykb kb check" in run.err and "unrecognized arguments: --bogus" in run.err
+    run = cli("kb", "check", "--lang", "fr")
+    assert run.code == 2 and "usage: policykb kb check" in run.err
+    run = cli("evaluate", ROOT / "examples" / "ic-company.json", "--bogus")
+    assert run.code == 2 and "usage: policykb evaluate" in run.err
 
 
 def test_kb_list_json_lists_the_61_items_with_verbatim_quotes(cli, policy):
