@@ -45,7 +45,7 @@ class Decision:
     """The result of evaluating one application under one set of readings."""
 
     def __init__(self, policy: Policy, application: Application, readings: Mapping[str, str],
-                 outcomes: list[Outcome], firings, facts_by_id: Mapping[str, Fact], g1_ok: bool, evaluator=None):
+                 outcomes: list[Outcome], firings, facts_by_id: Mapping[str, Fact], g1_ok: bool, evaluator=None, graph=None):
         self.evaluator = evaluator  # to re-evaluate under other readings when explaining
         self.policy = policy
         self.application = application
@@ -54,6 +54,7 @@ class Decision:
         self.firings = firings
         self.facts_by_id = dict(facts_by_id)
         self.g1_ok = g1_ok
+        self.graph = graph  # the relation graph the outcomes were resolved on (engine/provenance.py)
 
     @property
     def kb_version(self) -> str:

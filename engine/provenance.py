@@ -1,0 +1,112 @@
+"""The relation graph of one evaluation, built from the facts the rules derived.
+
+One networkx ``MultiDiGraph`` per evaluation:
+
+- nodes: ``fact:<key>`` for each fact of the application (item facts, awards
+  already granted, support enjoyed); ``outcome:<item>@<subject>`` for each outcome;
+  ``clause:<id>`` for each provision or relation with something to act on;
+- edges, each with ``kind`` and the ``rule`` whose firing derived it:
+  ``met`` / ``undetermined`` (fact → outcome), ``member`` (relation → outcome, from
+  the relation keys the ``$met`` fact carries), and the relation edges the relation
+  rules asserted — ``highest`` and ``exclusive`` (outcome → outcome), ``claimed``
+  (award → outcome), ``cap_used`` (award → cap), ``top_up`` (award → outcome),
+  ``other_reward`` and ``satisfies`` (outcome or award → outcome),
+  ``case_by_case`` (support → outcome); ``covered`` and ``in_period`` (provision →
+  applicant) and ``out_of_period`` (provision → fact).
+
+``engine/resolve.py`` decides on this graph; with the rule firings it is the
+decision's provenance (``Decision.provenance``), serialisable as node-link JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import networkx as nx
+
+from . import compiler as comp
+
+MEMBER_FIELDS = ("ladder", "group", "cap", "other", "needs_rel")
+
+
+def outcome_node(item: str, subject: str) -> str:
+    return f"outcome:{item}@{subject}"
+
+
+def build(policy, app, outcomes: Iterable[Any], derived: Mapping[str, dict], key_of: Mapping[str, str]) -> nx.MultiDiGraph:
+    """The graph of one evaluation.  ``key_of`` maps engine fact ids to fact keys."""
+    g = nx.MultiDiGraph(policy=policy.id, kb_version=policy.version, year=app.year)
+    g.add_node("applicant", kind="applicant", id=app.applicant_id)
+    for f in app.facts:
+        g.add_node(f"fact:{f.key}", kind="fact", type=f.type, subject=f.subject, role=f.role)
+    for o in outcomes:
+        g.add_node(outcome_node(o.item.id, o.subject), kind="outcome", item=o.item.id, subject=o.subject, order=o.item.order)
+
+    def node(ref: str) -> str:
+        fact = derived.get(ref)
+        if fact is not None and fact["t"] in (comp.MET_TYPE, comp.UNDETERMINED_TYPE):
+            return outcome_node(fact["item"], fact["subject"])
+        if ref in key_of:
+            return f"fact:{key_of[ref]}"
+        return clause(ref)
+
+    def clause(cid: str) -> str:
+        name = f"clause:{cid}"
+        if name not in g:
+            owner = policy.relations.get(cid) or policy.provisions.get(cid)
+            g.add_node(name, kind="clause", id=cid, clause_kind=owner.kind if owner else "", quote=owner.quote if owner else "")
+        return name
+
+    for fid, fact in sorted(derived.items()):
+        t = fact["t"]
+        if t in (comp.MET_TYPE, comp.UNDETERMINED_TYPE):
+            target = outcome_node(fact["item"], fact["subject"])
+            label = "met" if t == comp.MET_TYPE else "undetermined"
+            g.add_edge(f"fact:{key_of[fact['fact']]}", target, key=fid, kind=label, rule=fact["rule"])
+            if t == comp.MET_TYPE:
+                for name in MEMBER_FIELDS:
+                    if name in fact:
+                        g.add_edge(clause(fact[name]), target, key=f"member:{fact[name]}", kind="member")
+        elif t == comp.EDGE_TYPE:
+            g.add_edge(node(fact["source"]), node(fact["target"]), key=fid, kind=fact["kind"], relation=fact["relation"], rule=fact["rule"])
+        elif t in (comp.COVERED_TYPE, comp.IN_PERIOD_TYPE):
+            g.add_edge(clause(fact["by"]), "applicant", key=fid, kind="covered" if t == comp.COVERED_TYPE else "in_period")
+        elif t == comp.OUT_OF_PERIOD_TYPE:
+            g.add_edge(clause(fact["by"]), f"fact:{key_of[fact['fact']]}", key=fid, kind="out_of_period")
+    return g
+
+
+def into(g: nx.MultiDiGraph, node: str, kind: str, relation: str | None = None) -> list[str]:
+    """Sources of the ``kind`` edges into ``node`` (of ``relation`` when given), each once."""
+    if node not in g:
+        return []
+    out: dict[str, None] = {}
+    for source, _, data in g.in_edges(node, data=True):
+        if data.get("kind") == kind and (relation is None or data.get("relation") == relation):
+            out[source] = None
+    return list(out)
+
+
+def has_edge_kind(g: nx.MultiDiGraph, source: str, target: str, kind: str) -> bool:
+    if not g.has_node(source) or not g.has_node(target):
+        return False
+    return any(d.get("kind") == kind for d in g.get_edge_data(source, target, default={}).values())
+
+
+def to_data(g: nx.MultiDiGraph) -> dict:
+    """Node-link JSON of the graph, in a canonical order."""
+    nodes = [{"id": n, **{k: v for k, v in sorted(d.items())}} for n, d in sorted(g.nodes(data=True))]
+    edges = [{"source": a, "target": b, "key": k, **{x: y for x, y in sorted(d.items())}}
+             for a, b, k, d in sorted(g.edges(keys=True, data=True), key=lambda e: (e[0], e[1], str(e[2])))]
+    return {"directed": True, "multigraph": True, "graph": dict(sorted(g.graph.items())), "nodes": nodes, "edges": edges}
+
+
+def from_data(data: dict) -> nx.MultiDiGraph:
+    g = nx.MultiDiGraph(**data.get("graph", {}))
+    for n in data["nodes"]:
+        attrs = {k: v for k, v in n.items() if k != "id"}
+        g.add_node(n["id"], **attrs)
+    for e in data["edges"]:
+        attrs = {k: v for k, v in e.items() if k not in ("source", "target", "key")}
+        g.add_edge(e["source"], e["target"], key=e["key"], **attrs)
+    return g
