@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
 from typing import Iterator, Mapping
 
 from tqdm import tqdm
@@ -39,9 +38,9 @@ def audit_groups(kb, source: Source, readings: Mapping[str, str], workers: int =
                 yield from audit_applicant(kb, source.load(group), readings)
                 bar.update(1)
             return
-        from policykb.engine.batch import init_worker, pool_context
+        from policykb.engine.batch import worker_pool
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=init_worker, initargs=(kb.policy.path,)) as pool:
+        with worker_pool(kb, workers) as pool:
             pending: deque = deque()
             batch: list[list[RecordIn]] = []
 

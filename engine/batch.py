@@ -11,9 +11,11 @@ from __future__ import annotations
 import multiprocessing
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Mapping
 
-from policykb.errors import InputError, PolicyKBError
+from policykb.errors import EngineError, InputError, PolicyKBError
 
 _worker_kb = None
 
@@ -48,9 +50,31 @@ def _run_chunk(args) -> list[dict]:
 
 
 def pool_context():
-    # fork shares the loaded KB copy-on-write and starts in milliseconds; elsewhere spawn
+    """forkserver where the platform has it, else spawn — never fork: forking a process
+    whose other threads may hold the engine's lock (a server, a GUI) can deadlock the
+    child (Python 3.12 warns of it).  The fork server preloads policykb, so a worker
+    starts in milliseconds and loads the KB once in ``init_worker``."""
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["policykb.api", "policykb.engine.evaluate", "policykb.audit.checks"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+@contextmanager
+def worker_pool(kb, workers: int):
+    """A process pool whose workers hold ``kb``; a pool that cannot start is an EngineError."""
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=init_worker,
+                                 initargs=(kb.policy.path,)) as pool:
+            yield pool
+    except BrokenProcessPool as exc:
+        raise EngineError(
+            "the worker processes stopped before finishing; a script that asks for workers > 1 must run its "
+            "top-level code under `if __name__ == \"__main__\":` (workers start with forkserver or spawn, "
+            "which import the script again)"
+        ) from exc
 
 
 def iter_evaluate_many(kb, applications: Iterable[Any], readings: Mapping[str, str] | None = None,
@@ -64,8 +88,7 @@ def iter_evaluate_many(kb, applications: Iterable[Any], readings: Mapping[str, s
         for i, app in enumerate(applications):
             yield evaluate_one(kb, i, app, readings)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=init_worker,
-                             initargs=(kb.policy.path,)) as pool:
+    with worker_pool(kb, workers) as pool:
         pending: deque = deque()
         chunk: list = []
         start = 0

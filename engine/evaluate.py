@@ -12,7 +12,9 @@ and nothing downstream depends on firing order.
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -66,6 +68,17 @@ def relevant(item: Item, fact: Fact) -> bool:
     return True
 
 
+_EVALUATORS: "weakref.WeakSet[Evaluator]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for evaluator in list(_EVALUATORS):  # a lock held by another thread at fork time stays held
+        evaluator._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class Evaluator:
     def __init__(self, policy: Policy, engine: RulesEngine | None = None):
         self.policy = policy
@@ -74,6 +87,7 @@ class Evaluator:
         self.engine = engine or RulesEngine()
         self._prepared: dict[tuple, Prepared] = {}
         self._lock = threading.Lock()
+        _EVALUATORS.add(self)
         self.statics = Statics(policy)
         self.items_by_fact: dict[str, list[Item]] = {}
         for item in policy.items.values():

@@ -361,6 +361,9 @@ def prior_awards(outcomes: list[Outcome], ctx: Context) -> None:
             o.act(Event(g4.id, g4.kind, "excluded", before=(o.low, o.high), after=(None, None), detail=detail, reading=reading),
                   status="excluded")
             continue
+        if granted == ZERO:  # an award of nothing cuts nothing: weighed, not reduced (issue 10 item 20)
+            o.act(Event(g4.id, g4.kind, "kept", before=(o.low, o.high), after=(o.low, o.high), detail=detail, reading=reading))
+            continue
         high = max(ZERO, o.high - granted)
         low = max(ZERO, o.low - granted)
         if high == ZERO:

@@ -1,0 +1,152 @@
+"""The inference core: rules that chain, the relation graph, process and memory hygiene."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+import policykb
+from policykb.engine import compiler as comp
+
+from conftest import KB_DIR
+
+
+def _prior(item, amount, subject, year=2021):
+    return {"type": "prior_award", "subject": subject, "source": "this_policy", "item": item, "year": year, "amount": amount}
+
+
+# -- the rules chain ------------------------------------------------------------------
+
+
+def test_item_rules_derive_met_facts_that_relation_rules_join(kb, example_documents):
+    decision = kb.evaluate(example_documents["precision-machinery-sme"])
+    by_rule = {}
+    for firing in decision.firings:
+        by_rule.setdefault(firing.rule, []).append(firing)
+    # each item firing derived a $met fact; the exclusive rule joined two of them
+    assert all(f.derived and f.derived[0].startswith(("met:", "undetermined:")) for f in by_rule["m01.equipment"])
+    derived = {d for f in decision.firings for d in f.derived}
+    exclusive = by_rule["~exclusive"]
+    assert exclusive and all(dict(f.matched)["a"] in derived and dict(f.matched)["b"] in derived for f in exclusive)
+    edges = [d for _, _, d in decision.graph.edges(data=True) if d["kind"] == "exclusive"]
+    assert {e["relation"] for e in edges} == {"X-m01"}
+
+
+def test_a_missing_field_is_undetermined_by_a_rule(kb):
+    doc = {"applicant": {"id": "A", "name": "甲", "kind": "enterprise", "registered_in_taicang": True,
+                         "independent_legal_person": True, "industrial": True, "size": "sme"},
+           "year": 2022, "facts": [{"type": "transformation_project", "subject": "P1", "demo_listed": True}]}
+    decision = kb.evaluate(doc)
+    o = decision.outcome("m01.equipment")
+    assert o.status == "undetermined" and o.missing == ["equipment_investment"]
+    fired = {f.rule for f in decision.firings}
+    assert "?m01.equipment" in fired and "m01.equipment" not in fired
+    # a false comparison beside the missing field: the unknown rule does not fire, the item is ineligible
+    doc["facts"][0]["demo_listed"] = False
+    assert kb.evaluate(doc).outcome("m01.demo").status == "ineligible"
+
+
+def test_unknown_rules_fire_once_per_fact_however_many_fields_are_missing(kb):
+    doc = {"applicant": {"id": "A", "name": "甲", "kind": "enterprise", "registered_in_taicang": True,
+                         "independent_legal_person": True, "industrial": True, "size": "sme"},
+           "year": 2022, "facts": [{"type": "transformation_project", "subject": "P1"}]}
+    decision = kb.evaluate(doc)
+    derived = [d for f in decision.firings for d in f.derived]
+    assert len(derived) == len(set(derived))  # $or fired per branch, yet each fact is derived once
+
+
+def test_the_graph_resolves_take_the_highest_from_edges(kb):
+    doc = {"applicant": {"id": "A", "name": "甲", "kind": "enterprise", "registered_in_taicang": True,
+                         "independent_legal_person": True, "industrial": True, "size": "sme"},
+           "year": 2022, "facts": [{"type": "cloud_star_rating", "subject": "A", "stars": 3, "actual_investment": 50000},
+                                   {"type": "cloud_star_rating", "subject": "A", "stars": 5, "actual_investment": 50000}]}
+    decision = kb.evaluate(doc)
+    edges = [(a, b, d) for a, b, d in decision.graph.edges(data=True) if d["kind"] == "highest"]
+    assert [(a, b, d["relation"]) for a, b, d in edges] == [("outcome:m04.cloud_star3@A", "outcome:m04.cloud_star5@A", "H-m04")]
+    statuses = {o.item.id: (o.status, o.by) for o in decision.outcomes}
+    assert statuses == {"m04.cloud_star3": ("excluded", ["H-m04"]), "m04.cloud_star5": ("eligible", [])}
+
+
+def test_a_prior_award_of_zero_reduces_nothing(kb):
+    doc = {"applicant": {"id": "A", "name": "甲", "kind": "enterprise", "registered_in_taicang": True,
+                         "independent_legal_person": True, "industrial": True, "size": "sme"},
+           "year": 2022, "facts": [{"type": "transformation_project", "subject": "P1", "equipment_investment": 10000000,
+                                    "demo_listed": False, "robot_system": False},
+                                   _prior("m01.equipment", 0, "P1")]}
+    o = kb.evaluate(doc).outcome("m01.equipment")
+    assert o.status == "eligible" and o.high == 600000 and o.by == []
+    doc["facts"][1]["amount"] = "0.01"
+    o = kb.evaluate(doc).outcome("m01.equipment")
+    assert o.status == "reduced" and str(o.high) == "599999.99" and o.by == ["G4"]
+
+
+# -- process and memory hygiene ----------------------------------------------------------
+
+
+def test_load_returns_the_same_knowledge_base_for_the_same_content():
+    first = policykb.load(path=KB_DIR)
+    assert policykb.load(path=KB_DIR) is first
+    assert policykb.load() is policykb.load()
+
+
+def test_the_orjson_shim_is_confined_to_the_wrapper(kb, example_documents):
+    import durable.engine
+
+    kb.evaluate(example_documents["precision-machinery-sme"])
+    assert durable.engine.json is json  # outside the wrapper's calls durable_rules sees the stdlib
+    assert json.dumps({"a": 1}, ensure_ascii=False) == '{"a": 1}'
+
+
+def test_pools_never_fork():
+    from policykb.engine.batch import pool_context
+
+    assert pool_context().get_start_method() in ("forkserver", "spawn")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_process_forked_while_another_thread_evaluates_does_not_hang(kb, example_documents):
+    doc = example_documents["precision-machinery-sme"]
+    reference = kb.evaluate(doc).to_json()
+    stop = threading.Event()
+
+    def busy():
+        while not stop.is_set():
+            kb.evaluate(doc)
+
+    thread = threading.Thread(target=busy, daemon=True)
+    thread.start()
+    try:
+        for _ in range(5):
+            time.sleep(0.01)
+            pid = os.fork()
+            if pid == 0:  # the child: evaluate, report by exit code, never return into pytest
+                try:
+                    os._exit(0 if kb.evaluate(doc).to_json() == reference else 1)
+                except BaseException:
+                    os._exit(2)
+            deadline = time.monotonic() + 30
+            while True:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                if time.monotonic() > deadline:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    pytest.fail("the forked child hung on the engine's lock")
+                time.sleep(0.01)
+            assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_compiled_rules_carry_the_three_layers(kb):
+    prepared = kb.evaluator.prepare(kb.default_readings())
+    kinds = {info.kind for info in prepared.rules.values()}
+    assert {"provision", "period", "item", "unknown", "relation"} <= kinds
+    assert comp.MET_TYPE == "$met"
