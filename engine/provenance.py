@@ -20,11 +20,27 @@ decision's provenance (``Decision.provenance``), serialisable as node-link JSON.
 
 from __future__ import annotations
 
+import functools
+import os
+import threading
 from typing import Any, Iterable, Mapping
 
 import networkx as nx
 
 from . import compiler as comp
+
+
+def _after_fork_in_child() -> None:
+    # On Python 3.11 every functools.cached_property holds one RLock shared by all
+    # instances; networkx graphs use them (adj, nodes, edges …).  A fork taken while
+    # another thread was inside one would hang the child at its first graph.
+    for cls in (nx.Graph, nx.DiGraph, nx.MultiGraph, nx.MultiDiGraph):
+        for value in vars(cls).values():
+            if isinstance(value, functools.cached_property) and hasattr(value, "lock"):
+                value.lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 MEMBER_FIELDS = ("ladder", "group", "cap", "other", "needs_rel")
 

@@ -121,8 +121,8 @@ def test_a_process_forked_while_another_thread_evaluates_does_not_hang(kb, examp
     thread = threading.Thread(target=busy, daemon=True)
     thread.start()
     try:
-        for _ in range(5):
-            time.sleep(0.01)
+        for _ in range(40):  # enough forks to land inside the engine, a graph, a lock
+            time.sleep(0.003)
             pid = os.fork()
             if pid == 0:  # the child: evaluate, report by exit code, never return into pytest
                 try:
