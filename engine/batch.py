@@ -32,12 +32,14 @@ def evaluate_one(kb, index: int, application: Any, readings: Mapping[str, str]) 
         return error_result(index, exc)
 
 
-def init_worker(path: str) -> None:
-    """Load the KB once in a worker process (evaluation and audit workers alike)."""
+def init_worker(path: str, version: str | None = None) -> None:
+    """Load the KB once in a worker process (evaluation and audit workers alike); the
+    parent checked it already, so the worker skips ``kb check`` when the content matches."""
     global _worker_kb
-    from policykb.api import load
+    from policykb.api import load, load_checked_by_parent
 
-    _worker_kb = load(path=path)
+    _worker_kb = load_checked_by_parent(path, version) if version else load(path=path)
+    _worker_kb.evaluator.prepare(_worker_kb.default_readings())  # compile and register before the first chunk
 
 
 def worker_kb():
@@ -67,7 +69,7 @@ def worker_pool(kb, workers: int):
     """A process pool whose workers hold ``kb``; a pool that cannot start is an EngineError."""
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=init_worker,
-                                 initargs=(kb.policy.path,)) as pool:
+                                 initargs=(kb.policy.path, kb.version)) as pool:
             yield pool
     except BrokenProcessPool as exc:
         raise EngineError(

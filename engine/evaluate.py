@@ -232,7 +232,8 @@ class Evaluator:
         out_of_period = {by_id[f["fact"]].key for f in derived.values() if f["t"] == comp.OUT_OF_PERIOD_TYPE}
         ctx = Context(self.policy, app, prepared.readings, graph, g1_ok, in_period, out_of_period, self.statics)
         resolve_all(outcomes, ctx)
-        return Decision(self.policy, app, prepared.readings, outcomes, firings, by_id, g1_ok, self, graph=graph)
+        provenance.record_resolution(graph, outcomes)
+        return Decision(self.policy, app, prepared.readings, outcomes, firings, by_id, g1_ok, self, graph=graph, derived=derived)
 
     @staticmethod
     def getter(app: Application, fact: Fact):

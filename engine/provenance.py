@@ -52,7 +52,7 @@ def outcome_node(item: str, subject: str) -> str:
 def build(policy, app, outcomes: Iterable[Any], derived: Mapping[str, dict], key_of: Mapping[str, str]) -> nx.MultiDiGraph:
     """The graph of one evaluation.  ``key_of`` maps engine fact ids to fact keys."""
     g = nx.MultiDiGraph(policy=policy.id, kb_version=policy.version, year=app.year)
-    g.add_node("applicant", kind="applicant", id=app.applicant_id)
+    g.add_node("applicant", kind="applicant", ref=app.applicant_id)
     for f in app.facts:
         g.add_node(f"fact:{f.key}", kind="fact", type=f.type, subject=f.subject, role=f.role)
     for o in outcomes:
@@ -70,7 +70,7 @@ def build(policy, app, outcomes: Iterable[Any], derived: Mapping[str, dict], key
         name = f"clause:{cid}"
         if name not in g:
             owner = policy.relations.get(cid) or policy.provisions.get(cid)
-            g.add_node(name, kind="clause", id=cid, clause_kind=owner.kind if owner else "", quote=owner.quote if owner else "")
+            g.add_node(name, kind="clause", ref=cid, clause_kind=owner.kind if owner else "", quote=owner.quote if owner else "")
         return name
 
     for fid, fact in sorted(derived.items()):
@@ -90,6 +90,25 @@ def build(policy, app, outcomes: Iterable[Any], derived: Mapping[str, dict], key
         elif t == comp.OUT_OF_PERIOD_TYPE:
             g.add_edge(clause(fact["by"]), f"fact:{key_of[fact['fact']]}", key=fid, kind="out_of_period")
     return g
+
+
+def record_resolution(g: nx.MultiDiGraph, outcomes: Iterable[Any]) -> None:
+    """Write the resolution into the graph: each outcome's final status and bounds, and an
+    ``acted`` edge from each provision or relation that excluded, reduced or ruled it out."""
+    from policykb.money import fmt
+
+    for o in outcomes:
+        node = outcome_node(o.item.id, o.subject)
+        paid = o.status in ("eligible", "reduced", "discretionary")
+        g.nodes[node].update(status=o.status, min=fmt(o.low) if paid and o.low is not None else None,
+                             max=fmt(o.high) if paid and o.high is not None else None)
+        for n, event in enumerate(o.events):
+            if event.effect in ("excluded", "reduced", "ineligible"):
+                source = f"clause:{event.by}"
+                if source not in g:
+                    g.add_node(source, kind="clause", ref=event.by, clause_kind=event.kind, quote="")
+                g.add_edge(source, node, key=f"acted:{event.by}:{n}", kind="acted", by=event.by, effect=event.effect,
+                           winner=event.winner.item if event.winner else None, reading=event.reading)
 
 
 def into(g: nx.MultiDiGraph, node: str, kind: str, relation: str | None = None) -> list[str]:
@@ -126,3 +145,35 @@ def from_data(data: dict) -> nx.MultiDiGraph:
         attrs = {k: v for k, v in e.items() if k not in ("source", "target", "key")}
         g.add_edge(e["source"], e["target"], key=e["key"], **attrs)
     return g
+
+
+_EDGE_STYLE = {
+    "met": "color=darkgreen", "undetermined": "color=orange, style=dashed", "member": "color=gray, style=dotted",
+    "exclusive": "color=red, dir=none", "highest": "color=blue, dir=none", "claimed": "color=red",
+    "cap_used": "color=purple", "top_up": "color=purple", "other_reward": "color=red", "satisfies": "color=darkgreen",
+    "case_by_case": "color=red", "covered": "color=darkgreen", "in_period": "color=darkgreen", "out_of_period": "color=red",
+    "acted": "color=black, penwidth=2",
+}
+
+
+def to_dot(g: nx.MultiDiGraph) -> str:
+    """The graph as Graphviz DOT, in a canonical order."""
+    def q(text: str) -> str:
+        return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+    shapes = {"fact": "note", "outcome": "box", "clause": "hexagon", "applicant": "ellipse"}
+    lines = ["digraph provenance {", "  rankdir=LR;", '  node [fontname="Noto Sans CJK SC", fontsize=10];',
+             '  edge [fontname="Noto Sans CJK SC", fontsize=9];']
+    for n, d in sorted(g.nodes(data=True)):
+        label = n.split(":", 1)[1] if ":" in n else n
+        if d.get("kind") == "outcome" and d.get("status"):
+            label += f"\n{d['status']}" + (f" {d['max']}" if d.get("max") else "")
+        lines.append(f"  {q(n)} [label={q(label)}, shape={shapes.get(d.get('kind'), 'box')}];")
+    for a, b, k, d in sorted(g.edges(keys=True, data=True), key=lambda e: (e[0], e[1], str(e[2]))):
+        label = d["kind"] + (f" {d['relation']}" if d.get("relation") else "") + (f"\n{d['rule']}" if d.get("rule") else "")
+        if d["kind"] == "acted":
+            label = f"{d['effect']} by {d['by']}"
+        style = _EDGE_STYLE.get(d["kind"], "")
+        lines.append(f"  {q(a)} -> {q(b)} [label={q(label)}{', ' + style if style else ''}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

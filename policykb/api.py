@@ -37,14 +37,15 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _load_checked(folder: Path) -> "KnowledgeBase":
+def _load_checked(folder: Path, checked: str | None = None) -> "KnowledgeBase":
     key = (str(folder.resolve()), content_hash(folder))
     with _cache_lock:
         cached = _cache.get(key)
     if cached is not None:
         return cached
     policy = load_policy(folder)
-    problems = kb_check.check_policy(policy)
+    # a worker process loads what its parent already checked (same content hash): once is enough
+    problems = [] if checked is not None and checked == policy.version else kb_check.check_policy(policy)
     if problems:
         raise KBError(problems)
     with _cache_lock:
@@ -55,6 +56,12 @@ def load(policy: str | None = None, *, path: str | Path | None = None) -> "Knowl
     """Load a policy shipped with policykb (default: taicang-2021-3) or a KB folder."""
     with exact():
         return _load(policy, path)
+
+
+def load_checked_by_parent(path: str | Path, version: str) -> "KnowledgeBase":
+    """For worker processes: load a KB folder the parent process checked as ``version``."""
+    with exact():
+        return _load_checked(policy_dir(None, path), checked=version)
 
 
 def _load(policy: str | None, path: str | Path | None) -> "KnowledgeBase":

@@ -161,7 +161,12 @@ def cmd_schema(args) -> int:
 def cmd_evaluate(args) -> int:
     kb = _kb(args)
     decision = kb.evaluate(args.file, _parse_readings(args.reading))
-    text = decision.to_json() if args.format == "json" else decision.to_text(args.lang)
+    if args.format == "dot":
+        text = decision.to_dot()
+    elif args.format == "json":
+        text = decision.to_json(include_trace=args.trace)
+    else:
+        text = decision.to_text(args.lang)
     write_output(text, args.output)
     return 0
 
@@ -325,7 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reading", action="append", metavar="ID=OPTION", help="only the edges that hold under these readings")
     p.set_defaults(func=cmd_kb_graph)
 
-    def on_application(name: str, help: str, func, *, item: bool = False, reading_help: str | None = None):
+    def on_application(name: str, help: str, func, *, item: bool = False, reading_help: str | None = None,
+                       formats: tuple[str, ...] = ("text", "json")):
         """A command that reads one application: FILE [ITEM] [--subject] --format --lang --reading."""
         p = sub.add_parser(name, help=help)
         p.add_argument("file", help="application (JSON or YAML)")
@@ -333,12 +339,15 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("item", help="item ID, e.g. m01.equipment")
             p.add_argument("--subject", help="the subject, when the item has outcomes for several")
         _common(p, lang=True)
-        p.add_argument("--format", choices=("text", "json"), default="text")
+        p.add_argument("--format", choices=formats, default="text")
         p.add_argument("--reading", action="append", metavar="ID=OPTION", help=reading_help or "switch a reading, e.g. I-06=per_station (repeatable)")
         p.set_defaults(func=func)
         return p
 
-    on_application("evaluate", "evaluate an application: who qualifies for what, and how much", cmd_evaluate)
+    p = on_application("evaluate", "evaluate an application: who qualifies for what, and how much", cmd_evaluate,
+                       formats=("text", "json", "dot"))
+    p.add_argument("--trace", action="store_true",
+                   help="with --format json: add the provenance (rule firings, derived facts, relation graph)")
     on_application("why", "why (or why not): one item's outcome, cited to the policy text", cmd_why, item=True)
     p = on_application("whatif", "evaluate a changed application and show what changes, and why", cmd_whatif,
                        reading_help="switch a reading in the changed evaluation")

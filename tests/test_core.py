@@ -150,3 +150,34 @@ def test_compiled_rules_carry_the_three_layers(kb):
     kinds = {info.kind for info in prepared.rules.values()}
     assert {"provision", "period", "item", "unknown", "relation"} <= kinds
     assert comp.MET_TYPE == "$met"
+
+
+# -- the decision carries its provenance ------------------------------------------------
+
+
+def test_the_provenance_serialises_and_reads_back(kb, example_documents):
+    from policykb.engine import provenance
+
+    decision = kb.evaluate(example_documents["precision-machinery-sme"])
+    data = json.loads(decision.to_json(include_trace=True))
+    trace = data["trace"]
+    derived_ids = {f["id"] for f in trace["derived"]}
+    assert all(set(f["derived"]) <= derived_ids for f in trace["firings"])
+    assert {d for f in trace["firings"] for d in f["derived"]} == derived_ids  # every derived fact has its firing
+    graph = provenance.from_data(trace["graph"])
+    assert sorted(graph.nodes) == sorted(decision.graph.nodes)
+    assert graph.number_of_edges() == decision.graph.number_of_edges()
+    # the resolution is in the graph: each excluded outcome has an edge from what excluded it
+    for o in decision.outcomes:
+        if o.status == "excluded":
+            acted = {d["by"] for _, _, d in graph.in_edges(f"outcome:{o.item.id}@{o.subject}", data=True) if d["kind"] == "acted"}
+            assert set(o.by) <= acted
+    assert "trace" not in decision.to_dict()  # the JSON contract is unchanged without the flag
+
+
+def test_evaluate_prints_the_provenance_graph_as_dot(cli):
+    from conftest import ROOT
+
+    run = cli("evaluate", ROOT / "examples" / "security-service.json", "--format", "dot")
+    assert run.code == 0 and run.out.startswith("digraph provenance {")
+    assert '"clause:G2" -> "outcome:m25.security_pilot@SP-PORT" [label="excluded by G2"' in run.out
