@@ -18,6 +18,7 @@ Every pattern is a single fact tested with ``$and`` (a comma would mean a join,
 trap 1), starts with a positive type test (trap 7), compares money in integer fen
 (trap 9) and never uses negation (trap 6): rules only add facts; exclusion,
 capping and take-the-highest are decided in the relation graph after the fixpoint.
+Trap numbers are those of docs/durable_rules.md.
 
 Which rules exist depends on the readings that switch conditions, so a ruleset is
 compiled per combination of those readings (``ruleset_key``).
@@ -48,7 +49,7 @@ BEGIN_TYPE = "$begin"
 NEVER_TYPE = "$never"
 RESERVED_FIELDS = ("t", "id", "sid", "subject", "applicant")
 
-# durable_rules limits (shared/notes/durable_rules.md, item 12)
+# durable_rules limits (docs/durable_rules.md, trap 12)
 MAX_PATTERNS_PER_RULE = 16
 MAX_ALPHA_NODES_PER_FACT = 64
 MAX_PROPERTIES_PER_FACT = 253

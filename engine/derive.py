@@ -12,7 +12,7 @@ asserts the facts it returns, so later rules can join on them:
 - relation rules derive ``$edge`` facts.
 
 A fact already derived is not derived again (``$or`` fires once per true branch,
-trap 8), so every id is unique.  Nothing here evaluates a condition: the verdicts
+docs/durable_rules.md trap 8), so every id is unique.  Nothing here evaluates a condition: the verdicts
 are the firings themselves.
 """
 

@@ -11,8 +11,9 @@ the KB (the 64-alpha-node limit, docs/durable_rules.md trap 12) — and each fir
 asserts one ``$edge`` fact ``{kind, relation, source, target}``.  The relation
 graph (``engine/provenance.py``) is built from those edges and resolves them.
 
-Every joined field is tested for existence on both sides: durable_rules matches a
-join comparison whose field is missing (docs/engine.md, "chaining traps").
+Every joined field is tested for existence on both sides: a join comparison whose
+bound fact lacks the field raises durable_rules error 311 and aborts the whole
+batch (docs/engine.md, "New traps that chaining brings").
 """
 
 from __future__ import annotations

@@ -181,3 +181,44 @@ def test_evaluate_prints_the_provenance_graph_as_dot(cli):
     run = cli("evaluate", ROOT / "examples" / "security-service.json", "--format", "dot")
     assert run.code == 0 and run.out.startswith("digraph provenance {")
     assert '"clause:G2" -> "outcome:m25.security_pilot@SP-PORT" [label="excluded by G2"' in run.out
+
+
+def test_a_join_on_a_field_the_bound_fact_lacks_is_guarded():
+    """durable_rules 2.0.28 raises error 311 on an ordering join whose bound fact lacks the
+    field (docs/engine.md); the relation rules test every joined field with $ex."""
+    from policykb.engine.rules_engine import RulesEngine
+    from policykb.errors import EngineError
+
+    def run(guard: bool):
+        engine = RulesEngine()
+        a = {"$and": [{"t": "$met"}, {"$ex": {"year": 1}}]} if guard else {"t": "$met"}
+        engine.register("join311", {
+            "j": {"all": [{"a": a}, {"p": {"$and": [{"t": "prior"}, {"$lte": {"year": {"a": "year"}}}]}}], "run": "j"},
+            "$begin": {"all": [{"m": {"t": "$begin"}}], "run": "$begin"},
+            "$sink": {"all": [{"x": {"$ex": {"t": 1}}}, {"n": {"t": "$never"}}], "run": "$sink"}})
+        return engine.run("join311", [{"id": "f1", "t": "$met"}, {"id": "f2", "t": "prior", "year": 2020}])
+
+    with pytest.raises(EngineError, match="311"):
+        run(guard=False)
+    assert run(guard=True) == []
+    from policykb.engine.relation_rules import relation_rules
+
+    kb = policykb.load(path=KB_DIR)
+    for name, (rule, _) in relation_rules(kb.policy, kb.evaluator.prepare(kb.default_readings()).keys).items():
+        present: dict[str, set] = {}
+        references: list[tuple[str, str, str]] = []  # (binding, its field, the bound fact's binding and field)
+        for pattern in rule["all"]:
+            (binding, test), = pattern.items()
+            tests = test["$and"]
+            present[binding] = {n for t in tests for n in t.get("$ex", {})}
+            for t in tests:
+                for op, body in t.items():
+                    pairs = body.items() if op.startswith("$") and isinstance(body, dict) else [(op, body)]
+                    for field, value in pairs:
+                        if isinstance(value, dict) and len(value) == 1 and not next(iter(value)).startswith("$"):
+                            (other, other_field), = value.items()
+                            references.append((binding, field, f"{other}.{other_field}"))
+        assert references, name
+        for binding, field, ref in references:
+            other, other_field = ref.split(".")
+            assert field in present[binding] and other_field in present[other], (name, binding, field, ref)

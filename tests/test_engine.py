@@ -1,4 +1,5 @@
-"""The engine's guarantees: determinism, the durable_rules traps, batches, and the
+"""The engine's guarantees: determinism, the durable_rules traps (numbered as in
+docs/durable_rules.md), batches, and the
 consistency of the rules with the Python reference evaluation."""
 
 from __future__ import annotations
