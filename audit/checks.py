@@ -308,10 +308,15 @@ class ApplicantAudit:
         if g.amount > high:
             self.add("OVER_CEILING", g, m.both("f_over_ceiling", item=g.item, subject=g.subject, granted=granted, allowed=_money(high)),
                      clause=self.item_clause(g.item), allowed=(low, high))
-        elif g.amount < low:
-            self.add("UNDER_FLOOR", g, m.both("f_under_floor", item=g.item, subject=g.subject, granted=granted, allowed=_money(low)),
-                     clause=self.item_clause(g.item), allowed=(low, high))
+        elif g.amount < low and self.key(g.item, "cap") is None:
+            # an item under a group cap may rightly be paid less than its exact sum once the
+            # year's cap is used up: group_caps judges its floor against what the cap leaves
+            self.under_floor(g, low, high)
         return True
+
+    def under_floor(self, g: Grant, low: Decimal, high: Decimal) -> None:
+        self.add("UNDER_FLOOR", g, self.m.both("f_under_floor", item=g.item, subject=g.subject, granted=_money(g.amount), allowed=_money(low)),
+                 clause=self.item_clause(g.item), allowed=(low, high))
 
     def failed_reasons(self, g: Grant) -> Text:
         o = g.outcome
@@ -396,6 +401,12 @@ class ApplicantAudit:
             cap = self.policy.relations[rid].params["cap"]
             before_input = sum((d[3] for d in declared if self.key(d[0], "cap") == rid and d[2] == year), ZERO)
             total = before_input + sum((g.amount for g in grants), ZERO)
+            for g in grants:
+                # below an exact sum or a floor only by more than the cap leaves beside the others
+                if g.own is not None and g.amount < g.own[0]:
+                    due = g.own[0] if g.outcome is None or g.outcome.status != "reduced" else min(g.own[0], round_fen(g.outcome.low))
+                    if g.amount < min(due, max(ZERO, cap - (total - g.amount))):
+                        self.under_floor(g, g.own[0], g.own[1])
             if total <= cap:
                 continue
             running = before_input
@@ -419,13 +430,9 @@ class ApplicantAudit:
         for g in met:
             if g.own is None:
                 continue
-            item = self.policy.items[g.item]
-            key = (g.subject, self.key(g.item, "kind")) + ((g.year,) if item.repeat == "yearly" else ())
-            groups.setdefault(key, []).append(g)
+            groups.setdefault((g.subject, self.key(g.item, "kind")), []).append(g)
         granted_keys = {(g.item, g.subject, g.year, g.amount) for g in met}
-        for key, grants in groups.items():
-            subject, kind = key[0], key[1]
-            yearly = len(key) > 2
+        for (subject, kind), grants in groups.items():
             # awards declared in the applications: from other policies, or from this one but not among the records
             priors: dict[tuple, Decimal] = {}
             seen: set[int] = set()
@@ -436,32 +443,56 @@ class ApplicantAudit:
                 for f in g.decision.application.facts:
                     if f.type != fact_type or f.subject != subject or self.key(f.get("item") or "", "kind") != kind:
                         continue
-                    if yearly and f.get("year") != key[2]:
-                        continue
                     if f.get("source") == THIS_POLICY and (f.get("item"), f.subject, f.get("year"), f.get("amount")) in granted_keys:
                         continue
                     priors[(f.get("source"), f.get("item"), f.get("year"), f.get("amount"))] = f.get("amount")
-            entries = len(grants) + len(priors)
-            if entries < 2:
-                continue
             ordered = sorted(grants, key=Grant.order)
-            prior_text = [f"{s}:{i or ''} {y} {fmt_cny(a)}" for (s, i, y, a) in priors]
-            running = sum(priors.values(), ZERO)
-            entitled = ZERO
+            # running aggregates over the grants before g, by year and by (item, year): what
+            # counts against g is a handful of lookups, not a rescan of the history
+            by_year: dict[int, list] = {}  # year → [count, sum, max own]
+            by_item_year: dict[tuple[str, int], list] = {}
             for n, g in enumerate(ordered):
-                running += g.amount
-                entitled = max(entitled, g.own[1])
-                # the awards before this one, named up to a few and counted (never the whole history)
-                earlier = prior_text[:LISTED] + [f"{x.item} {x.year} {fmt_cny(x.amount)}" for x in ordered[max(0, n - LISTED):n]]
-                later = ordered[n + 1:n + 1 + LISTED] if not earlier else []
-                described = _listing(earlier + [f"{x.item} {x.year} {fmt_cny(x.amount)}" for x in later], entries - 1)
-                if mode == "exclusive" and (n > 0 or priors):
+                # what counts against g: as the ~top_up rules (an item that repeats yearly is a
+                # new event each year; its own earlier awards do not count)
+                once = self.repeat(g.item) == "once"
+                counts = lambda item, year: year <= g.year and (once or item != g.item or year == g.year)  # noqa: E731
+                count, total, entitled = 0, ZERO, g.own[1]
+                for year, (c, s_, m_) in by_year.items():
+                    if year <= g.year:
+                        count, total, entitled = count + c, total + s_, max(entitled, m_)
+                if not once:  # take out g's own item of earlier years
+                    for (item, year), (c, s_, m_) in by_item_year.items():
+                        if item == g.item and year < g.year:
+                            count, total = count - c, total - s_
+                    others = [m_ for (item, year), (c, s_, m_) in by_item_year.items() if year <= g.year and counts(item, year)]
+                    entitled = max([g.own[1]] + others)
+                earlier = {k: a for k, a in priors.items() if counts(k[1], k[2])}
+                slot = by_year.setdefault(g.year, [0, ZERO, ZERO])
+                slot[0], slot[1], slot[2] = slot[0] + 1, slot[1] + g.amount, max(slot[2], g.own[1])
+                slot = by_item_year.setdefault((g.item, g.year), [0, ZERO, ZERO])
+                slot[0], slot[1], slot[2] = slot[0] + 1, slot[1] + g.amount, max(slot[2], g.own[1])
+                if not count and not earlier:
+                    continue
+                running = sum(earlier.values(), ZERO) + total + g.amount
+                # the awards that count against g, named up to a few and counted (never the whole history)
+                named = [f"{s}:{i or ''} {y} {fmt_cny(a)}" for (s, i, y, a) in earlier][:LISTED]
+                for x in reversed(ordered[:n]):
+                    if len(named) >= LISTED:
+                        break
+                    if counts(x.item, x.year):
+                        named.append(f"{x.item} {x.year} {fmt_cny(x.amount)}")
+                described = _listing(named, len(earlier) + count)
+                if mode == "exclusive":
                     self.add("DUPLICATE_SAME_KIND", g, self.m.both("f_duplicate_exclusive", item=g.item, subject=g.subject, others=described, reading=reading),
                              clause=self.rule_clause(g4.id, g.item), allowed=(ZERO, ZERO))
                 elif mode == "top_up" and running > entitled:
                     self.add("DUPLICATE_SAME_KIND", g, self.m.both("f_duplicate_top_up", item=g.item, subject=g.subject, others=described,
                                                                   total=_money(running), allowed=_money(entitled), reading=reading),
                              clause=self.rule_clause(g4.id, g.item), allowed=(ZERO, max(ZERO, entitled - (running - g.amount))))
+
+    def repeat(self, item_id: str) -> str:
+        repeat = self.policy.items[item_id].repeat
+        return repeat.pick(self.readings) if isinstance(repeat, Switch) else repeat
 
     def requirements(self, met: list[Grant]) -> None:
         declared = self.declared(met)

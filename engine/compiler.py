@@ -35,13 +35,14 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from policykb.kb import conditions as cond
-from policykb.kb.model import ALWAYS, All, Any_, Compare, Policy, switch_readings
+from policykb.kb.model import ALWAYS, All, Any_, Compare, Policy, resolve, switch_readings
 from policykb.money import to_fen
 
 APPLICANT_TYPE = "$applicant"
 MET_TYPE = "$met"
 UNDETERMINED_TYPE = "$undetermined"
 COVERED_TYPE = "$covered"
+COVER_TYPE = "$cover"
 IN_PERIOD_TYPE = "$in_period"
 OUT_OF_PERIOD_TYPE = "$out_of_period"
 EDGE_TYPE = "$edge"
@@ -63,10 +64,11 @@ class RuleInfo:
 
     name: str
     owner: str  # item ID, provision ID or relation ID
-    kind: str  # "item" | "unknown" | "provision" | "period" | "period_date" | "relation"
+    kind: str  # "item" | "unknown" | "provision" | "cover" | "period" | "period_date" | "relation"
     fact_type: str
     branch: int
     branches: int
+    covers: tuple[str, ...] = ()  # kind "cover": the items it admits the applicant for
     fields: tuple[str, ...] = ()  # unknown rules: the fields the branch reads
     edge: str = ""  # relation rules: the kind of edge asserted
 
@@ -77,7 +79,7 @@ def condition_readings(policy: Policy) -> tuple[str, ...]:
     for item in policy.items.values():
         used |= switch_readings(item.conditions)
     for prov in policy.provisions.values():
-        used |= switch_readings(prov.conditions)
+        used |= switch_readings(prov.conditions) | switch_readings(prov.params.get("covers"))
     return tuple(sorted(used))
 
 
@@ -194,6 +196,15 @@ class Compiler:
                 tests = [{"t": APPLICANT_TYPE}] + [self.test(None, c) for c in conj]
                 rules[name] = {"all": [{"p": {"$and": tests}}], "run": name}
                 info[name] = RuleInfo(name, prov.id, "provision", APPLICANT_TYPE, k + 1, len(branches))
+            # A cover is a rule of its own on the applicant: when it fires, the provision does
+            # not exclude the cover's items (the provision's own rule still decides for the rest).
+            for j, cover in enumerate(resolve(prov.params.get("covers", ()), readings) or ()):
+                branches = dnf(cond.resolve(cover.conditions, readings))
+                for k, conj in enumerate(branches):
+                    name = f"{prov.id}/cover{j + 1}" + ("" if len(branches) == 1 else f"#{k + 1}")
+                    tests = [{"t": APPLICANT_TYPE}] + [self.test(None, c) for c in conj]
+                    rules[name] = {"all": [{"p": {"$and": tests}}], "run": name}
+                    info[name] = RuleInfo(name, prov.id, "cover", APPLICANT_TYPE, k + 1, len(branches), tuple(cover.items))
         for item in self.policy.items.values():
             resolved = cond.resolve(item.conditions, readings)
             branches = dnf(resolved)
@@ -208,7 +219,7 @@ class Compiler:
                     uname = f"?{name}"
                     fields = tuple(dict.fromkeys(n for c in conj for n in (c.field, c.ref) if n))
                     rules[uname] = {"all": [{"p": {"$and": head + unknown}}], "run": uname}
-                    info[uname] = RuleInfo(uname, item.id, "unknown", item.fact, k + 1, len(branches), fields)
+                    info[uname] = RuleInfo(uname, item.id, "unknown", item.fact, k + 1, len(branches), fields=fields)
         if keys is not None:
             for name, (rule, rinfo) in relation_rules(self.policy, keys).items():
                 rules[name] = rule

@@ -57,6 +57,7 @@ class Decision:
         self.g1_ok = g1_ok
         self.graph = graph  # the relation graph the outcomes were resolved on (engine/provenance.py)
         self.derived = dict(derived or {})  # id → fact, every fact the rules derived
+        self.covered: dict[str, str] = {}  # item ID → the cover of G1 that admits the applicant for it (I-14)
 
     @property
     def kb_version(self) -> str:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from policykb.kb.model import resolve
+
 from . import compiler as comp
 from .amounts import Computed, compute
 from .application import Application, Fact
@@ -51,6 +53,8 @@ class Derivation:
             return self.edge(info, bindings)
         if kind == "provision":
             return self.new({"id": f"covered:{info.owner}", "t": comp.COVERED_TYPE, "by": info.owner})
+        if kind == "cover":  # a cover of G1 admits the applicant for some items (I-14)
+            return self.new({"id": f"cover:{info.name}", "t": comp.COVER_TYPE, "by": info.owner, "rule": info.name})
         if kind == "period":
             return self.new({"id": f"in_period:{info.owner}", "t": comp.IN_PERIOD_TYPE, "by": info.owner})
         if kind == "period_date":
@@ -84,7 +88,7 @@ class Derivation:
         self.rules[mid] = [info.name]
         met = {
             "id": mid, "t": comp.MET_TYPE, "item": item.id, "fact": fid, "subject": fact.subject, "rule": info.name,
-            "n": len(self.facts) + 1, "year": self.app.year, "repeat": item.repeat, "applicant_id": self.app.applicant_id,
+            "n": len(self.facts) + 1, "year": self.app.year, "repeat": resolve(item.repeat, self.prepared.readings), "applicant_id": self.app.applicant_id,
             "amount_kind": computed.kind,
         }
         if computed.low is not None:

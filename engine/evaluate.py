@@ -230,10 +230,18 @@ class Evaluator:
         g1_ok = self.g1_rule is None or comp.COVERED_TYPE in types
         in_period = self.g3_rule is None or comp.IN_PERIOD_TYPE in types
         out_of_period = {by_id[f["fact"]].key for f in derived.values() if f["t"] == comp.OUT_OF_PERIOD_TYPE}
-        ctx = Context(self.policy, app, prepared.readings, graph, g1_ok, in_period, out_of_period, self.statics)
+        covered: dict[str, str] = {}  # item ID → the cover rule of G1 that admits the applicant for it (I-14)
+        for firing in firings:
+            info = prepared.rules.get(firing.rule)
+            if info is not None and info.kind == "cover" and firing.derived:
+                for item_id in info.covers:
+                    covered.setdefault(item_id, info.name)
+        ctx = Context(self.policy, app, prepared.readings, graph, g1_ok, in_period, out_of_period, self.statics, covered=covered)
         resolve_all(outcomes, ctx)
         provenance.record_resolution(graph, outcomes)
-        return Decision(self.policy, app, prepared.readings, outcomes, firings, by_id, g1_ok, self, graph=graph, derived=derived)
+        decision = Decision(self.policy, app, prepared.readings, outcomes, firings, by_id, g1_ok, self, graph=graph, derived=derived)
+        decision.covered = dict(sorted(covered.items()))
+        return decision
 
     @staticmethod
     def getter(app: Application, fact: Fact):

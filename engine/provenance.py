@@ -87,6 +87,8 @@ def build(policy, app, outcomes: Iterable[Any], derived: Mapping[str, dict], key
             g.add_edge(node(fact["source"]), node(fact["target"]), key=fid, kind=fact["kind"], relation=fact["relation"], rule=fact["rule"])
         elif t in (comp.COVERED_TYPE, comp.IN_PERIOD_TYPE):
             g.add_edge(clause(fact["by"]), "applicant", key=fid, kind="covered" if t == comp.COVERED_TYPE else "in_period")
+        elif t == comp.COVER_TYPE:
+            g.add_edge(clause(fact["by"]), "applicant", key=fid, kind="cover", rule=fact["rule"])
         elif t == comp.OUT_OF_PERIOD_TYPE:
             g.add_edge(clause(fact["by"]), f"fact:{key_of[fact['fact']]}", key=fid, kind="out_of_period")
     return g

@@ -135,7 +135,7 @@ def relation_rules(policy: Policy, keys: Mapping[str, Mapping[str, str]]) -> dic
                 ("p", prior_pattern(*_ex("cap"), *_same("a", "cap"), *this_year)),
             ])
         # G4: an award of the same kind for the same subject, earlier or this year
-        # ("once" items), or this year ("yearly" items)
+        # ("once" items, their repeat resolved under the readings), or this year ("yearly")
         add("~top_up#1", g4.id, "top_up", [
             ("a", _met({"repeat": "once"}, *_ex("kind", "subject", "year"))),
             ("p", prior_pattern(*_ex("kind", "subject", "year"), *_same("a", "kind", "subject"), {"$lte": {"year": {"a": "year"}}})),
@@ -143,6 +143,13 @@ def relation_rules(policy: Policy, keys: Mapping[str, Mapping[str, str]]) -> dic
         add("~top_up#2", g4.id, "top_up", [
             ("a", _met({"repeat": "yearly"}, *_ex("kind", "subject", "year"))),
             ("p", prior_pattern(*_ex("kind", "subject", "year"), *_same("a", "kind", "subject", "year"))),
+        ])
+        # a yearly item is a new event each year, but an earlier award of another item of its
+        # kind (a lower level of its ladder) still counts
+        add("~top_up#3", g4.id, "top_up", [
+            ("a", _met({"repeat": "yearly"}, *_ex("kind", "subject", "year", "item"))),
+            ("p", prior_pattern(*_ex("kind", "subject", "year", "item"), *_same("a", "kind", "subject"),
+                                {"$lt": {"year": {"a": "year"}}}, {"$neq": {"item": {"a": "item"}}})),
         ])
         if "other" in present:
             add("~other#2", "excluded_by_other_reward", "other_reward", [

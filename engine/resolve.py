@@ -10,7 +10,9 @@ or reduces a benefit happens here, over the relation graph's groups, in this ord
 4. mutual exclusion per enterprise-year (X-m01): each item type's total after its
    group cap is compared, the largest wins (ties: larger before caps, then first
    listed); I-04 decides whether several projects of one type add up;
-5. group caps per enterprise-year (CAP-m01, CAP-m23), allocated largest first;
+5. group caps per enterprise-year (CAP-m01, CAP-m23, CAP-m23-suzhou), allocated largest
+   first, in the order relations.yaml lists them; before the first and after each, a
+   member whose required item is out is excluded (R-m23), so it takes no share of a cap;
 6. G4 against awards already granted or declared (I-05: top-up or exclusive);
 7. exclusion by another reward for the same subject (X-m14, I-09);
 8. requirements (R-m23).
@@ -53,6 +55,13 @@ class Statics:
         self.relations: dict[str, list[Relation]] = {}
         for rel in policy.relations.values():
             self.relations.setdefault(rel.kind, []).append(rel)
+        # items some cover of the eligibility provision may admit, under some reading
+        self.coverable: set[str] = set()
+        for prov in policy.provisions.values():
+            covers = prov.params.get("covers", ())
+            for case in (covers.cases.values() if hasattr(covers, "cases") else [covers]):
+                for cover in case:
+                    self.coverable.update(cover.items)
         self.reading: dict[tuple[str, str], str | None] = {}
         for owner in list(policy.relations.values()) + list(policy.provisions.values()):
             for name, value in owner.params.items():
@@ -77,6 +86,7 @@ class Context:
     in_period: bool
     out_of_period: set[str]  # keys of facts dated outside the period
     statics: Statics
+    covered: Mapping[str, str] = field(default_factory=dict)  # item ID → cover rule admitting the applicant (I-14)
     by_node: dict[str, Outcome] = field(default_factory=dict)
     facts: dict[str, Fact] = field(default_factory=dict)  # graph node → fact
     context: dict[str, list[Fact]] = field(default_factory=dict)  # context facts by type
@@ -111,7 +121,12 @@ class Context:
         return [f for f in self.app.facts if f.key in keys]
 
     def same_kind_priors(self, o: Outcome) -> list[Fact]:
-        """Awards already granted or declared for the same subject and kind (G4 edges)."""
+        """Awards already granted or declared for the same subject and kind (G4 edges).
+
+        An item that repeats yearly (its ``repeat`` under the readings) is a new event each
+        year: its own awards of earlier years do not count, but earlier awards of the other
+        items of its kind (a lower level of its ladder) still do — the ``~top_up`` rules
+        derive exactly those edges."""
         return self.facts_into(self.node(o), "top_up")
 
     def net_of_priors(self, o: Outcome) -> Decimal:
@@ -164,8 +179,15 @@ def resolve_all(outcomes: list[Outcome], ctx: Context) -> None:
         highest(outcomes, ctx, rel)
     for rel in ctx.relations("exclusive"):
         exclusive(outcomes, ctx, rel)
-    for rel in ctx.relations("group_cap"):
-        group_cap(outcomes, ctx, rel)
+    # An item whose required partner is out takes no share of a group cap (Suzhou's cap goes
+    # to the loans whose Taicang subsidy stands): requirements are settled before the caps and
+    # again after each cap, so a cap listed later sees what an earlier cap cut out.
+    for rel in ctx.relations("requires"):
+        requires(outcomes, ctx, rel, final=False)
+    for cap in ctx.relations("group_cap"):
+        group_cap(outcomes, ctx, cap)
+        for rel in ctx.relations("requires"):
+            requires(outcomes, ctx, rel, final=False)
     prior_awards(outcomes, ctx)
     for rel in ctx.relations("excluded_by_other_reward"):
         other_reward(outcomes, ctx, rel)
@@ -183,8 +205,15 @@ def eligibility(outcomes: list[Outcome], ctx: Context) -> None:
     g1 = ctx.provision("eligibility")
     if g1 is None or ctx.g1_ok:  # G1's rule derived $covered
         return
+    reading = ctx.reading_of(g1.id, "covers")
     for o in outcomes:
-        o.act(Event(g1.id, g1.kind, "ineligible", before=(o.low, o.high)), status="ineligible")
+        cover = ctx.covered.get(o.item.id)
+        if cover is not None:
+            # the measure's own words admit this applicant for this item (a cover of G1)
+            o.act(Event(g1.id, g1.kind, "covered", detail=(("cover", cover),), reading=reading))
+            continue
+        o.act(Event(g1.id, g1.kind, "ineligible", before=(o.low, o.high), reading=reading if o.item.id in ctx.statics.coverable else None),
+              status="ineligible")
 
 
 def period(outcomes: list[Outcome], ctx: Context) -> None:
@@ -398,7 +427,10 @@ def other_reward(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
                         winner=others[0], detail=(("sources", tuple(sources)),), reading=reading), status="excluded")
 
 
-def requires(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
+def requires(outcomes: list[Outcome], ctx: Context, rel: Relation, final: bool = True) -> None:
+    """Exclude a member whose required item is not paid for the same subject.  Run once
+    before the group caps (``final=False``: only exclusions, so that an excluded member
+    takes no share of a cap) and once at the end, when every partner's status is final."""
     needed = rel.params["requires"]
     for o in ctx.members(rel):
         if not o.alive:
@@ -407,11 +439,13 @@ def requires(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
         met = ctx.outcomes_into(node, "satisfies", rel.id)  # the required item met for the subject
         partner = met[0] if met else ctx.by_node.get(outcome_node(needed, o.subject))  # else its outcome, to name it
         if partner is not None and partner.is_cash:
-            o.act(Event(rel.id, rel.kind, "kept", winner=partner.rival()))
+            if final:
+                o.act(Event(rel.id, rel.kind, "kept", winner=partner.rival()))
             continue
         paid = ctx.facts_into(node, "satisfies", rel.id)  # the required award already granted
         if paid:  # the required award was already granted (获得我市贴息奖励)
-            o.act(Event(rel.id, rel.kind, "kept", winner=Rival(needed, o.subject, paid[0].get("amount"), "granted")))
+            if final:
+                o.act(Event(rel.id, rel.kind, "kept", winner=Rival(needed, o.subject, paid[0].get("amount"), "granted")))
             continue
         status = partner.status if partner is not None else "absent"
         o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),
