@@ -62,10 +62,16 @@ def relation_keys(policy: Policy, readings: Mapping[str, str]) -> dict[str, dict
 
 def key_problems(policy: Policy) -> list[str]:
     """Relation memberships the key-based rules cannot represent."""
-    from .compiler import reading_combinations
+    import itertools
 
+    from policykb.kb.model import switch_readings
+
+    # only the readings that switch relation members matter here
+    ids = sorted(set().union(*(switch_readings(r.members) for r in policy.relations.values())) if policy.relations else set())
+    base = policy.default_readings()
+    combos = [dict(base, **dict(zip(ids, choice))) for choice in itertools.product(*(tuple(policy.readings[i].options) for i in ids))]
     problems: set[str] = set()
-    for readings in reading_combinations(policy):
+    for readings in combos:
         groups = relation_groups(build_graph(policy, readings), policy)
         seen: dict[tuple[str, str], str] = {}
         for rid, members in groups.items():

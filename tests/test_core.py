@@ -222,3 +222,16 @@ def test_a_join_on_a_field_the_bound_fact_lacks_is_guarded():
         for binding, field, ref in references:
             other, other_field = ref.split(".")
             assert field in present[binding] and other_field in present[other], (name, binding, field, ref)
+
+
+def test_kb_check_refuses_an_item_in_two_relations_of_one_kind(kb):
+    import dataclasses
+
+    from policykb.engine.relation_rules import key_problems
+
+    assert key_problems(kb.policy) == []
+    h = kb.policy.relations["H-m16"]
+    twin = dataclasses.replace(h, id="H-twin")
+    policy = dataclasses.replace(kb.policy, relations={**kb.policy.relations, "H-twin": twin})
+    problems = key_problems(policy)
+    assert problems and all("H-m16" in p and "H-twin" in p for p in problems)
