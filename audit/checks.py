@@ -31,7 +31,6 @@ from typing import Any, Mapping
 import orjson
 
 from policykb.engine.relation_rules import THIS_POLICY, relation_keys
-from policykb.engine.resolve import DECLARED_SOURCES
 from policykb.errors import InputError, suggest
 from policykb.kb import conditions as cond
 from policykb.kb.describe import failed_text, field_label
@@ -526,7 +525,7 @@ class ApplicantAudit:
                 if rid is None:
                     continue
                 rel = self.policy.relations[rid]
-                declared_sources = tuple(rel.params.get("declared_sources", DECLARED_SOURCES))
+                declared_sources = tuple(rel.params.get("declared_sources", ()))
                 names = {i for i in seen if i != g.item}
                 for f in g.decision.application.facts:
                     if f.type == fact_type and f.subject == g.subject and f.get("year") <= g.year and f.get("item") != g.item and (

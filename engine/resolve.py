@@ -38,9 +38,6 @@ from .outcomes import Event, Outcome, Rival
 from .provenance import into, outcome_node
 from .relation_rules import THIS_POLICY
 
-# Sources of awards "declared" from other policies that an other-reward relation counts
-# unless the relation names its own (``declared_sources``).
-DECLARED_SOURCES = ("taicang",)
 
 
 class Statics:
@@ -406,7 +403,7 @@ def prior_awards(outcomes: list[Outcome], ctx: Context) -> None:
 def other_reward(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
     reading = ctx.reading_of(rel.id, "other_rewards")
     sources = resolve(rel.params["other_rewards"], ctx.readings)
-    declared = tuple(rel.params.get("declared_sources", DECLARED_SOURCES))
+    declared = tuple(rel.params.get("declared_sources", ()))  # from the KB: which declared awards count
     for o in ctx.members(rel):
         if not o.alive:
             continue
