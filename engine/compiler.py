@@ -231,6 +231,26 @@ class Compiler:
         return rules, info
 
 
+def joined_types(definition: dict) -> frozenset[str]:
+    """The fact types the rules of a definition match by type (``{"t": X}``)."""
+    found: set[str] = set()
+
+    def walk(test: Any) -> None:
+        if isinstance(test, dict):
+            for key, value in test.items():
+                if key == "t" and isinstance(value, str):
+                    found.add(value)
+                elif key in ("$and", "$or"):
+                    for part in value:
+                        walk(part)
+
+    for rule in definition.values():
+        for pattern in rule.get("all", ()):
+            for test in pattern.values():
+                walk(test)
+    return frozenset(found)
+
+
 def ruleset_name(policy: Policy, definition: dict) -> str:
     """A name per distinct compiled ruleset: the same rules share one registration."""
     digest = hashlib.sha256(json.dumps([policy.version, definition], sort_keys=True).encode()).hexdigest()[:12]

@@ -39,6 +39,12 @@ class Derivation:
         self.computed: dict[str, Computed] = {}  # $met id → its amount
         self.missing: dict[str, list[str]] = {}  # $undetermined id → fields to supply
         self.rules: dict[str, list[str]] = {}  # $met id → every rule (branch) that derived it
+        # A $met fact is asserted back only when a relation rule could join it (the wrapper
+        # asserts the joined types): with no award or support declared and no item of an
+        # "other reward" relation in reach, only items with a relation key can be joined.
+        self.local: set[str] = set()  # ids of derived $met facts kept out of the session
+        self.assert_every_met = any(f.role == "context" for f in app.facts) or any(
+            f.type in prepared.other_fact_types for f in app.facts)
 
     def __call__(self, rule: str, bindings: dict) -> list[dict]:
         info = self.prepared.rules.get(rule)
@@ -95,8 +101,12 @@ class Derivation:
             met["low"] = str(computed.low)
         if computed.high is not None:
             met["high"] = str(computed.high)
-        met.update(self.prepared.keys[item.id])
-        return self.new(met)
+        keys = self.prepared.keys[item.id]
+        met.update(keys)
+        derived = self.new(met)
+        if not self.assert_every_met and not (keys.keys() - {"kind"}) and item.id not in self.prepared.needed:
+            met["$local"] = True  # no relation rule can join it in this evaluation
+        return derived
 
     def unknown(self, info, p: dict) -> list[dict]:
         fid = p["id"]

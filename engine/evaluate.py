@@ -44,6 +44,9 @@ class Prepared:
     fields: Mapping[str, tuple[str, ...]]  # item ID → the fields its condition reads, in order
     amounts: Mapping[str, Amount]
     keys: Mapping[str, Mapping[str, str]]  # item ID → its relation keys (engine/relation_rules.py)
+    joined: frozenset  # derived fact types some rule joins on: only those are asserted back
+    needed: frozenset  # items some other item requires (a $met of one can satisfy a requirement)
+    other_fact_types: frozenset  # fact types of the items of an "other reward" relation
     eligibility: Any  # resolved G1 condition, for explanations
 
 
@@ -138,6 +141,9 @@ class Evaluator:
                 fields={iid: tuple(cond.fields(c)) for iid, c in conditions.items()},
                 amounts={i.id: resolve(i.amount, readings) for i in self.policy.items.values()},
                 keys=keys,
+                joined=comp.joined_types(definition),
+                needed=frozenset(k["needs"] for k in keys.values() if "needs" in k),
+                other_fact_types=frozenset(self.policy.items[i].fact for i, k in keys.items() if "other" in k),
                 eligibility=cond.resolve(g1.conditions, readings) if g1 is not None else cond.ALWAYS,
             )
             self._prepared[key] = prepared
@@ -178,7 +184,7 @@ class Evaluator:
         prepared = self.prepare(readings)
         facts, by_id = self.engine_facts(app, prepared.keys)
         derivation = Derivation(self, app, prepared, by_id)
-        firings = self.engine.run(prepared.ruleset, facts, derivation)
+        firings = self.engine.run(prepared.ruleset, facts, derivation, prepared.joined)
         return self.decide(app, prepared, firings, by_id, derivation)
 
     def decide(self, app: Application, prepared: Prepared, firings, by_id: Mapping[str, Fact], derivation: Derivation) -> Decision:

@@ -164,6 +164,7 @@ class RulesEngine:
         self._sids = itertools.count(1)
         self._trace: list[Firing] | None = None
         self._derive: Derive | None = None
+        self._joined: frozenset[str] | None = None
         self._errors: list[str] = []
         _ENGINES.add(self)
 
@@ -178,8 +179,10 @@ class RulesEngine:
                 matched = tuple(sorted((binding, fact["id"]) for binding, fact in bindings.items()))
                 derived = self._derive(rule, bindings) if self._derive is not None else ()
                 self._trace.append(Firing(len(self._trace), rule, matched, tuple(f["id"] for f in derived)))
+                joined = self._joined
                 for fact in derived:
-                    c.assert_fact(fact)
+                    if joined is None or (fact["t"] in joined and not fact.get("$local")):
+                        c.assert_fact(fact)
                     if c.s.exception:  # durable_rules keeps a failed assert here, not raising it
                         raise EngineError(str(c.s.exception))
             except Exception as exc:  # never let durable_rules swallow it (upstream #305)
@@ -205,11 +208,16 @@ class RulesEngine:
             self._registered.add(name)
 
     # -- running
-    def run(self, ruleset: str, facts: list[dict], derive: Derive | None = None) -> list[Firing]:
+    def run(self, ruleset: str, facts: list[dict], derive: Derive | None = None,
+            joined: frozenset[str] | None = None) -> list[Firing]:
         """Assert ``facts`` (each with a unique ``id`` and a type ``t``) in a fresh session.
 
         Each firing calls ``derive(rule, {binding: fact})``; the facts it returns
-        (unique ids, a type ``t``) are asserted in turn, so rules chain to a fixpoint.
+        (unique ids, a type ``t``) are asserted in turn, so rules chain to a fixpoint —
+        when ``joined`` is given, only those of a type in it (the types some rule joins
+        on) and not marked ``$local`` by the derivation: a derived fact no rule can match
+        would only reach the sink, at the cost of a round trip through the C core; it
+        stays in the firing's record all the same.
         Returns every firing in order.  The session is deleted whatever happens.
         """
         if ruleset not in self._registered:
@@ -218,6 +226,7 @@ class RulesEngine:
             sid = str(next(self._sids))
             self._trace = []
             self._derive = derive
+            self._joined = joined
             self._errors = []
             began = False
             _durable.json = _OrjsonShim

@@ -86,7 +86,7 @@ def run(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, readin
         facts, by_id = evaluator.engine_facts(app, prepared.keys)
         derivation = Derivation(evaluator, app, prepared, by_id)
         start = time.perf_counter()
-        firings += len(evaluator.engine.run(prepared.ruleset, facts, derivation))
+        firings += len(evaluator.engine.run(prepared.ruleset, facts, derivation, prepared.joined))
         engine_timings[i] = time.perf_counter() - start
         if i + 1 == tenth:
             gc.collect()
