@@ -120,7 +120,7 @@ class Decision:
         return {
             "facts": {fid: key for fid, key in sorted(key_of.items(), key=lambda kv: int(kv[0][1:]))},
             "firings": [f.to_dict() for f in self.firings],
-            "derived": [self.derived[d] for d in sorted(self.derived)],
+            "derived": [{k: v for k, v in self.derived[d].items() if k != "$local"} for d in sorted(self.derived)],
             "graph": provenance.to_data(self.graph) if self.graph is not None else None,
         }
 
