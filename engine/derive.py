@@ -121,34 +121,28 @@ class Derivation:
                          "rule": info.name, "reason": "condition"})
 
     def edge(self, info, bindings: dict) -> list[dict]:
-        (b1, first), (b2, second) = sorted(bindings.items(), key=lambda kv: _BINDING_ORDER[kv[0]])
-        a = bindings["a"]
         edge = info.edge
-        if edge == "highest":
-            relation = a["ladder"]
-        elif edge in ("exclusive", "claimed"):
-            relation = a["group"]
-        elif edge == "cap_used":
-            relation = a["cap"]
-        elif edge == "other_reward":
-            relation = a["other"]
-        elif edge == "satisfies":
-            relation = a["needs_rel"]
-        else:  # top_up, case_by_case: the provision that owns the rule
-            relation = info.owner
-        # the edge points from the fact that acts (rival, award, support) to the outcome it acts on
-        if edge in ("highest", "exclusive"):
-            source, target = first["id"], second["id"]
+        if "y" in bindings:  # an award or support joined with the applicant: an edge to the clause
+            other = bindings.get("p") or bindings.get("s")
+            relation = {"claimed": other.get("group"), "cap_used": other.get("cap")}.get(edge) or info.owner
+            source, target = other["id"], relation
         else:
+            a = bindings["a"]
+            if edge == "highest":
+                relation = a["ladder"]
+            elif edge == "other_reward":
+                relation = a["other"]
+            elif edge == "satisfies":
+                relation = a["needs_rel"]
+            else:  # top_up, case_by_case: the provision that owns the rule
+                relation = info.owner
+            # the edge points from the fact that acts (rival, award, support) to the outcome it acts on
             other = bindings.get("b") or bindings.get("p") or bindings.get("s")
-            source, target = other["id"], a["id"]
-        if edge == "cap_used":  # an award uses up the cap itself, whichever member joined it
-            target = relation
+            source, target = (a["id"], other["id"]) if edge == "highest" else (other["id"], a["id"])
         return self.new({"id": f"edge:{edge}:{relation}:{source}>{target}", "t": comp.EDGE_TYPE, "kind": edge,
                          "relation": relation, "source": source, "target": target, "rule": info.name})
 
 
-_BINDING_ORDER = {"a": 0, "b": 1, "p": 1, "s": 1}
 
 
 def engine_context_fact(fact: Fact, fid: str, keys: Mapping[str, Mapping[str, str]], money: frozenset) -> dict[str, Any]:

@@ -158,7 +158,7 @@ class Evaluator:
             if value is not None:
                 applicant[name] = comp.engine_value(value, voc.applicant[name].type)
         ids = fact_ids(len(app.facts) + 1)
-        out = [{"id": ids[0], "t": comp.APPLICANT_TYPE, "applicant": applicant, "year": app.year}]
+        out = [{"id": ids[0], "t": comp.APPLICANT_TYPE, "applicant": applicant, "year": app.year, "applicant_id": app.applicant_id}]
         by_id: dict[str, Fact] = {}
         money = self._money_fields
         for fid, fact in zip(ids[1:], app.facts):

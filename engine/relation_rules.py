@@ -123,23 +123,17 @@ def relation_rules(policy: Policy, keys: Mapping[str, Mapping[str, str]]) -> dic
             ("a", _met(*_ex("ladder", "subject", "n"))),
             ("b", _met(*_ex("ladder", "subject", "n"), *_same("a", "ladder", "subject"), {"$gt": {"n": {"a": "n"}}})),
         ])
-    if "group" in present:  # same exclusive group, same enterprise-year (one evaluation)
-        add("~exclusive", "exclusive", "exclusive", [
-            ("a", _met(*_ex("group", "n"))),
-            ("b", _met(*_ex("group", "n"), *_same("a", "group"), {"$gt": {"n": {"a": "n"}}})),
-        ])
+    # An exclusive group (enterprise-year scope) is the relation's member edges, one per $met
+    # fact, never a pair rule: pairs would be quadratic in the projects of one application.
+    applicant = ("y", {"$and": [{"t": "$applicant"}, *_ex("year", "applicant_id")]})
     if prior:
-        this_year = [{"source": THIS_POLICY}, *_ex("year"), *_same("a", "year")]
-        if "group" in present:  # an award of the group already granted this year
-            add("~claimed", "exclusive", "claimed", [
-                ("a", _met(*_ex("group", "year"))),
-                ("p", prior_pattern(*_ex("group"), *_same("a", "group"), *this_year)),
-            ])
-        if "cap" in present:  # an award already granted this year uses up the cap
-            add("~cap_used", "group_cap", "cap_used", [
-                ("a", _met(*_ex("cap", "year"))),
-                ("p", prior_pattern(*_ex("cap"), *_same("a", "cap"), *this_year)),
-            ])
+        # awards of this policy already granted this year, joined with the applicant's year (one
+        # join per award, whatever the number of outcomes): the relation they count against
+        this_year = [{"source": THIS_POLICY}, *_ex("year"), *_same("y", "year")]
+        if "group" in present:  # an award of the exclusive group: its type stands this year
+            add("~claimed", "exclusive", "claimed", [applicant, ("p", prior_pattern(*_ex("group"), *this_year))])
+        if "cap" in present:  # an award under a cap uses it up
+            add("~cap_used", "group_cap", "cap_used", [applicant, ("p", prior_pattern(*_ex("cap"), *this_year))])
         # G4: an award of the same kind for the same subject, earlier or this year
         # ("once" items, their repeat resolved under the readings), or this year ("yearly")
         add("~top_up#1", g4.id, "top_up", [
@@ -182,8 +176,9 @@ def relation_rules(policy: Policy, keys: Mapping[str, Mapping[str, str]]) -> dic
             ("s", {"$and": [{"t": support}, *_ex("subject")]}),
             ("a", _met(*_ex("subject"), {"subject": {"s": "subject"}})),
         ])
+        # support given to the enterprise itself that lists items: it concerns the listed items
+        # whatever their subject (an edge to the provision, one per support)
         add("~case_by_case#2", g2.id, "case_by_case", [
-            ("s", {"$and": [{"t": support}, *_ex("subject", "listed")]}),
-            ("a", _met(*_ex("applicant_id", "subject"), {"applicant_id": {"s": "subject"}}, {"$neq": {"subject": {"s": "subject"}}})),
+            applicant, ("s", {"$and": [{"t": support}, *_ex("subject", "listed"), {"subject": {"y": "applicant_id"}}]}),
         ])
     return out

@@ -111,11 +111,7 @@ class Context:
 
     def granted_claims(self, rel: Relation, members: list[Outcome]) -> list[Fact]:
         """Awards of this policy already granted this year under an exclusive relation."""
-        keys: dict[str, Fact] = {}
-        for o in members:
-            for f in self.facts_into(self.node(o), "claimed", rel.id):
-                keys[f.key] = f
-        return [f for f in self.app.facts if f.key in keys]
+        return self.facts_into(f"clause:{rel.id}", "claimed")
 
     def same_kind_priors(self, o: Outcome) -> list[Fact]:
         """Awards already granted or declared for the same subject and kind (G4 edges).
@@ -236,6 +232,7 @@ def case_by_case(outcomes: list[Outcome], ctx: Context) -> None:
         return
     reading = ctx.reading_of(g2.id, "scope")
     scope = resolve(g2.params["scope"], ctx.readings)
+    enterprise_wide = {f.key for f in ctx.facts_into(f"clause:{g2.id}", "case_by_case")}
     for o in outcomes:
         if not o.alive:
             continue
@@ -244,6 +241,7 @@ def case_by_case(outcomes: list[Outcome], ctx: Context) -> None:
         # support for the subject, or given to the enterprise itself and listing items (the
         # ~case_by_case rules' edges); a support listing items covers only those items
         joined = {f.key for f in ctx.facts_into(ctx.node(o), "case_by_case")}
+        joined |= enterprise_wide
         for s in supports:
             covered = s.get("items")
             concerned = s.key in joined and (not covered or o.item.id in covered)

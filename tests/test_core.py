@@ -28,13 +28,32 @@ def test_item_rules_derive_met_facts_that_relation_rules_join(kb, example_docume
     by_rule = {}
     for firing in decision.firings:
         by_rule.setdefault(firing.rule, []).append(firing)
-    # each item firing derived a $met fact; the exclusive rule joined two of them
+    # each item firing derived a $met fact; a relation rule joined two derived facts
     assert all(f.derived and f.derived[0].startswith(("met:", "undetermined:")) for f in by_rule["m01.equipment"])
     derived = {d for f in decision.firings for d in f.derived}
-    exclusive = by_rule["~exclusive"]
-    assert exclusive and all(dict(f.matched)["a"] in derived and dict(f.matched)["b"] in derived for f in exclusive)
-    edges = [d for _, _, d in decision.graph.edges(data=True) if d["kind"] == "exclusive"]
-    assert {e["relation"] for e in edges} == {"X-m01"}
+    requires = by_rule["~requires#1"]
+    assert requires and all(dict(f.matched)["a"] in derived and dict(f.matched)["b"] in derived for f in requires)
+    edges = [d for _, _, d in decision.graph.edges(data=True) if d["kind"] == "satisfies"]
+    assert {e["relation"] for e in edges} == {"R-m23"}
+    # the exclusive group is the relation's member edges, one per outcome
+    members = [b for a, b, d in decision.graph.out_edges("clause:X-m01", data=True) if d["kind"] == "member"]
+    assert sorted(members) == sorted(f"outcome:{o.item.id}@{o.subject}" for o in decision.outcomes
+                                     if o.item.id.startswith("m01.") and o.verdict is True)
+
+
+def test_relation_rules_stay_linear_in_the_facts_of_one_application(kb):
+    """Hostile input: many projects of one enterprise-year must not make pairwise joins."""
+    def firings(n):
+        doc = {"applicant": {"id": "A", "name": "甲", "kind": "enterprise", "registered_in_taicang": True,
+                             "independent_legal_person": True, "industrial": True, "size": "sme"},
+               "year": 2022,
+               "facts": [{"type": "transformation_project", "subject": f"P{i}", "equipment_investment": 5000000 + i,
+                          "demo_listed": True, "robot_system": True} for i in range(n)]
+               + [_prior("m01.equipment", 1000, f"Q{i}", 2022) for i in range(n)]}
+        return len(kb.evaluate(doc).firings)
+
+    small, large = firings(50), firings(400)
+    assert large <= 8 * small + 20  # 8 times the facts: at most 8 times the firings
 
 
 def test_a_missing_field_is_undetermined_by_a_rule(kb):
