@@ -34,10 +34,16 @@ def evaluate_one(kb, index: int, application: Any, readings: Mapping[str, str]) 
 
 def init_worker(path: str, version: str | None = None) -> None:
     """Load the KB once in a worker process (evaluation and audit workers alike); the
-    parent checked it already, so the worker skips ``kb check`` when the content matches."""
+    parent checked it already, so the worker skips ``kb check`` when the content matches.
+
+    Workers ignore Ctrl-C: the parent alone handles it and ends them, so that an interrupt
+    prints one line, not a traceback per worker."""
     global _worker_kb
+    import signal
+
     from policykb.api import load, load_checked_by_parent
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_kb = load_checked_by_parent(path, version) if version else load(path=path)
     _worker_kb.evaluator.prepare(_worker_kb.default_readings())  # compile and register before the first chunk
 
