@@ -10,6 +10,15 @@ mutual exclusion per enterprise-year (X-m01), group caps per enterprise-year
 against awards declared from other policies (G4/H-*, I-05), requirements (R-m23)
 and another reward for the same scenario (X-m14).  Only grants whose conditions
 hold enter these cross-checks, so a grant is not flagged twice for one cause.
+
+Which grants a relation joins is not worked out here: every grant carries the
+relation keys the engine's relation rules join on (``engine/relation_rules.py``
+``relation_keys`` — ladder, exclusive group, cap, required item, kind), so the
+audit and the evaluation agree on membership by construction.  The cross-checks
+are near-linear in an applicant's grants: grants are indexed by key once, running
+totals replace pairwise comparisons, an explanation lists at most a few others
+and counts the rest, and repeats of one grant (same item, subject, year, amount
+and finding) are one finding with a ``count``.
 """
 
 from __future__ import annotations
@@ -19,11 +28,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Mapping
 
+import orjson
+
+from policykb.engine.relation_rules import THIS_POLICY, relation_keys
 from policykb.errors import InputError, suggest
 from policykb.kb import conditions as cond
 from policykb.kb.describe import failed_text, field_label
 from policykb.kb.messages import messages
-from policykb.kb.model import Switch, Text
+from policykb.kb.model import Switch, Text, resolve
 from policykb.money import MoneyError, ZERO, fmt_cny, parse_money, round_fen
 
 from .findings import Finding
@@ -69,6 +81,23 @@ def _t(s: str) -> Text:
 
 def _money(value: Decimal | None) -> Text:
     return _t(fmt_cny(value) if value is not None else "—")
+
+
+LISTED = 3  # how many other awards an explanation names before it counts the rest
+
+
+def _listing(entries: list[str], total: int | None = None) -> Text:
+    """At most ``LISTED`` entries, then how many more: an explanation never embeds a
+    whole applicant's history (issue 10 item 3)."""
+    total = len(entries) if total is None else total
+    shown = "、".join(entries[:LISTED])
+    if total <= LISTED:
+        return _t(shown)
+    return Text(f"{shown} 等共 {total} 项", f"{shown} and {total - LISTED} more")
+
+
+# findings about a pair of grants: repeats of one grant are one finding with a count
+PAIR_CODES = ("DUPLICATE_SAME_KIND", "EXCLUSIVE_CONFLICT", "OVER_GROUP_CAP", "MISSING_REQUIREMENT")
 
 
 def parse_decision(record: RecordIn) -> tuple[dict | None, list[str]]:
@@ -124,6 +153,11 @@ class ApplicantAudit:
         self.readings = dict(readings)
         self.m = messages()
         self.findings: dict[tuple, Finding] = {}
+        self.repeats: dict[tuple, Finding] = {}
+        self.keys = relation_keys(self.policy, self.readings)  # the engine's relation keys
+        self._decisions: dict[bytes, Any] = {}
+        self._declared: list | None = None
+        self._paid: dict[str, set[str]] = {}
 
     # -- recording
     def add(self, code: str, grant: Grant | None, explanation: Text, *, record: RecordIn | None = None,
@@ -145,6 +179,13 @@ class ApplicantAudit:
             subject=subject or (grant.subject if grant else None), measure=measure,
             granted=grant.amount if grant else None, allowed=allowed, clause=clause, explanation=explanation,
         )
+        if code in PAIR_CODES and grant is not None:
+            repeat = (code, grant.item, grant.subject, grant.year, grant.amount, allowed)
+            first = self.repeats.get(repeat)
+            if first is not None:
+                first.count += 1
+                return
+            self.repeats[repeat] = finding
         self.findings.setdefault(finding.key(), finding)
 
     def item_clause(self, item_id: str) -> dict:
@@ -165,6 +206,10 @@ class ApplicantAudit:
         self.duplicates(met)
         self.requirements(met)
         self.other_rewards(met)
+        for f in self.repeats.values():
+            if f.count > 1:
+                note = self.m.both("f_repeated", more=f.count - 1, count=f.count)
+                f.explanation = Text(f"{f.explanation.zh}；{note.zh}", f"{f.explanation.en}; {note.en}")
         return sorted(self.findings.values(), key=lambda f: f.sort_key())
 
     def evaluate_records(self) -> list[Grant]:
@@ -177,7 +222,7 @@ class ApplicantAudit:
             try:
                 if not isinstance(record.application, dict):
                     raise InputError("application: expected an object with applicant, year and facts")
-                decision = self.kb.evaluate(record.application, self.readings)
+                decision = self.evaluate(record.application)
             except InputError as exc:
                 problems = [str(p) for p in exc.problems] + problems
                 decision = None
@@ -190,6 +235,18 @@ class ApplicantAudit:
                 line = record.grant_lines[position] if record.grant_lines else record.line
                 grants.append(Grant(record, decision, position, g["item"], g["subject"] or applicant_id, g["amount"], line, decision_data["decided_on"]))
         return grants
+
+    def evaluate(self, application: dict):
+        """One evaluation per distinct application (a record repeated under new decision
+        ids is evaluated once)."""
+        try:
+            key = orjson.dumps(application, option=orjson.OPT_SORT_KEYS, default=str)
+        except TypeError:
+            return self.kb.evaluate(application, self.readings)
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = self._decisions[key] = self.kb.evaluate(application, self.readings)
+        return decision
 
     def check_grant(self, g: Grant) -> bool:
         """Per-grant checks; True when the grant's conditions hold (it enters the cross-checks)."""
@@ -251,7 +308,7 @@ class ApplicantAudit:
         if g.amount > high:
             self.add("OVER_CEILING", g, m.both("f_over_ceiling", item=g.item, subject=g.subject, granted=granted, allowed=_money(high)),
                      clause=self.item_clause(g.item), allowed=(low, high))
-        elif g.amount < low and not self.capped_members().intersection({g.item}):
+        elif g.amount < low and self.key(g.item, "cap") is None:
             # an item under a group cap may rightly be paid less than its exact sum once the
             # year's cap is used up: group_caps judges its floor against what the cap leaves
             self.under_floor(g, low, high)
@@ -260,9 +317,6 @@ class ApplicantAudit:
     def under_floor(self, g: Grant, low: Decimal, high: Decimal) -> None:
         self.add("UNDER_FLOOR", g, self.m.both("f_under_floor", item=g.item, subject=g.subject, granted=_money(g.amount), allowed=_money(low)),
                  clause=self.item_clause(g.item), allowed=(low, high))
-
-    def capped_members(self) -> set[str]:
-        return {i for rel in self.policy.relations.values() if rel.kind == "group_cap" for i in self.members(rel)}
 
     def failed_reasons(self, g: Grant) -> Text:
         o = g.outcome
@@ -277,133 +331,157 @@ class ApplicantAudit:
     def declared(self, met: list[Grant]) -> list:
         """Awards of this policy the applications declare that are not among the audited
         grants (granted by decisions outside this input): (item, subject, year, amount)."""
+        if self._declared is not None:
+            return self._declared
         g4 = self.policy.provision("highest_wins")
         fact_type = g4.params.get("fact") if g4 else None
         granted = {(g.item, g.subject, g.year, g.amount) for g in met}
-        out = {}
+        out: dict = {}
+        seen: set[int] = set()
         for g in met:
+            if id(g.decision) in seen:
+                continue
+            seen.add(id(g.decision))
             for f in g.decision.application.facts:
-                if f.type == fact_type and f.get("source") == "this_policy":
+                if f.type == fact_type and f.get("source") == THIS_POLICY:
                     key = (f.get("item"), f.subject, f.get("year"), f.get("amount"))
                     if key not in granted:
                         out[key] = key
-        return list(out.values())
+        self._declared = list(out.values())
+        return self._declared
 
-    def members(self, rel) -> tuple[str, ...]:
-        members = rel.members.pick(self.readings) if isinstance(rel.members, Switch) else rel.members
-        return tuple(members)
+    def key(self, item_id: str, name: str) -> str | None:
+        """The relation key of ``item_id`` (engine/relation_rules.py), None when it has none."""
+        return self.keys.get(item_id, {}).get(name)
 
     def exclusive(self, met: list[Grant]) -> None:
         declared = self.declared(met)
-        for rel in self.policy.relations.values():
-            if rel.kind != "exclusive":
-                continue
-            members = set(self.members(rel))
-            one_project = (rel.params["projects"].pick(self.readings) if isinstance(rel.params.get("projects"), Switch)
-                           else rel.params.get("projects", "all")) == "largest"
-            by_year: dict[int, list[Grant]] = {}
-            for g in met:
-                if g.item in members and g.own is not None:
-                    by_year.setdefault(g.year, []).append(g)
-            for year, grants in by_year.items():
-                totals: dict[str, Decimal] = {}
-                for g in grants:
-                    totals[g.item] = totals.get(g.item, ZERO) + g.amount
-                earlier = [d for d in declared if d[0] in members and d[2] == year]
-                for item, _, _, amount in earlier:
-                    totals[item] = totals.get(item, ZERO) + amount
-                order = {i: self.policy.items[i].order for i in totals}
-                kept = sorted(totals, key=lambda i: (-totals[i], order[i]))[0]
-                projects_kept = 1 - len([d for d in earlier if d[0] == kept])  # one project a year, under I-04
-                others = lambda g: "、".join(f"{i} {fmt_cny(v)}" for i, v in totals.items() if i != g.item) or f"{g.item}"
-                for g in sorted(grants, key=lambda g: (-g.amount,) + g.order()):
-                    if g.item != kept:
-                        self.add("EXCLUSIVE_CONFLICT", g, self.m.both("f_exclusive", item=g.item, subject=g.subject, others=others(g), relation=rel.id),
-                                 clause=self.rule_clause(rel.id, g.item), allowed=(ZERO, ZERO))
-                    elif one_project:
-                        if projects_kept > 0:
-                            projects_kept -= 1
-                            continue
-                        same = "、".join(f"{x.item}（{x.subject}）{fmt_cny(x.amount)}" for x in grants if x.item == kept and x is not g) or kept
-                        self.add("EXCLUSIVE_CONFLICT", g, self.m.both("f_exclusive", item=g.item, subject=g.subject, others=same, relation=rel.id),
-                                 clause=self.rule_clause(rel.id, g.item), allowed=(ZERO, ZERO))
+        groups: dict[tuple[str, int], list[Grant]] = {}
+        for g in met:
+            group = self.key(g.item, "group")
+            if group is not None and g.own is not None:
+                groups.setdefault((group, g.year), []).append(g)
+        for (rid, year), grants in sorted(groups.items()):
+            rel = self.policy.relations[rid]
+            one_project = resolve(rel.params.get("projects", "all"), self.readings) == "largest"
+            totals: dict[str, Decimal] = {}
+            for g in grants:
+                totals[g.item] = totals.get(g.item, ZERO) + g.amount
+            earlier = [d for d in declared if self.key(d[0], "group") == rid and d[2] == year]
+            for item, _, _, amount in earlier:
+                totals[item] = totals.get(item, ZERO) + amount
+            order = {i: self.policy.items[i].order for i in totals}
+            kept = sorted(totals, key=lambda i: (-totals[i], order[i]))[0]
+            projects_kept = 1 - len([d for d in earlier if d[0] == kept])  # one project a year, under I-04
+            others_of = {item: _listing([f"{i} {fmt_cny(v)}" for i, v in totals.items() if i != item]) for item in totals}
+            same_kind = [g for g in sorted(grants, key=lambda g: (-g.amount,) + g.order()) if g.item == kept]
+            for g in sorted(grants, key=lambda g: (-g.amount,) + g.order()):
+                if g.item != kept:
+                    others = others_of[g.item] if others_of[g.item].zh else _t(g.item)
+                    self.add("EXCLUSIVE_CONFLICT", g, self.m.both("f_exclusive", item=g.item, subject=g.subject, others=others, relation=rid),
+                             clause=self.rule_clause(rid, g.item), allowed=(ZERO, ZERO))
+                elif one_project:
+                    if projects_kept > 0:
+                        projects_kept -= 1
+                        continue
+                    # the largest project of the kept type stands; name it and count the others
+                    first = same_kind[0] if same_kind[0] is not g else (same_kind[1] if len(same_kind) > 1 else None)
+                    same = _listing([f"{first.item}（{first.subject}）{fmt_cny(first.amount)}"], len(same_kind) - 1) if first else _t(kept)
+                    self.add("EXCLUSIVE_CONFLICT", g, self.m.both("f_exclusive", item=g.item, subject=g.subject, others=same, relation=rid),
+                             clause=self.rule_clause(rid, g.item), allowed=(ZERO, ZERO))
 
     def group_caps(self, met: list[Grant]) -> None:
-        for rel in self.policy.relations.values():
-            if rel.kind != "group_cap":
+        declared = self.declared(met)
+        groups: dict[tuple[str, int], list[Grant]] = {}
+        for g in met:
+            cap_id = self.key(g.item, "cap")
+            if cap_id is not None:
+                groups.setdefault((cap_id, g.year), []).append(g)
+        for (rid, year), grants in sorted(groups.items()):
+            cap = self.policy.relations[rid].params["cap"]
+            before_input = sum((d[3] for d in declared if self.key(d[0], "cap") == rid and d[2] == year), ZERO)
+            total = before_input + sum((g.amount for g in grants), ZERO)
+            for g in grants:
+                # below an exact sum or a floor only by more than the cap leaves beside the others
+                if g.own is not None and g.amount < g.own[0]:
+                    due = g.own[0] if g.outcome is None or g.outcome.status != "reduced" else min(g.own[0], round_fen(g.outcome.low))
+                    if g.amount < min(due, max(ZERO, cap - (total - g.amount))):
+                        self.under_floor(g, g.own[0], g.own[1])
+            if total <= cap:
                 continue
-            members = set(self.members(rel))
-            cap = rel.params["cap"]
-            by_year: dict[int, list[Grant]] = {}
-            for g in met:
-                if g.item in members:
-                    by_year.setdefault(g.year, []).append(g)
-            declared = self.declared(met)
-            for year, grants in by_year.items():
-                before_input = sum((d[3] for d in declared if d[0] in members and d[2] == year), ZERO)
-                total = before_input + sum((g.amount for g in grants), ZERO)
-                for g in grants:
-                    # below an exact sum or a floor only by more than the cap leaves beside the others
-                    if g.own is not None and g.amount < g.own[0]:
-                        due = g.own[0] if g.outcome is None or g.outcome.status != "reduced" else min(g.own[0], round_fen(g.outcome.low))
-                        if g.amount < min(due, max(ZERO, cap - (total - g.amount))):
-                            self.under_floor(g, g.own[0], g.own[1])
-                if total <= cap:
-                    continue
-                running = before_input
-                for g in sorted(grants, key=Grant.order):
-                    before = running
-                    running += g.amount
-                    if running > cap:
-                        items = "、".join(sorted({x.item for x in grants}))
-                        self.add("OVER_GROUP_CAP", g, self.m.both("f_group_cap", year=year, relation=rel.id, total=_money(total), cap=_money(cap), items=items),
-                                 clause=self.rule_clause(rel.id, g.item), allowed=(ZERO, max(ZERO, cap - before)))
-                        break
-
-    def kind_of(self, item_id: str) -> str:
-        """Items that are the same kind for one subject share this key (as in engine.resolve.same_kind)."""
-        for rel in self.policy.relations.values():
-            if rel.kind in ("highest", "exclusive") and item_id in self.members(rel):
-                return rel.id
-        return item_id
+            running = before_input
+            for g in sorted(grants, key=Grant.order):
+                before = running
+                running += g.amount
+                if running > cap:
+                    items = "、".join(sorted({x.item for x in grants}))
+                    self.add("OVER_GROUP_CAP", g, self.m.both("f_group_cap", year=year, relation=rid, total=_money(total), cap=_money(cap), items=items),
+                             clause=self.rule_clause(rid, g.item), allowed=(ZERO, max(ZERO, cap - before)))
+                    break
 
     def duplicates(self, met: list[Grant]) -> None:
         g4 = self.policy.provision("highest_wins")
-        mode = g4.params["prior_awards"].pick(self.readings) if g4 is not None and isinstance(g4.params.get("prior_awards"), Switch) else "top_up"
-        reading = next(iter(sorted(_switch_readings(g4.params.get("prior_awards")))), "") if g4 else ""
-        fact_type = g4.params.get("fact") if g4 else None
+        if g4 is None:
+            return
+        mode = resolve(g4.params.get("prior_awards", "top_up"), self.readings)
+        reading = next(iter(sorted(_switch_readings(g4.params.get("prior_awards")))), "")
+        fact_type = g4.params.get("fact")
         groups: dict[tuple, list[Grant]] = {}
         for g in met:
             if g.own is None:
                 continue
-            groups.setdefault((g.subject, self.kind_of(g.item)), []).append(g)
+            groups.setdefault((g.subject, self.key(g.item, "kind")), []).append(g)
         granted_keys = {(g.item, g.subject, g.year, g.amount) for g in met}
         for (subject, kind), grants in groups.items():
             # awards declared in the applications: from other policies, or from this one but not among the records
             priors: dict[tuple, Decimal] = {}
+            seen: set[int] = set()
             for g in grants:
+                if id(g.decision) in seen:
+                    continue
+                seen.add(id(g.decision))
                 for f in g.decision.application.facts:
-                    if f.type != fact_type or f.subject != subject or self.kind_of(f.get("item") or "") != kind:
+                    if f.type != fact_type or f.subject != subject or self.key(f.get("item") or "", "kind") != kind:
                         continue
-                    if f.get("source") == "this_policy" and (f.get("item"), f.subject, f.get("year"), f.get("amount")) in granted_keys:
+                    if f.get("source") == THIS_POLICY and (f.get("item"), f.subject, f.get("year"), f.get("amount")) in granted_keys:
                         continue
                     priors[(f.get("source"), f.get("item"), f.get("year"), f.get("amount"))] = f.get("amount")
             ordered = sorted(grants, key=Grant.order)
+            # running aggregates over the grants before g, by year and by (item, year): what
+            # counts against g is a handful of lookups, not a rescan of the history
+            by_year: dict[int, list] = {}  # year → [count, sum, max own]
+            by_item_year: dict[tuple[str, int], list] = {}
             for n, g in enumerate(ordered):
-                # what counts against g: as engine.resolve.same_kind_priors (an item that repeats
-                # yearly is a new event each year; its own earlier awards do not count)
+                # what counts against g: as the ~top_up rules (an item that repeats yearly is a
+                # new event each year; its own earlier awards do not count)
                 once = self.repeat(g.item) == "once"
                 counts = lambda item, year: year <= g.year and (once or item != g.item or year == g.year)  # noqa: E731
-                before = [x for x in ordered[:n] if counts(x.item, x.year)]
+                count, total, entitled = 0, ZERO, g.own[1]
+                for year, (c, s_, m_) in by_year.items():
+                    if year <= g.year:
+                        count, total, entitled = count + c, total + s_, max(entitled, m_)
+                if not once:  # take out g's own item of earlier years
+                    for (item, year), (c, s_, m_) in by_item_year.items():
+                        if item == g.item and year < g.year:
+                            count, total = count - c, total - s_
+                    others = [m_ for (item, year), (c, s_, m_) in by_item_year.items() if year <= g.year and counts(item, year)]
+                    entitled = max([g.own[1]] + others)
                 earlier = {k: a for k, a in priors.items() if counts(k[1], k[2])}
-                if not before and not earlier:
+                slot = by_year.setdefault(g.year, [0, ZERO, ZERO])
+                slot[0], slot[1], slot[2] = slot[0] + 1, slot[1] + g.amount, max(slot[2], g.own[1])
+                slot = by_item_year.setdefault((g.item, g.year), [0, ZERO, ZERO])
+                slot[0], slot[1], slot[2] = slot[0] + 1, slot[1] + g.amount, max(slot[2], g.own[1])
+                if not count and not earlier:
                     continue
-                running = sum(earlier.values(), ZERO) + sum((x.amount for x in before), ZERO) + g.amount
-                entitled = max([x.own[1] for x in before] + [g.own[1]])
-                described = "、".join(
-                    [f"{s}:{i or ''} {y} {fmt_cny(a)}" for (s, i, y, a) in earlier]
-                    + [f"{x.item} {x.year} {fmt_cny(x.amount)}" for x in before]
-                )
+                running = sum(earlier.values(), ZERO) + total + g.amount
+                # the awards that count against g, named up to a few and counted (never the whole history)
+                named = [f"{s}:{i or ''} {y} {fmt_cny(a)}" for (s, i, y, a) in earlier][:LISTED]
+                for x in reversed(ordered[:n]):
+                    if len(named) >= LISTED:
+                        break
+                    if counts(x.item, x.year):
+                        named.append(f"{x.item} {x.year} {fmt_cny(x.amount)}")
+                described = _listing(named, len(earlier) + count)
                 if mode == "exclusive":
                     self.add("DUPLICATE_SAME_KIND", g, self.m.both("f_duplicate_exclusive", item=g.item, subject=g.subject, others=described, reading=reading),
                              clause=self.rule_clause(g4.id, g.item), allowed=(ZERO, ZERO))
@@ -417,37 +495,46 @@ class ApplicantAudit:
         return repeat.pick(self.readings) if isinstance(repeat, Switch) else repeat
 
     def requirements(self, met: list[Grant]) -> None:
-        for rel in self.policy.relations.values():
-            if rel.kind != "requires":
+        declared = self.declared(met)
+        for g in met:
+            needed = self.key(g.item, "needs")
+            if needed is None:
                 continue
-            needed = rel.params["requires"]
-            members = set(self.members(rel))
-            paid = {g.subject for g in met if g.item == needed} | {d[1] for d in self.declared(met) if d[0] == needed}
-            for g in met:
-                if g.item in members and g.subject not in paid:
-                    self.add("MISSING_REQUIREMENT", g, self.m.both("f_missing_requirement", item=g.item, subject=g.subject, required=needed),
-                             clause=self.rule_clause(rel.id, g.item), allowed=(ZERO, ZERO))
+            paid = self._paid.get(needed)
+            if paid is None:
+                paid = self._paid[needed] = {x.subject for x in met if x.item == needed} | {d[1] for d in declared if d[0] == needed}
+            if g.subject not in paid:
+                rid = self.key(g.item, "needs_rel")
+                self.add("MISSING_REQUIREMENT", g, self.m.both("f_missing_requirement", item=g.item, subject=g.subject, required=needed),
+                         clause=self.rule_clause(rid, g.item), allowed=(ZERO, ZERO))
 
     def other_rewards(self, met: list[Grant]) -> None:
         """X-m14: the scenario had obtained another smart/digital reward by the time of the grant
         (granted in these records or declared in its application) — not one merely met."""
         g4 = self.policy.provision("highest_wins")
         fact_type = g4.params.get("fact") if g4 else None
-        for rel in self.policy.relations.values():
-            if rel.kind != "excluded_by_other_reward":
+        by_subject: dict[str, list[Grant]] = {}
+        for g in met:
+            by_subject.setdefault(g.subject, []).append(g)
+        for subject, grants in by_subject.items():
+            if not any(self.key(g.item, "other") for g in grants):
                 continue
-            members = set(self.members(rel))
-            for g in met:
-                if g.item not in members:
+            seen: dict[str, int] = {}  # items granted so far for the subject, in the order of grants
+            for g in sorted(grants, key=Grant.order):
+                seen[g.item] = seen.get(g.item, 0) + 1
+                rid = self.key(g.item, "other")
+                if rid is None:
                     continue
-                names = {x.item for x in met if x.subject == g.subject and x.item != g.item and x.order() <= g.order()}
+                rel = self.policy.relations[rid]
+                declared_sources = tuple(rel.params.get("declared_sources", ()))
+                names = {i for i in seen if i != g.item}
                 for f in g.decision.application.facts:
                     if f.type == fact_type and f.subject == g.subject and f.get("year") <= g.year and f.get("item") != g.item and (
-                            f.get("source") == "this_policy" or (f.get("source") == "taicang" and f.get("smart_digital"))):
+                            f.get("source") == THIS_POLICY or (f.get("source") in declared_sources and f.get("smart_digital"))):
                         names.add(f.get("item") or f.get("source"))
                 if names:
-                    self.add("NOT_ELIGIBLE", g, self.m.both("f_other_reward", item=g.item, subject=g.subject, others="、".join(sorted(names)), granted=_money(g.amount)),
-                             clause=self.rule_clause(rel.id, g.item), allowed=(ZERO, ZERO))
+                    self.add("NOT_ELIGIBLE", g, self.m.both("f_other_reward", item=g.item, subject=g.subject, others=_listing(sorted(names)), granted=_money(g.amount)),
+                             clause=self.rule_clause(rid, g.item), allowed=(ZERO, ZERO))
 
 
 def _switch_readings(value) -> set[str]:

@@ -48,6 +48,7 @@ class Finding:
     clause: dict | None  # {"id", "label", "quote"}
     explanation: Text
     disappears_under: list[dict] = field(default_factory=list)  # [{"reading", "option"}]
+    count: int = 1  # repeats of one grant (same item, subject, year, amount) found the same way
 
     @property
     def severity(self) -> str:
@@ -76,4 +77,5 @@ class Finding:
             "clause": self.clause,
             "explanation": self.explanation.to_dict(),
             "disappears_under": list(self.disappears_under),
+            "count": self.count,
         }

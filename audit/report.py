@@ -31,11 +31,13 @@ class Spool:
         self.by_severity: Counter = Counter()
         self.by_measure: Counter = Counter()
         self.count = 0
+        self.repeats = 0  # grants beyond the first that a finding with a count stands for
 
     def add(self, finding: Finding) -> None:
         # ASCII escapes: a lone surrogate in a record round-trips instead of failing to encode
         self.file.write(json.dumps(finding.to_dict()) + "\n")
         self.count += 1
+        self.repeats += finding.count - 1
         self.by_code[finding.code] += 1
         self.by_severity[finding.severity] += 1
         self.by_measure[str(finding.measure) if finding.measure is not None else "-"] += 1
@@ -51,6 +53,7 @@ class Spool:
             "records": records,
             "applicants": applicants,
             "findings": self.count,
+            "repeats": self.repeats,
             "by_code": {code: self.by_code.get(code, 0) for code in CODES},
             "by_severity": {"error": self.by_severity.get("error", 0), "warning": self.by_severity.get("warning", 0)},
             "by_measure": {m: self.by_measure[m] for m in measures},

@@ -54,7 +54,7 @@ def audit_groups(kb, source: Source, readings: Mapping[str, str], workers: int =
             return
         from policykb.engine.batch import init_worker, pool_context
 
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=init_worker, initargs=(kb.policy.path,))
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=init_worker, initargs=(kb.policy.path, kb.version))
         finished = False
         try:
             pending: deque = deque()

@@ -11,9 +11,11 @@ from __future__ import annotations
 import multiprocessing
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Mapping
 
-from policykb.errors import InputError, PolicyKBError
+from policykb.errors import EngineError, InputError, PolicyKBError
 
 _worker_kb = None
 
@@ -30,18 +32,20 @@ def evaluate_one(kb, index: int, application: Any, readings: Mapping[str, str]) 
         return error_result(index, exc)
 
 
-def init_worker(path: str) -> None:
-    """Load the KB once in a worker process (evaluation and audit workers alike).
+def init_worker(path: str, version: str | None = None) -> None:
+    """Load the KB once in a worker process (evaluation and audit workers alike); the
+    parent checked it already, so the worker skips ``kb check`` when the content matches.
 
     Workers ignore Ctrl-C: the parent alone handles it and ends them, so that an interrupt
     prints one line, not a traceback per worker."""
     global _worker_kb
     import signal
 
-    from policykb.api import load
+    from policykb.api import load, load_checked_by_parent
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker_kb = load(path=path)
+    _worker_kb = load_checked_by_parent(path, version) if version else load(path=path)
+    _worker_kb.evaluator.prepare(_worker_kb.default_readings())  # compile and register before the first chunk
 
 
 def worker_kb():
@@ -54,9 +58,31 @@ def _run_chunk(args) -> list[dict]:
 
 
 def pool_context():
-    # fork shares the loaded KB copy-on-write and starts in milliseconds; elsewhere spawn
+    """forkserver where the platform has it, else spawn — never fork: forking a process
+    whose other threads may hold the engine's lock (a server, a GUI) can deadlock the
+    child (Python 3.12 warns of it).  The fork server preloads policykb, so a worker
+    starts in milliseconds and loads the KB once in ``init_worker``."""
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["policykb.api", "policykb.engine.evaluate", "policykb.audit.checks"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+@contextmanager
+def worker_pool(kb, workers: int):
+    """A process pool whose workers hold ``kb``; a pool that cannot start is an EngineError."""
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=init_worker,
+                                 initargs=(kb.policy.path, kb.version)) as pool:
+            yield pool
+    except BrokenProcessPool as exc:
+        raise EngineError(
+            "the worker processes stopped before finishing; a script that asks for workers > 1 must run its "
+            "top-level code under `if __name__ == \"__main__\":` (workers start with forkserver or spawn, "
+            "which import the script again)"
+        ) from exc
 
 
 def iter_evaluate_many(kb, applications: Iterable[Any], readings: Mapping[str, str] | None = None,
@@ -70,8 +96,7 @@ def iter_evaluate_many(kb, applications: Iterable[Any], readings: Mapping[str, s
         for i, app in enumerate(applications):
             yield evaluate_one(kb, i, app, readings)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=init_worker,
-                             initargs=(kb.policy.path,)) as pool:
+    with worker_pool(kb, workers) as pool:
         pending: deque = deque()
         chunk: list = []
         start = 0

@@ -1,11 +1,24 @@
-"""Compile the KB's conditions into durable_rules JSON rulesets.
+"""Compile the KB into layered durable_rules JSON rulesets whose actions derive facts.
 
-One rule per item (and per provision with conditions), one rule per branch where a
-condition has ``any`` (durable_rules' ``$or`` fires once per true branch, trap 8).
+Three layers (docs/engine.md), each rule's action asserting derived facts that the
+next layer joins on:
+
+- provisions: the eligibility provision (G1) over the ``$applicant`` fact asserts
+  ``$covered``; the period provision (G3) asserts ``$in_period`` for a year inside
+  the period and ``$out_of_period`` for a fact dated outside it;
+- items: one rule per item and branch of its condition (``$or`` fires once per
+  true branch, trap 8) asserts ``$met`` (or ``$undetermined`` when an amount input
+  is missing); one *unknown* rule per branch fires when no comparison of the branch
+  is false and a field it needs is missing, and asserts ``$undetermined`` — so the
+  three-valued verdict comes from firings, not from Python;
+- relations (``engine/relation_rules.py``): joins of derived facts on shared keys
+  (ladder, group, cap, kind, subject, year) that assert typed ``$edge`` facts.
+
 Every pattern is a single fact tested with ``$and`` (a comma would mean a join,
 trap 1), starts with a positive type test (trap 7), compares money in integer fen
-(trap 9) and never uses negation (trap 6): rules only derive "met" facts; all
-exclusion, capping and take-the-highest happens later, in the relation graph.
+(trap 9) and never uses negation (trap 6): rules only add facts; exclusion,
+capping and take-the-highest are decided in the relation graph after the fixpoint.
+Trap numbers are those of docs/durable_rules.md.
 
 Which rules exist depends on the readings that switch conditions, so a ruleset is
 compiled per combination of those readings (``ruleset_key``).
@@ -26,11 +39,18 @@ from policykb.kb.model import ALWAYS, All, Any_, Compare, Policy, resolve, switc
 from policykb.money import to_fen
 
 APPLICANT_TYPE = "$applicant"
+MET_TYPE = "$met"
+UNDETERMINED_TYPE = "$undetermined"
+COVERED_TYPE = "$covered"
+COVER_TYPE = "$cover"
+IN_PERIOD_TYPE = "$in_period"
+OUT_OF_PERIOD_TYPE = "$out_of_period"
+EDGE_TYPE = "$edge"
 BEGIN_TYPE = "$begin"
 NEVER_TYPE = "$never"
 RESERVED_FIELDS = ("t", "id", "sid", "subject", "applicant")
 
-# durable_rules limits (shared/notes/durable_rules.md, item 12)
+# durable_rules limits (docs/durable_rules.md, trap 12)
 MAX_PATTERNS_PER_RULE = 16
 MAX_ALPHA_NODES_PER_FACT = 64
 MAX_PROPERTIES_PER_FACT = 253
@@ -43,12 +63,14 @@ class RuleInfo:
     """What a compiled rule stands for: an item (or provision) and, if split, its branch."""
 
     name: str
-    owner: str  # item ID or provision ID
-    kind: str  # "item" | "provision" | "cover" (a provision's cover: admits the applicant for some items)
+    owner: str  # item ID, provision ID or relation ID
+    kind: str  # "item" | "unknown" | "provision" | "cover" | "period" | "period_date" | "relation"
     fact_type: str
     branch: int
     branches: int
     covers: tuple[str, ...] = ()  # kind "cover": the items it admits the applicant for
+    fields: tuple[str, ...] = ()  # unknown rules: the fields the branch reads
+    edge: str = ""  # relation rules: the kind of edge asserted
 
 
 def condition_readings(policy: Policy) -> tuple[str, ...]:
@@ -124,6 +146,23 @@ class Compiler:
             return {"$neq": {c.field: value}}
         return {f"${c.op}": {c.field: value}}
 
+    def not_false(self, fact_type: str | None, c: Compare) -> dict:
+        """The comparison is true or unknown: a field it reads is missing, or it holds."""
+        names = [c.field] + ([c.ref] if c.ref else [])
+        return {"$or": [{"$nex": {n: 1}} for n in names] + [self.test(fact_type, c)]}
+
+    def unknown_branch(self, fact_type: str | None, conj: list[Compare]) -> list[dict] | None:
+        """Tests of the rule that fires when no comparison of ``conj`` is false and one
+        reads a missing field (Kleene: the branch is unknown); None when it cannot be."""
+        names: list[str] = []
+        for c in conj:
+            for n in (c.field, c.ref):
+                if n and n not in names:
+                    names.append(n)
+        if not names:
+            return None
+        return [self.not_false(fact_type, c) for c in conj] + [{"$or": [{"$nex": {n: 1}} for n in names]}]
+
     def item_tests(self, item) -> list[dict]:
         """The tests every branch of an item's rule starts with: type, selector, applicant kind."""
         tests: list[dict] = [{"t": item.fact}]
@@ -132,10 +171,22 @@ class Compiler:
         tests.append(self.test(item.fact, Compare("applicant.kind", "in", item.applicants, "")))
         return tests
 
-    def compile(self, readings: Mapping[str, str]) -> tuple[dict, dict[str, RuleInfo]]:
+    def compile(self, readings: Mapping[str, str], keys: Mapping[str, Mapping[str, str]] | None = None) -> tuple[dict, dict[str, RuleInfo]]:
+        from .relation_rules import relation_rules
+
         rules: dict[str, dict] = {}
         info: dict[str, RuleInfo] = {}
         for prov in self.policy.provisions.values():
+            if prov.kind == "period" and "from" in prov.params and "to" in prov.params:
+                start, end = prov.params["from"], prov.params["to"]
+                name = prov.id
+                rules[name] = {"all": [{"p": {"$and": [{"t": APPLICANT_TYPE}, {"$gte": {"year": start.year}}, {"$lte": {"year": end.year}}]}}], "run": name}
+                info[name] = RuleInfo(name, prov.id, "period", APPLICANT_TYPE, 1, 1)
+                # ISO dates compare as text in the order of time; the type test is $ex date
+                for k, test in enumerate(({"$lt": {"date": start.isoformat()}}, {"$gt": {"date": end.isoformat()}})):
+                    name = f"{prov.id}.date#{k + 1}"
+                    rules[name] = {"all": [{"p": {"$and": [{"$ex": {"date": 1}}, {"$ex": {"subject": 1}}, test]}}], "run": name}
+                    info[name] = RuleInfo(name, prov.id, "period_date", "*", k + 1, 2)
             if prov.conditions is None:
                 continue
             resolved = cond.resolve(prov.conditions, readings)
@@ -163,6 +214,16 @@ class Compiler:
                 tests = head + [self.test(item.fact, c) for c in conj]
                 rules[name] = {"all": [{"p": {"$and": tests}}], "run": name}
                 info[name] = RuleInfo(name, item.id, "item", item.fact, k + 1, len(branches))
+                unknown = self.unknown_branch(item.fact, conj)
+                if unknown is not None:
+                    uname = f"?{name}"
+                    fields = tuple(dict.fromkeys(n for c in conj for n in (c.field, c.ref) if n))
+                    rules[uname] = {"all": [{"p": {"$and": head + unknown}}], "run": uname}
+                    info[uname] = RuleInfo(uname, item.id, "unknown", item.fact, k + 1, len(branches), fields=fields)
+        if keys is not None:
+            for name, (rule, rinfo) in relation_rules(self.policy, keys).items():
+                rules[name] = rule
+                info[name] = rinfo
         # A no-op rule so that every session has fired once before delete_state (trap 4),
         # and a sink that every fact reaches so that no assert raises "not handled" (trap 3).
         rules["$begin"] = {"all": [{"m": {"t": BEGIN_TYPE}}], "run": "$begin"}
@@ -170,8 +231,29 @@ class Compiler:
         return rules, info
 
 
-def ruleset_name(policy: Policy, key: tuple) -> str:
-    digest = hashlib.sha256(json.dumps([policy.version, key]).encode()).hexdigest()[:12]
+def joined_types(definition: dict) -> frozenset[str]:
+    """The fact types the rules of a definition match by type (``{"t": X}``)."""
+    found: set[str] = set()
+
+    def walk(test: Any) -> None:
+        if isinstance(test, dict):
+            for key, value in test.items():
+                if key == "t" and isinstance(value, str):
+                    found.add(value)
+                elif key in ("$and", "$or"):
+                    for part in value:
+                        walk(part)
+
+    for rule in definition.values():
+        for pattern in rule.get("all", ()):
+            for test in pattern.values():
+                walk(test)
+    return frozenset(found)
+
+
+def ruleset_name(policy: Policy, definition: dict) -> str:
+    """A name per distinct compiled ruleset: the same rules share one registration."""
+    digest = hashlib.sha256(json.dumps([policy.version, definition], sort_keys=True).encode()).hexdigest()[:12]
     return f"{policy.id}.{digest}"
 
 
@@ -232,4 +314,7 @@ def limit_problems(policy: Policy) -> list[str]:
                 )
             if len(tests) > MAX_CHILDREN_PER_ALPHA_NODE:
                 problems.append(f"fact type {ftype}: {len(tests)} conditions under one type node; ruleset creation hangs at 513")
+    from .relation_rules import key_problems
+
+    problems.extend(key_problems(policy))
     return sorted(set(problems))

@@ -45,7 +45,8 @@ class Decision:
     """The result of evaluating one application under one set of readings."""
 
     def __init__(self, policy: Policy, application: Application, readings: Mapping[str, str],
-                 outcomes: list[Outcome], firings, facts_by_id: Mapping[str, Fact], g1_ok: bool, evaluator=None):
+                 outcomes: list[Outcome], firings, facts_by_id: Mapping[str, Fact], g1_ok: bool, evaluator=None, graph=None,
+                 derived: Mapping[str, dict] | None = None):
         self.evaluator = evaluator  # to re-evaluate under other readings when explaining
         self.policy = policy
         self.application = application
@@ -54,6 +55,8 @@ class Decision:
         self.firings = firings
         self.facts_by_id = dict(facts_by_id)
         self.g1_ok = g1_ok
+        self.graph = graph  # the relation graph the outcomes were resolved on (engine/provenance.py)
+        self.derived = dict(derived or {})  # id → fact, every fact the rules derived
         self.covered: dict[str, str] = {}  # item ID → the cover of G1 that admits the applicant for it (I-14)
 
     @property
@@ -109,11 +112,29 @@ class Decision:
             return trace_graph(self)
 
     # -- serialisation
+    def provenance(self) -> dict[str, Any]:
+        """The rule firings, the facts they derived and the relation graph, as JSON data."""
+        from . import provenance
+
+        key_of = {fid: f.key for fid, f in self.facts_by_id.items()}
+        return {
+            "facts": {fid: key for fid, key in sorted(key_of.items(), key=lambda kv: int(kv[0][1:]))},
+            "firings": [f.to_dict() for f in self.firings],
+            "derived": [{k: v for k, v in self.derived[d].items() if k != "$local"} for d in sorted(self.derived)],
+            "graph": provenance.to_data(self.graph) if self.graph is not None else None,
+        }
+
+    def to_dot(self) -> str:
+        """The relation graph of this evaluation as Graphviz DOT (docs/engine.md has a picture)."""
+        from . import provenance
+
+        return provenance.to_dot(self.graph)
+
     @exactly
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, include_trace: bool = False) -> dict[str, Any]:
         low, high = self.totals()
         app = self.application
-        return {
+        data = {
             "policy": self.policy.id,
             "kb_version": self.kb_version,
             "applicant": {"id": app.applicant["id"], "name": app.applicant["name"]},
@@ -135,6 +156,9 @@ class Decision:
             "totals": {"min": fmt(low), "max": fmt(high)},
             "totals_by_payer": self.totals_by_payer(),
         }
+        if include_trace:
+            data["trace"] = self.provenance()
+        return data
 
     @exactly
     def totals_by_payer(self) -> dict[str, dict[str, str]]:
@@ -147,8 +171,8 @@ class Decision:
                 bucket[1] += o.high
         return {payer: {"min": fmt(low), "max": fmt(high)} for payer, (low, high) in sorted(out.items())}
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    def to_json(self, include_trace: bool = False) -> str:
+        return json.dumps(self.to_dict(include_trace), ensure_ascii=False, indent=2) + "\n"
 
     @exactly
     def to_text(self, lang: str = "zh", *, columns: int | None = None, wide: bool = False) -> str:

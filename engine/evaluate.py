@@ -1,29 +1,34 @@
 """The evaluation pipeline: validate → facts → durable_rules → relation graph → decision.
 
 ``Evaluator`` holds, per loaded policy, the validator, the rules engine and what
-depends on the readings (compiled ruleset, resolved conditions and amounts, the
-relation groups), prepared once per combination of readings.  ``evaluate`` is
-deterministic: facts are canonical, rules fire on sorted facts, and nothing
-downstream depends on firing order.
+depends on the readings (compiled ruleset, amounts, relation keys), prepared once
+per combination of readings.  The rules decide which items are met, undetermined
+or (by not firing) ineligible, and derive the relation edges; this module turns
+the derived facts into outcomes, builds the relation graph from them and has
+``engine/resolve.py`` resolve it.  No condition is evaluated in Python here.
+``evaluate`` is deterministic: facts are canonical, rules fire on sorted facts,
+and nothing downstream depends on firing order.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from policykb.errors import EngineError
 from policykb.kb import conditions as cond
 from policykb.kb import expressions
-from policykb.kb.graph import build_graph, relation_groups
 from policykb.kb.model import All, Amount, Compare, Item, Policy, resolve
 
 from . import compiler as comp
-from .amounts import compute
+from . import provenance
 from .application import Application, Fact, Validator, parse_application
 from .decision import Decision
+from .derive import Derivation, engine_context_fact
 from .outcomes import Outcome
+from .relation_rules import relation_keys
 from .resolve import Context, Statics, resolve_all
 from .rules_engine import RulesEngine, fact_ids
 
@@ -35,11 +40,14 @@ class Prepared:
     readings: Mapping[str, str]
     ruleset: str
     rules: Mapping[str, comp.RuleInfo]
-    conditions: Mapping[str, Any]  # item ID → resolved condition (applicant kind first)
-    checks: Mapping[str, Any]  # item ID → the condition compiled to a Python closure
+    conditions: Mapping[str, Any]  # item ID → resolved condition (applicant kind first), for explanations
+    fields: Mapping[str, tuple[str, ...]]  # item ID → the fields its condition reads, in order
     amounts: Mapping[str, Amount]
-    groups: Mapping[str, tuple[str, ...]]
-    eligibility: Any  # resolved G1 condition
+    keys: Mapping[str, Mapping[str, str]]  # item ID → its relation keys (engine/relation_rules.py)
+    joined: frozenset  # derived fact types some rule joins on: only those are asserted back
+    needed: frozenset  # items some other item requires (a $met of one can satisfy a requirement)
+    other_fact_types: frozenset  # fact types of the items of an "other reward" relation
+    eligibility: Any  # resolved G1 condition, for explanations
 
 
 _MET_STATUS = {"none": "service", "discretionary": "discretionary"}
@@ -63,6 +71,17 @@ def relevant(item: Item, fact: Fact) -> bool:
     return True
 
 
+_EVALUATORS: "weakref.WeakSet[Evaluator]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for evaluator in list(_EVALUATORS):  # a lock held by another thread at fork time stays held
+        evaluator._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class Evaluator:
     def __init__(self, policy: Policy, engine: RulesEngine | None = None):
         self.policy = policy
@@ -71,6 +90,7 @@ class Evaluator:
         self.engine = engine or RulesEngine()
         self._prepared: dict[tuple, Prepared] = {}
         self._lock = threading.Lock()
+        _EVALUATORS.add(self)
         self.statics = Statics(policy)
         self.items_by_fact: dict[str, list[Item]] = {}
         for item in policy.items.values():
@@ -88,7 +108,9 @@ class Evaluator:
                         index.setdefault(value, []).append(i)
                 self._select_index[fact_type] = (field_name, index)
         g1 = policy.provision("eligibility")
-        self.g1_rule = g1.id if g1 is not None else None
+        self.g1_rule = g1.id if g1 is not None and g1.conditions is not None else None
+        g3 = policy.provision("period")
+        self.g3_rule = g3.id if g3 is not None else None
         self._engine_applicant_fields = [n for n in policy.vocabulary.applicant if n not in ("id", "name")]
         self._money_fields = {
             name: frozenset(f for f, spec in {**ft.fields, **ft.derived}.items() if spec.type == "money")
@@ -105,9 +127,9 @@ class Evaluator:
             prepared = self._prepared.get(key)
             if prepared is not None:
                 return prepared
-            rkey = comp.ruleset_key(self.policy, readings)
-            name = comp.ruleset_name(self.policy, rkey)
-            definition, info = self.compiler.compile(readings)
+            keys = relation_keys(self.policy, readings)
+            definition, info = self.compiler.compile(readings, keys)
+            name = comp.ruleset_name(self.policy, definition)
             self.engine.register(name, definition)
             g1 = self.policy.provision("eligibility")
             conditions = {i.id: full_condition(i, readings) for i in self.policy.items.values()}
@@ -116,97 +138,88 @@ class Evaluator:
                 ruleset=name,
                 rules=info,
                 conditions=conditions,
-                checks={iid: cond.compile_python(c) for iid, c in conditions.items()},
+                fields={iid: tuple(cond.fields(c)) for iid, c in conditions.items()},
                 amounts={i.id: resolve(i.amount, readings) for i in self.policy.items.values()},
-                groups=relation_groups(build_graph(self.policy, readings), self.policy),
+                keys=keys,
+                joined=comp.joined_types(definition),
+                needed=frozenset(k["needs"] for k in keys.values() if "needs" in k),
+                other_fact_types=frozenset(self.policy.items[i].fact for i, k in keys.items() if "other" in k),
                 eligibility=cond.resolve(g1.conditions, readings) if g1 is not None else cond.ALWAYS,
             )
             self._prepared[key] = prepared
             return prepared
 
     # -- facts for the engine
-    def engine_facts(self, app: Application) -> tuple[list[dict], dict[str, Fact]]:
+    def engine_facts(self, app: Application, keys: Mapping[str, Mapping[str, str]] | None = None) -> tuple[list[dict], dict[str, Fact]]:
         voc = self.policy.vocabulary
         applicant = {}
         for name in self._engine_applicant_fields:
             value = app.applicant.get(name)
             if value is not None:
                 applicant[name] = comp.engine_value(value, voc.applicant[name].type)
-        item_facts = [f for f in app.facts if f.role == "item"]
-        ids = fact_ids(len(item_facts) + 1)
-        out = [{"id": ids[0], "t": comp.APPLICANT_TYPE, "applicant": applicant}]
+        ids = fact_ids(len(app.facts) + 1)
+        out = [{"id": ids[0], "t": comp.APPLICANT_TYPE, "applicant": applicant, "year": app.year, "applicant_id": app.applicant_id}]
         by_id: dict[str, Fact] = {}
         money = self._money_fields
-        for fid, fact in zip(ids[1:], item_facts):
+        for fid, fact in zip(ids[1:], app.facts):
+            by_id[fid] = fact
+            if fact.role != "item":
+                out.append(engine_context_fact(fact, fid, keys or {}, money[fact.type]))
+                continue
             record = {"id": fid, "t": fact.type, "subject": fact.subject, "applicant": applicant}
+            if fact.date is not None:
+                record["date"] = fact.date.isoformat()
             in_fen = money[fact.type]
             for name, value in fact.values.items():
                 if value is None:
                     continue
-                # money is exact to the fen after validation; dates are never in conditions' facts
+                # money is exact to the fen after validation
                 record[name] = int(value * 100) if name in in_fen else value
             out.append(record)
-            by_id[fid] = fact
         return out, by_id
 
     # -- the pipeline
     def evaluate(self, document: Any, readings: Mapping[str, str], *, source: str = "") -> Decision:
         app = document if isinstance(document, Application) else parse_application(self.policy, document, source=source, validator=self.validator)
         prepared = self.prepare(readings)
-        facts, by_id = self.engine_facts(app)
-        firings = self.engine.run(prepared.ruleset, facts)
-        return self.decide(app, prepared, firings, by_id)
+        facts, by_id = self.engine_facts(app, prepared.keys)
+        derivation = Derivation(self, app, prepared, by_id)
+        firings = self.engine.run(prepared.ruleset, facts, derivation, prepared.joined)
+        return self.decide(app, prepared, firings, by_id, derivation)
 
-    def decide(self, app: Application, prepared: Prepared, firings, by_id: Mapping[str, Fact]) -> Decision:
-        met: dict[tuple[str, str], list[str]] = {}
-        g1_ok = self.g1_rule is None
-        covered: dict[str, str] = {}  # item ID → the cover rule that admits the applicant for it
-        for firing in firings:
-            info = prepared.rules.get(firing.rule)
-            if info is None:
-                continue
-            fid = firing.matched[0][1]  # item and provision rules bind one fact, "p"
-            if info.kind == "provision":
-                g1_ok = g1_ok or info.owner == self.g1_rule
-                continue
-            if info.kind == "cover":
-                for item_id in info.covers:
-                    covered.setdefault(item_id, info.name)
-                continue
-            met.setdefault((info.owner, by_id[fid].key), []).append(firing.rule)
-
-        applicant = app.applicant
-        checks, amounts, readings = prepared.checks, prepared.amounts, prepared.readings
+    def decide(self, app: Application, prepared: Prepared, firings, by_id: Mapping[str, Fact], derivation: Derivation) -> Decision:
+        """Outcomes from the derived facts, then the relation graph resolves them."""
+        derived = derivation.facts
+        fid_of = {f.key: fid for fid, f in by_id.items()}
+        amounts, readings = prepared.amounts, prepared.readings
         candidates: dict[tuple[str, str], list[Outcome]] = {}
         for fact in app.facts:
             if fact.role != "item":
                 continue
-            values = fact.values
+            fid = fid_of[fact.key]
             for item in self.relevant_items(fact):
-                rules = met.get((item.id, fact.key))
-                if rules:
+                mid = f"met:{item.id}:{fid}"
+                uid = f"undetermined:{item.id}:{fid}"
+                met = derived.get(mid)
+                undetermined = derived.get(uid)
+                if met is not None:
                     verdict: bool | None = True
+                elif undetermined is not None:
+                    verdict = True if undetermined["reason"] == "amount" else None
                 else:
-                    verdict = checks[item.id](values, applicant)
-                    if verdict is True:
-                        raise EngineError(
-                            f"the rules engine did not fire {item.id} for {fact.key}, but its conditions hold; "
-                            "this is a bug in the compiler or in durable_rules"
-                        )
-                o = Outcome(item, fact.subject, fact, [fact], verdict, rules or [])
+                    verdict = False  # no rule fired: a condition is false
+                o = Outcome(item, fact.subject, fact, [fact], verdict, list(derivation.rules.get(mid, ())))
                 o.amount_spec = amounts[item.id]
                 o.readings.update(item.readings)
-                if verdict is True:
-                    computed = o.computed = compute(amounts[item.id], values.get, readings)
-                    if computed.missing:
-                        o.status = "undetermined"
-                        o.missing = self.inputs_missing(fact, list(computed.missing))
-                    else:
-                        o.status = _MET_STATUS.get(computed.kind, "eligible")
-                        o.low, o.high = computed.low, computed.high
-                elif verdict is None:
+                if met is not None:
+                    computed = o.computed = derivation.computed[mid]
+                    o.status = _MET_STATUS.get(computed.kind, "eligible")
+                    o.low, o.high = computed.low, computed.high
+                elif undetermined is not None:
                     o.status = "undetermined"
-                    o.missing = self.inputs_missing(fact, cond.unknown_fields(prepared.conditions[item.id], self.getter(app, fact)))
+                    o.missing = list(derivation.missing[uid])
+                    if undetermined["reason"] == "amount":
+                        o.rules = [undetermined["rule"]]
                 else:
                     o.status = "ineligible"
                 key = (item.id, fact.subject)
@@ -218,9 +231,21 @@ class Evaluator:
 
         outcomes = [self.merge(group) for group in candidates.values()]
         outcomes.sort(key=lambda o: o.key)
-        ctx = Context(self.policy, app, prepared.readings, prepared.groups, g1_ok, self.statics, covered=covered)
+        graph = provenance.build(self.policy, app, outcomes, derived, {fid: f.key for fid, f in by_id.items()})
+        types = {f["t"] for f in derived.values()}
+        g1_ok = self.g1_rule is None or comp.COVERED_TYPE in types
+        in_period = self.g3_rule is None or comp.IN_PERIOD_TYPE in types
+        out_of_period = {by_id[f["fact"]].key for f in derived.values() if f["t"] == comp.OUT_OF_PERIOD_TYPE}
+        covered: dict[str, str] = {}  # item ID → the cover rule of G1 that admits the applicant for it (I-14)
+        for firing in firings:
+            info = prepared.rules.get(firing.rule)
+            if info is not None and info.kind == "cover" and firing.derived:
+                for item_id in info.covers:
+                    covered.setdefault(item_id, info.name)
+        ctx = Context(self.policy, app, prepared.readings, graph, g1_ok, in_period, out_of_period, self.statics, covered=covered)
         resolve_all(outcomes, ctx)
-        decision = Decision(self.policy, app, prepared.readings, outcomes, firings, by_id, g1_ok, self)
+        provenance.record_resolution(graph, outcomes)
+        decision = Decision(self.policy, app, prepared.readings, outcomes, firings, by_id, g1_ok, self, graph=graph, derived=derived)
         decision.covered = dict(sorted(covered.items()))
         return decision
 

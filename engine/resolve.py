@@ -25,14 +25,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Mapping
+from typing import Any, Mapping
 
 from policykb.kb.model import Policy, Provision, Relation, resolve
 from policykb.money import ZERO
 
+import networkx as nx
+
 from .amounts import round_outcome
 from .application import Application, Fact
 from .outcomes import Event, Outcome, Rival
+from .provenance import into, outcome_node
+from .relation_rules import THIS_POLICY
+
 
 
 class Statics:
@@ -47,12 +52,6 @@ class Statics:
         self.relations: dict[str, list[Relation]] = {}
         for rel in policy.relations.values():
             self.relations.setdefault(rel.kind, []).append(rel)
-        self.by_member: dict[str, set[str]] = {}  # item ID → relations it may be a member of
-        for rel in policy.relations.values():
-            groups = rel.members.cases.values() if hasattr(rel.members, "cases") else [rel.members]
-            for group in groups:
-                for item_id in group:
-                    self.by_member.setdefault(item_id, set()).add(rel.id)
         # items some cover of the eligibility provision may admit, under some reading
         self.coverable: set[str] = set()
         for prov in policy.provisions.values():
@@ -69,15 +68,24 @@ class Statics:
 
 @dataclass
 class Context:
+    """One evaluation's outcomes and relation graph (``engine/provenance.py``).
+
+    Every question "which outcomes, awards or support does this relation join?" is
+    answered by the graph's edges, which the relation rules derived; this module
+    only decides, in the documented order, what those relations do.
+    """
+
     policy: Policy
     app: Application
     readings: Mapping[str, str]
-    groups: Mapping[str, tuple[str, ...]]  # relation ID → members under these readings
+    graph: Any  # networkx.MultiDiGraph
     g1_ok: bool
+    in_period: bool
+    out_of_period: set[str]  # keys of facts dated outside the period
     statics: Statics
     covered: Mapping[str, str] = field(default_factory=dict)  # item ID → cover rule admitting the applicant (I-14)
-    by_item: dict[str, list[Outcome]] = field(default_factory=dict)
-    present: set[str] = field(default_factory=set)  # relations with a member among the outcomes
+    by_node: dict[str, Outcome] = field(default_factory=dict)
+    facts: dict[str, Fact] = field(default_factory=dict)  # graph node → fact
     context: dict[str, list[Fact]] = field(default_factory=dict)  # context facts by type
 
     def reading_of(self, owner_id: str, param: str) -> str | None:
@@ -86,24 +94,33 @@ class Context:
     def priors(self) -> list[Fact]:
         return self.context_facts(self.provision("highest_wins"))
 
-    def granted_this_year(self, items) -> list[Fact]:
-        """Awards of this policy already granted this year for any of ``items`` (any subject)."""
-        items = set(items)
-        return [p for p in self.priors() if p.get("source") == "this_policy" and p.get("year") == self.app.year
-                and p.get("item") in items]
+    def node(self, o: Outcome) -> str:
+        return outcome_node(o.item.id, o.subject)
+
+    def sources(self, target: str, kind: str, relation: str | None = None) -> list[str]:
+        return into(self.graph, target, kind, relation)
+
+    def facts_into(self, target: str, kind: str, relation: str | None = None) -> list[Fact]:
+        """Context facts with a ``kind`` edge into ``target``, in the application's order."""
+        found = {self.facts[n].key for n in self.sources(target, kind, relation) if n in self.facts}
+        return [f for f in self.app.facts if f.key in found]
+
+    def outcomes_into(self, target: str, kind: str, relation: str | None = None) -> list[Outcome]:
+        found = [self.by_node[n] for n in self.sources(target, kind, relation) if n in self.by_node]
+        return sorted(found, key=lambda o: o.key)
+
+    def granted_claims(self, rel: Relation, members: list[Outcome]) -> list[Fact]:
+        """Awards of this policy already granted this year under an exclusive relation."""
+        return self.facts_into(f"clause:{rel.id}", "claimed")
 
     def same_kind_priors(self, o: Outcome) -> list[Fact]:
-        """Awards already granted or declared for the same subject and kind (G4).
+        """Awards already granted or declared for the same subject and kind (G4 edges).
 
         An item that repeats yearly (its ``repeat`` under the readings) is a new event each
         year: its own awards of earlier years do not count, but earlier awards of the other
-        items of its kind (a lower level of its ladder) still do."""
-        kinds = same_kind(o.item.id, self)
-        once = resolve(o.item.repeat, self.readings) == "once"
-        year = self.app.year
-        return [p for p in self.priors()
-                if p.subject == o.subject and p.get("item") in kinds and p.get("year") <= year
-                and (once or p.get("item") != o.item.id or p.get("year") == year)]
+        items of its kind (a lower level of its ladder) still do — the ``~top_up`` rules
+        derive exactly those edges."""
+        return self.facts_into(self.node(o), "top_up")
 
     def net_of_priors(self, o: Outcome) -> Decimal:
         """What ``o`` would still pay after G4: its ceiling less what was already granted."""
@@ -115,11 +132,12 @@ class Context:
         return max(ZERO, o.high - sum((p.get("amount") for p in found), ZERO))
 
     def members(self, rel: Relation) -> list[Outcome]:
-        """The outcomes of a relation's members, in policy order."""
-        out: list[Outcome] = []
-        for item_id in self.groups.get(rel.id, ()):
-            out.extend(self.by_item.get(item_id, ()))
-        return out
+        """The outcomes a relation joins (its ``member`` edges), in policy order."""
+        clause = f"clause:{rel.id}"
+        if clause not in self.graph:
+            return []
+        found = {b for _, b, d in self.graph.out_edges(clause, data=True) if d.get("kind") == "member"}
+        return sorted((self.by_node[n] for n in found if n in self.by_node), key=lambda o: o.key)
 
     def provision(self, kind: str) -> Provision | None:
         return self.statics.provisions.get(kind)
@@ -130,8 +148,8 @@ class Context:
         return self.context.get(provision.params["fact"], [])
 
     def relations(self, kind: str) -> list[Relation]:
-        """The relations of a kind that have a member among the outcomes."""
-        return [r for r in self.statics.relations.get(kind, ()) if r.id in self.present]
+        """The relations of a kind that join an outcome, in policy order."""
+        return [r for r in self.statics.relations.get(kind, ()) if f"clause:{r.id}" in self.graph]
 
 
 def _rank(o: Outcome) -> tuple:
@@ -141,13 +159,10 @@ def _rank(o: Outcome) -> tuple:
 
 def resolve_all(outcomes: list[Outcome], ctx: Context) -> None:
     """Apply every provision and relation, then round the final figures to the fen."""
-    by_member = ctx.statics.by_member
     for o in outcomes:
-        ctx.by_item.setdefault(o.item.id, []).append(o)
-        relations = by_member.get(o.item.id)
-        if relations:
-            ctx.present |= relations
+        ctx.by_node[ctx.node(o)] = o
     for f in ctx.app.facts:
+        ctx.facts[f"fact:{f.key}"] = f
         if f.role == "context":
             ctx.context.setdefault(f.type, []).append(f)
     eligibility(outcomes, ctx)
@@ -181,7 +196,7 @@ def resolve_all(outcomes: list[Outcome], ctx: Context) -> None:
 
 def eligibility(outcomes: list[Outcome], ctx: Context) -> None:
     g1 = ctx.provision("eligibility")
-    if g1 is None or ctx.g1_ok:
+    if g1 is None or ctx.g1_ok:  # G1's rule derived $covered
         return
     reading = ctx.reading_of(g1.id, "covers")
     for o in outcomes:
@@ -199,14 +214,14 @@ def period(outcomes: list[Outcome], ctx: Context) -> None:
     if g3 is None:
         return
     start, end = g3.params["from"], g3.params["to"]
-    year_outside = not (start.year <= ctx.app.year <= end.year)
-    if not year_outside and not any(o.fact.date for o in outcomes):
+    year_outside = not ctx.in_period  # G3's rule derived $in_period, or did not
+    if not year_outside and not ctx.out_of_period:
         return
     for o in outcomes:
         date = o.fact.date
         if year_outside:
             o.act(Event(g3.id, g3.kind, "ineligible", detail=(("year", ctx.app.year), ("from", start), ("to", end))), status="ineligible")
-        elif date is not None and not (start <= date <= end):
+        elif o.fact.key in ctx.out_of_period:
             o.act(Event(g3.id, g3.kind, "ineligible", detail=(("date", date), ("from", start), ("to", end))), status="ineligible")
 
 
@@ -217,17 +232,19 @@ def case_by_case(outcomes: list[Outcome], ctx: Context) -> None:
         return
     reading = ctx.reading_of(g2.id, "scope")
     scope = resolve(g2.params["scope"], ctx.readings)
+    enterprise_wide = {f.key for f in ctx.facts_into(f"clause:{g2.id}", "case_by_case")}
     for o in outcomes:
         if not o.alive:
             continue
         if reading:
             o.readings.add(reading)
+        # support for the subject, or given to the enterprise itself and listing items (the
+        # ~case_by_case rules' edges); a support listing items covers only those items
+        joined = {f.key for f in ctx.facts_into(ctx.node(o), "case_by_case")}
+        joined |= enterprise_wide
         for s in supports:
             covered = s.get("items")
-            # support for a subject covers that subject (only the listed items, if any); support
-            # given to the enterprise itself that lists items covers those items whatever their subject
-            listed_for_enterprise = bool(covered) and s.subject == ctx.app.applicant_id
-            concerned = (s.subject == o.subject or listed_for_enterprise) and (not covered or o.item.id in covered)
+            concerned = s.key in joined and (not covered or o.item.id in covered)
             if scope == "applicant" or concerned:
                 o.act(
                     Event(g2.id, g2.kind, "excluded", before=(o.low, o.high), after=(None, None),
@@ -238,11 +255,14 @@ def case_by_case(outcomes: list[Outcome], ctx: Context) -> None:
 
 
 def highest(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
-    by_subject: dict[str, list[Outcome]] = {}
-    for o in ctx.members(rel):
-        if o.is_cash:
-            by_subject.setdefault(o.subject, []).append(o)
-    for group in by_subject.values():
+    cash = {ctx.node(o) for o in ctx.members(rel) if o.is_cash}
+    edges = nx.Graph()
+    edges.add_nodes_from(sorted(cash))
+    edges.add_edges_from((a, b) for a, b, d in ctx.graph.edges(data=True)
+                         if d.get("kind") == "highest" and d.get("relation") == rel.id and a in cash and b in cash)
+    # components of the take-the-highest edges: the same ladder and subject
+    for component in sorted(nx.connected_components(edges), key=min):
+        group = [ctx.by_node[n] for n in component]
         if len(group) < 2:
             continue
         ordered = sorted(group, key=_rank)
@@ -254,19 +274,20 @@ def highest(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
         winner.act(Event(rel.id, rel.kind, "kept", winner=winner.rival(), rivals=rivals))
 
 
-def _group_caps_of(item_id: str, ctx: Context) -> list[Relation]:
-    return [r for r in ctx.relations("group_cap") if item_id in ctx.groups.get(r.id, ())]
+def _group_caps_of(o: Outcome, ctx: Context) -> list[Relation]:
+    caps = set(ctx.sources(ctx.node(o), "member"))  # the clauses with a member edge into o
+    return [r for r in ctx.relations("group_cap") if f"clause:{r.id}" in caps]
 
 
 def exclusive(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
     by_item: dict[str, list[Outcome]] = {}
-    for o in ctx.members(rel):
+    members = ctx.members(rel)
+    for o in members:
         if o.is_cash:
             by_item.setdefault(o.item.id, []).append(o)
-    members = ctx.groups.get(rel.id, ())
     mode = resolve(rel.params.get("projects", "all"), ctx.readings)
     reading = ctx.reading_of(rel.id, "projects")
-    claimed = ctx.granted_this_year(members)  # this year's awards already granted under the relation
+    claimed = ctx.granted_claims(rel, members)  # this year's awards already granted under the relation
     if not by_item or (len(by_item) < 2 and mode == "all" and not claimed):
         return
     if claimed:
@@ -288,7 +309,7 @@ def exclusive(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
         chosen = ordered[:1] if mode == "largest" else ordered
         value = sum((ctx.net_of_priors(o) for o in chosen), ZERO)
         raw = sum((o.computed.raw_high for o in chosen), ZERO)
-        for cap_rel in _group_caps_of(item_id, ctx):
+        for cap_rel in _group_caps_of(group[0], ctx):
             value = min(value, cap_rel.params["cap"])
         totals[item_id] = (value, raw, chosen)
     order = {i: ctx.policy.items[i].order for i in totals}
@@ -311,15 +332,15 @@ def exclusive(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
 
 
 def group_cap(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
-    members = ctx.groups.get(rel.id, ())
     group = [o for o in ctx.members(rel) if o.is_cash]
     if not group:
         return
+    members = _cap_members(rel, ctx)
     cap: Decimal = rel.params["cap"]
     # Awards already granted this year count against the cap — except those G4 will net off
     # an outcome of the same subject and kind (counting them here too would take them twice).
     netted = {p.key for o in group for p in ctx.same_kind_priors(o)}
-    used = sum((p.get("amount") for p in ctx.granted_this_year(members) if p.key not in netted), ZERO)
+    used = sum((p.get("amount") for p in ctx.facts_into(f"clause:{rel.id}", "cap_used") if p.key not in netted), ZERO)
     net = {id(o): ctx.net_of_priors(o) for o in group}  # what each will still pay after G4
     total = used + sum(net.values(), ZERO)
     remaining = max(ZERO, cap - used)
@@ -339,15 +360,9 @@ def group_cap(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
                   status="reduced", low=min(o.low, high), high=high)
 
 
-def same_kind(item_id: str, ctx: Context) -> set[str]:
-    """The item and what counts as the same kind for one subject: its take-the-highest
-    ladder, and the alternatives of an exclusive group (the same project paid as an
-    equipment project one year and as a demonstration project the next is paid twice)."""
-    kinds = {item_id}
-    for rel in ctx.statics.relations.get("highest", ()) + ctx.statics.relations.get("exclusive", ()):
-        if item_id in ctx.groups.get(rel.id, ()):
-            kinds |= set(ctx.groups[rel.id])
-    return kinds
+def _cap_members(rel: Relation, ctx: Context) -> tuple[str, ...]:
+    """The items a cap covers under the evaluation's readings (named in explanations)."""
+    return tuple(resolve(rel.members, ctx.readings))
 
 
 def prior_awards(outcomes: list[Outcome], ctx: Context) -> None:
@@ -370,6 +385,9 @@ def prior_awards(outcomes: list[Outcome], ctx: Context) -> None:
             o.act(Event(g4.id, g4.kind, "excluded", before=(o.low, o.high), after=(None, None), detail=detail, reading=reading),
                   status="excluded")
             continue
+        if granted == ZERO:  # an award of nothing cuts nothing: weighed, not reduced (issue 10 item 20)
+            o.act(Event(g4.id, g4.kind, "kept", before=(o.low, o.high), after=(o.low, o.high), detail=detail, reading=reading))
+            continue
         high = max(ZERO, o.high - granted)
         low = max(ZERO, o.low - granted)
         if high == ZERO:
@@ -383,21 +401,22 @@ def prior_awards(outcomes: list[Outcome], ctx: Context) -> None:
 def other_reward(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
     reading = ctx.reading_of(rel.id, "other_rewards")
     sources = resolve(rel.params["other_rewards"], ctx.readings)
-    priors = ctx.context_facts(ctx.provision("highest_wins"))
+    declared = tuple(rel.params.get("declared_sources", ()))  # from the KB: which declared awards count
     for o in ctx.members(rel):
         if not o.alive:
             continue
+        node = ctx.node(o)
         others: list[Rival] = []
-        if "met" in sources:
-            others += [x.rival() for x in outcomes
-                       if x is not o and x.subject == o.subject and x.item.id != o.item.id
-                       and x.status in ("eligible", "reduced", "discretionary")]
+        if "met" in sources:  # other rewards met now for the same subject (~other#1 edges)
+            others += [x.rival() for x in ctx.outcomes_into(node, "other_reward", rel.id)
+                       if x is not o and x.status in ("eligible", "reduced", "discretionary")]
+        joined = ctx.facts_into(node, "other_reward", rel.id)  # awards for the same subject (~other#2 edges)
         if "granted" in sources:
-            others += [Rival(p.get("item"), p.subject, p.get("amount"), "granted") for p in priors
-                       if p.subject == o.subject and p.get("source") == "this_policy" and p.get("item") != o.item.id]
+            others += [Rival(p.get("item"), p.subject, p.get("amount"), "granted") for p in joined
+                       if p.get("source") == THIS_POLICY and p.get("item") != o.item.id]
         if "declared" in sources:
-            others += [Rival(p.get("item") or p.get("source"), p.subject, p.get("amount"), "declared") for p in priors
-                       if p.subject == o.subject and p.get("source") == "taicang" and p.get("smart_digital")]
+            others += [Rival(p.get("item") or p.get("source"), p.subject, p.get("amount"), "declared") for p in joined
+                       if p.get("source") in declared and p.get("smart_digital")]
         if others:
             o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None), rivals=tuple(others),
                         winner=others[0], detail=(("sources", tuple(sources)),), reading=reading), status="excluded")
@@ -411,12 +430,14 @@ def requires(outcomes: list[Outcome], ctx: Context, rel: Relation, final: bool =
     for o in ctx.members(rel):
         if not o.alive:
             continue
-        partner = next((x for x in ctx.by_item.get(needed, ()) if x.subject == o.subject), None)
+        node = ctx.node(o)
+        met = ctx.outcomes_into(node, "satisfies", rel.id)  # the required item met for the subject
+        partner = met[0] if met else ctx.by_node.get(outcome_node(needed, o.subject))  # else its outcome, to name it
         if partner is not None and partner.is_cash:
             if final:
                 o.act(Event(rel.id, rel.kind, "kept", winner=partner.rival()))
             continue
-        paid = [p for p in ctx.priors() if p.get("source") == "this_policy" and p.get("item") == needed and p.subject == o.subject]
+        paid = ctx.facts_into(node, "satisfies", rel.id)  # the required award already granted
         if paid:  # the required award was already granted (获得我市贴息奖励)
             if final:
                 o.act(Event(rel.id, rel.kind, "kept", winner=Rival(needed, o.subject, paid[0].get("amount"), "granted")))

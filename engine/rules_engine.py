@@ -1,6 +1,6 @@
 """The hardened durable_rules wrapper — the only module that imports durable_rules.
 
-Each trap of shared/notes/durable_rules.md is handled here, once:
+Each trap of docs/durable_rules.md is handled here, once (trap numbers are that table's):
 
 - a synchronous host whose ``_run`` does nothing: no background dispatch threads
   that call the non-thread-safe C core and lose firings (trap 2); one lock per
@@ -13,11 +13,17 @@ Each trap of shared/notes/durable_rules.md is handled here, once:
   have distinct FNV-1a hashes (trap 11);
 - definitions are deep-copied before durable_rules mutates them, and each name
   is registered once (trap 13);
-- actions only record the firing; an exception inside one is collected and
-  raised after the run, never left in ``c.s.exception`` (upstream #305);
-- the ``json`` module durable_rules uses is replaced by an orjson shim (same
-  results, a third less time per firing); on Python 3.12 the
-  ``utcfromtimestamp`` DeprecationWarning of every action is filtered (trap 15);
+- an action hands the matched facts to the run's ``derive`` callback and asserts
+  the derived facts it returns (this is how the rules chain); the firing, with the
+  ids of the facts it matched and derived, is recorded; an exception inside an
+  action is collected and raised after the run, never left in ``c.s.exception``
+  (upstream #305);
+- durable_rules' ``json`` is swapped for an orjson shim only while this wrapper
+  calls into it, under the engine's lock (same results, a third less time per
+  firing); nothing outside sees it.  On Python 3.12 the ``utcfromtimestamp``
+  DeprecationWarning of every action is filtered (trap 15);
+- after ``os.fork`` the child gets a fresh lock and no session state: a fork
+  taken while another thread held the lock would otherwise hang the child.
 - durable_rules' exceptions become ``EngineError``.
 """
 
@@ -25,9 +31,11 @@ from __future__ import annotations
 
 import copy
 import itertools
+import os
 import sys
 import threading
 import warnings
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -69,16 +77,28 @@ class _OrjsonShim:
         return orjson.loads(text)
 
 
-_durable.json = _OrjsonShim
+_STDLIB_JSON = _durable.json
 
 
 @dataclass(frozen=True)
 class Firing:
-    """One rule firing: its place in the run, the rule, and the fact each binding matched."""
+    """One rule firing: its place in the run, the rule, the fact each binding matched
+    and the facts its action derived."""
 
     seq: int
     rule: str
     matched: tuple[tuple[str, str], ...]  # (binding, fact id)
+    derived: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"seq": self.seq, "rule": self.rule, "matched": dict(self.matched), "derived": list(self.derived)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Firing":
+        return cls(data["seq"], data["rule"], tuple(sorted(data["matched"].items())), tuple(data["derived"]))
+
+
+Derive = Callable[[str, dict], list]  # (rule, {binding: fact}) → facts to assert
 
 
 class _SyncHost(_durable.Host):
@@ -117,6 +137,23 @@ if len({fnv1a32(i) for i in fact_ids(_MAX_FACTS)} | {fnv1a32("$begin")}) != _MAX
 NOOP_ACTIONS = ("$begin", "$sink")
 
 
+_ENGINES: "weakref.WeakSet[RulesEngine]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # A fork taken while another thread was inside the C core leaves the lock held
+    # forever in the child (issue 10 item 7): every engine gets a fresh lock, and no
+    # run is in progress in the child.
+    for engine in list(_ENGINES):
+        engine._lock = threading.Lock()
+        engine._trace = None
+        engine._derive = None
+        engine._errors = []
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class RulesEngine:
     """Registers compiled rulesets and runs facts through them, one session at a time."""
 
@@ -126,21 +163,32 @@ class RulesEngine:
         self._registered: set[str] = set()
         self._sids = itertools.count(1)
         self._trace: list[Firing] | None = None
+        self._derive: Derive | None = None
+        self._joined: frozenset[str] | None = None
         self._errors: list[str] = []
+        _ENGINES.add(self)
 
     # -- actions
     def _action(self, rule: str) -> Callable:
         if rule in NOOP_ACTIONS:
             return _noop
 
-        def record(c) -> None:
+        def fire(c) -> None:
             try:
-                matched = tuple(sorted((binding, fact["id"]) for binding, fact in c._m.items()))
-                self._trace.append(Firing(len(self._trace), rule, matched))
+                bindings = {binding: fact for binding, fact in c._m.items()}
+                matched = tuple(sorted((binding, fact["id"]) for binding, fact in bindings.items()))
+                derived = self._derive(rule, bindings) if self._derive is not None else ()
+                self._trace.append(Firing(len(self._trace), rule, matched, tuple(f["id"] for f in derived)))
+                joined = self._joined
+                for fact in derived:
+                    if joined is None or (fact["t"] in joined and not fact.get("$local")):
+                        c.assert_fact(fact)
+                    if c.s.exception:  # durable_rules keeps a failed assert here, not raising it
+                        raise EngineError(str(c.s.exception))
             except Exception as exc:  # never let durable_rules swallow it (upstream #305)
                 self._errors.append(f"{rule}: {type(exc).__name__}: {exc}")
 
-        return record
+        return fire
 
     # -- rulesets
     def register(self, name: str, definition: dict) -> None:
@@ -148,18 +196,28 @@ class RulesEngine:
         with self._lock:
             if name in self._registered:
                 return
+            _durable.json = _OrjsonShim
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeprecationWarning)
                     self._host.register_rulesets({name: copy.deepcopy(definition)})
             except Exception as exc:
                 raise EngineError(f"durable_rules refused ruleset {name}: {exc}") from exc
+            finally:
+                _durable.json = _STDLIB_JSON
             self._registered.add(name)
 
     # -- running
-    def run(self, ruleset: str, facts: list[dict]) -> list[Firing]:
+    def run(self, ruleset: str, facts: list[dict], derive: Derive | None = None,
+            joined: frozenset[str] | None = None) -> list[Firing]:
         """Assert ``facts`` (each with a unique ``id`` and a type ``t``) in a fresh session.
 
+        Each firing calls ``derive(rule, {binding: fact})``; the facts it returns
+        (unique ids, a type ``t``) are asserted in turn, so rules chain to a fixpoint —
+        when ``joined`` is given, only those of a type in it (the types some rule joins
+        on) and not marked ``$local`` by the derivation: a derived fact no rule can match
+        would only reach the sink, at the cost of a round trip through the C core; it
+        stays in the firing's record all the same.
         Returns every firing in order.  The session is deleted whatever happens.
         """
         if ruleset not in self._registered:
@@ -167,8 +225,11 @@ class RulesEngine:
         with self._lock:
             sid = str(next(self._sids))
             self._trace = []
+            self._derive = derive
+            self._joined = joined
             self._errors = []
             began = False
+            _durable.json = _OrjsonShim
             try:
                 with warnings.catch_warnings():
                     if _FILTER_DEPRECATION:
@@ -182,9 +243,10 @@ class RulesEngine:
             except Exception as exc:
                 raise EngineError(f"durable_rules failed: {type(exc).__name__}: {exc}") from exc
             finally:
-                trace, self._trace = self._trace, None
+                trace, self._trace, self._derive = self._trace, None, None
                 if began:  # trap 4: only a session in which $begin fired may be deleted
                     self._safe_delete(ruleset, sid)
+                _durable.json = _STDLIB_JSON
             if self._errors:
                 raise EngineError("rule actions failed: " + "; ".join(self._errors))
             return trace

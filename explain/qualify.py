@@ -45,6 +45,7 @@ class Way:
     verified: bool = False
     after: dict | None = None
     texts: list[Text] = field(default_factory=list)
+    blocked: Any = None  # the outcome after the changes, when a relation or provision still removes it
 
     def to_dict(self) -> dict:
         return {
@@ -365,6 +366,9 @@ def _plan_absent(planner: _Planner, decision, item: Item, subject: str | None, l
 def _finish_way(planner: _Planner, way: Way, item: Item, subject: str, depth: int = 0) -> None:
     """Verify a way; if a relation still removes the item, add what would make it give way."""
     decision, after = planner.outcome_after(way.changes, item, subject, dict(planner.readings, **way.readings))
+    if (after is not None and after.status not in QUALIFYING and after.verdict is True and way.blocked is None
+            and any(e.effect in ("excluded", "ineligible") for e in after.events)):
+        way.blocked = after  # the conditions hold after these changes; what removes it is a relation
     if after is not None and after.status not in QUALIFYING and after.verdict is True and depth < 2:
         if any(e.kind == "requires" and e.effect == "excluded" for e in after.events):
             needed = next(e.get("requires") for e in after.events if e.kind == "requires")
@@ -435,11 +439,54 @@ def _plan(planner: _Planner, decision, item: Item, o, lines: list[Text]) -> dict
             seen.add(signature)
             ways.append(way)
     if not ways:
-        reason = Text("、".join(o.by) or "条件无法通过修改申请满足", ", ".join(o.by) or "its conditions cannot be met by changing the application")
-        lines.append(m.both("cannot_qualify", item=item.id, reason=reason))
+        blocked = next((w for w in candidates if w.blocked is not None), None)
+        if blocked is not None:
+            result["blocked_by"] = _blocker(planner, blocked, lines)
+        else:
+            reason = Text("、".join(o.by) or "条件无法通过修改申请满足", ", ".join(o.by) or "its conditions cannot be met by changing the application")
+            lines.append(m.both("cannot_qualify", item=item.id, reason=reason))
     _render_ways(planner, ways, Text(f"{item.id}（{o.subject}）", f"{item.id} ({o.subject})"), lines)
     result["ways"] = [w.to_dict() for w in ways]
     return result
+
+
+def _blocker(planner: _Planner, way: Way, lines: list[Text]) -> dict:
+    """Say which relation or provision still removes the item once its conditions hold, and
+    what would change that: for a take-the-highest or exclusive relation, the amount this item
+    (its type, for an exclusive relation) must exceed, read off the relation's event."""
+    from policykb.money import fmt_cny
+
+    m = planner.m
+    after = way.blocked
+    parts = [c["text"] for c in way.changes if c.get("text") is not None]
+    for rid, option in way.readings.items():
+        parts.append(m.both("gap_reading", reading=rid, option=planner.policy.readings[rid].options[option]))
+    changes = Text("；".join(p.zh for p in parts), "; ".join(p.en for p in parts))
+    event = next(e for e in after.events if e.effect in ("excluded", "ineligible"))
+    owner = planner.policy.relations.get(event.by) or planner.policy.provisions.get(event.by)
+    data: dict[str, Any] = {"relation": event.by, "kind": event.kind, "changes": [c for c in way.to_dict()["changes"]],
+                            "status": after.status}
+    label = Text(f"{after.item.id}（{after.subject}）", f"{after.item.id} ({after.subject})")
+    if event.kind in ("exclusive", "highest") and event.winner is not None:
+        totals = {i: v for i, v, _ in event.get("totals", ())}
+        own = totals.get(after.item.id, after.high)
+        winner_amount = event.winner.high if not isinstance(event.winner.high, str) else None
+        if winner_amount is None:
+            winner_amount = totals.get(event.winner.item)
+        data.update(winner=event.winner.item, winner_amount=str(winner_amount), amount=str(own))
+        tie = own is not None and winner_amount is not None and own >= winner_amount
+        need = Text(
+            f"须高于 {fmt_cny(winner_amount)}" + ("（金额相同时取上限前较大者、再取先列者，本项居后）" if tie else f"（现为 {fmt_cny(own)}，差 {fmt_cny(winner_amount - own)}）"),
+            f"must exceed {fmt_cny(winner_amount)}" + (" (on a tie the larger before caps, then the first listed, wins; this item comes later)" if tie
+                                                    else f" (now {fmt_cny(own)}, {fmt_cny(winner_amount - own)} short)"),
+        )
+        data["needed_above"] = str(winner_amount)
+        lines.append(m.both("blocked_by_relation", item=label, changes=changes, relation=event.by,
+                            winner=Text(f"{event.winner.item}（{fmt_cny(winner_amount)}）", f"{event.winner.item} ({fmt_cny(winner_amount)})"),
+                            need=need, quote=owner.quote if owner else ""))
+    else:
+        lines.append(m.both("blocked_by_rule", item=label, changes=changes, relation=event.by, quote=owner.quote if owner else ""))
+    return data
 
 
 def _render_ways(planner: _Planner, ways: list[Way], label: Text, lines: list[Text]) -> None:

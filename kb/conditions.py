@@ -12,14 +12,18 @@ Conditions are data built by the loader from YAML (see docs/kb.md):
 Evaluation is three-valued (Kleene): a comparison on a missing field is *unknown*;
 ``all`` is false if any part is false, else unknown if any part is unknown;
 ``any`` is true if any part is true, else unknown if any is unknown.  Unknown is
-what makes an item ``undetermined`` rather than silently ineligible.  The rules
-engine sees the same conditions compiled to durable_rules (engine/compiler.py);
-this module is the reference the engine is checked against.
+what makes an item ``undetermined`` rather than silently ineligible.
+
+The rules engine decides: it sees the same conditions compiled to durable_rules
+(engine/compiler.py).  ``evaluate`` below is the one plain-Python evaluation of a
+condition; it never decides an outcome.  It serves to *explain* (which comparison
+failed, what was found — why-not, qualify, an audit finding's reason) and, in
+tests, as the oracle the rules are checked against.  ``holds`` and ``checks`` are
+its two views.
 """
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -61,39 +65,6 @@ def compare(op: str, left: Any, right: Any) -> bool:
     raise ValueError(f"unknown operator {op!r}")
 
 
-def holds(node: Any, get: Getter) -> bool | None:
-    """True, False, or None (unknown) for a resolved condition."""
-    if node is ALWAYS or isinstance(node, Always):
-        return True
-    if isinstance(node, Compare):
-        left = get(node.field)
-        if left is None:
-            return None
-        right = get(node.ref) if node.ref else node.value
-        if right is None:
-            return None
-        return compare(node.op, left, right)
-    if isinstance(node, All):
-        result: bool | None = True
-        for part in node.parts:
-            verdict = holds(part, get)
-            if verdict is False:
-                return False
-            if verdict is None:
-                result = None
-        return result
-    if isinstance(node, Any_):
-        result = False
-        for part in node.parts:
-            verdict = holds(part, get)
-            if verdict is True:
-                return True
-            if verdict is None:
-                result = None
-        return result
-    raise TypeError(f"not a resolved condition: {node!r}")
-
-
 @dataclass(frozen=True)
 class Check:
     """One comparison as evaluated: what was required, what was found, the verdict."""
@@ -104,30 +75,52 @@ class Check:
     verdict: bool | None
 
 
-def checks(node: Any, get: Getter) -> list[Check]:
-    """Every comparison of a resolved condition with its verdict, in order."""
-    out: list[Check] = []
+def evaluate(node: Any, get: Getter) -> tuple[bool | None, list[Check]]:
+    """The verdict of a resolved condition (True, False, or None for unknown) and every
+    comparison in it with its own verdict, in order."""
+    checks: list[Check] = []
 
-    def walk(n: Any) -> None:
+    def walk(n: Any) -> bool | None:
+        if n is ALWAYS or isinstance(n, Always):
+            return True
         if isinstance(n, Compare):
             left = get(n.field)
             right = get(n.ref) if n.ref else n.value
             verdict = None if left is None or right is None else compare(n.op, left, right)
-            out.append(Check(n, left, right, verdict))
-        elif isinstance(n, (All, Any_)):
-            for part in n.parts:
-                walk(part)
+            checks.append(Check(n, left, right, verdict))
+            return verdict
+        if isinstance(n, (All, Any_)):
+            decisive = False if isinstance(n, All) else True
+            result: bool | None = not decisive
+            for part in n.parts:  # every part is walked, so every comparison is reported
+                verdict = walk(part)
+                if verdict is decisive:
+                    result = decisive
+                elif verdict is None and result is not decisive:
+                    result = None
+            return result
+        raise TypeError(f"not a resolved condition: {n!r}")
 
-    walk(node)
-    return out
+    return walk(node), checks
+
+
+def holds(node: Any, get: Getter) -> bool | None:
+    """True, False, or None (unknown) for a resolved condition."""
+    return evaluate(node, get)[0]
+
+
+def checks(node: Any, get: Getter) -> list[Check]:
+    """Every comparison of a resolved condition with its verdict, in order."""
+    return evaluate(node, get)[1]
 
 
 def unknown_fields(node: Any, get: Getter) -> list[str]:
     """Fields whose absence leaves the condition unknown (empty when it is decided)."""
-    if holds(node, get) is not None:
+    verdict, found = evaluate(node, get)
+    if verdict is not None:
         return []
     missing: list[str] = []
-    for check in checks(node, get):
+    for check in found:
         if check.verdict is None:
             for name in (check.compare.field, check.compare.ref):
                 if name and get(name) is None and name not in missing:
@@ -161,72 +154,3 @@ def compares(node: Any) -> list[Compare]:
 
     walk(node)
     return out
-
-
-_OPERATORS = {
-    "eq": operator.eq, "ne": operator.ne, "gt": operator.gt, "gte": operator.ge,
-    "lt": operator.lt, "lte": operator.le, "in": lambda left, right: left in right,
-}
-
-Check3 = Callable[[Mapping[str, Any], Mapping[str, Any]], "bool | None"]
-
-
-def compile_python(node: Any) -> Check3:
-    """A resolved condition as a closure ``check(fact_values, applicant) → True/False/None``.
-
-    Same three-valued semantics as ``holds``, without walking the tree on every call:
-    the evaluation pipeline runs it for every relevant fact the rules did not match.
-    """
-    if node is ALWAYS or isinstance(node, Always):
-        return lambda values, applicant: True
-    if isinstance(node, Compare):
-        fn = _OPERATORS[node.op]
-        on_applicant = node.field.startswith("applicant.")
-        name = node.field[len("applicant."):] if on_applicant else node.field
-        if node.ref:
-            ref = node.ref
-
-            def compare_fields(values, applicant):
-                left = (applicant if on_applicant else values).get(name)
-                right = values.get(ref)
-                if left is None or right is None:
-                    return None
-                return fn(left, right)
-
-            return compare_fields
-        literal = node.value
-
-        def compare_literal(values, applicant):
-            left = (applicant if on_applicant else values).get(name)
-            return None if left is None else fn(left, literal)
-
-        return compare_literal
-    if isinstance(node, All):
-        parts = tuple(compile_python(p) for p in node.parts)
-
-        def all_of(values, applicant):
-            result = True
-            for part in parts:
-                verdict = part(values, applicant)
-                if verdict is False:
-                    return False
-                if verdict is None:
-                    result = None
-            return result
-
-        return all_of
-    if isinstance(node, Any_):
-        parts = tuple(compile_python(p) for p in node.parts)
-
-        def any_of(values, applicant):
-            result = False
-            for part in parts:
-                verdict = part(values, applicant)
-                if verdict is True:
-                    return True
-                if verdict is None:
-                    result = None
-            return result
-
-        return any_of
-    raise TypeError(f"not a resolved condition: {node!r}")

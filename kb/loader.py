@@ -699,7 +699,8 @@ class _Load:
             p = ("relations", i)
             kind = raw.get("kind") if isinstance(raw, dict) else None
             node = r.mapping(raw, p, required=("id", "kind", "title", "members", "scope", "quote") + extra.get(kind, ()),
-                             optional=("rationale", "cites") + (("payer",) if kind == "group_cap" else ())) or {}
+                             optional=("rationale", "cites") + (("payer",) if kind == "group_cap" else ())
+                             + (("declared_sources",) if kind == "excluded_by_other_reward" else ())) or {}
             kind = r.choice(node.get("kind"), p + ("kind",), RELATION_KINDS, "relation kind")
             rid = r.string(node.get("id"), p + ("id",))
             if rid in out:
@@ -714,6 +715,9 @@ class _Load:
                 def sources(v: Any, q: tuple) -> tuple:
                     return tuple(r.choice(s, q + (j,), OTHER_REWARD_SOURCES, "kind of other reward") for j, s in enumerate(r.sequence(v, q)))
                 params["other_rewards"] = r.switchable(node.get("other_rewards"), p + ("other_rewards",), sources, readings)
+                # which sources of a declared award (prior_award.source) count as "declared"
+                params["declared_sources"] = tuple(r.string(s, p + ("declared_sources", j))
+                                                   for j, s in enumerate(r.sequence(node.get("declared_sources", []), p + ("declared_sources",))))
             elif kind == "requires":
                 target = node.get("requires")
                 if target not in items:

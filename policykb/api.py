@@ -1,12 +1,15 @@
 """The public entry point: ``policykb.load()`` returns a ``KnowledgeBase``.
 
 A KnowledgeBase is one loaded, checked policy together with the machinery that
-evaluates, explains and audits against it.  Loading is cached per KB content, so
-calling ``load()`` again is cheap.
+evaluates, explains and audits against it.  ``load()`` returns the same
+KnowledgeBase for the same KB content (folder and content hash), so calling it
+again neither re-reads the YAML nor registers another ruleset in durable_rules'
+C core, whose rulesets are never freed while the host lives.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any, Mapping
@@ -19,29 +22,46 @@ from policykb.kb.model import Policy
 from policykb.kb.schema import application_schema
 from policykb.money import exact
 
-_cache: dict[tuple[str, str], Policy] = {}
+_cache: dict[tuple[str, str], "KnowledgeBase"] = {}
 _cache_lock = threading.Lock()
 
 
-def _load_checked(folder: Path) -> Policy:
+def _after_fork_in_child() -> None:
+    # locks another thread held at fork time would stay held in the child (issue 10 item 7)
+    global _cache_lock
+    _cache_lock = threading.Lock()
+    for kb in _cache.values():
+        kb._evaluator_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _load_checked(folder: Path, checked: str | None = None) -> "KnowledgeBase":
     key = (str(folder.resolve()), content_hash(folder))
     with _cache_lock:
         cached = _cache.get(key)
     if cached is not None:
         return cached
     policy = load_policy(folder)
-    problems = kb_check.check_policy(policy)
+    # a worker process loads what its parent already checked (same content hash): once is enough
+    problems = [] if checked is not None and checked == policy.version else kb_check.check_policy(policy)
     if problems:
         raise KBError(problems)
     with _cache_lock:
-        _cache[key] = policy
-    return policy
+        return _cache.setdefault(key, KnowledgeBase(policy))
 
 
 def load(policy: str | None = None, *, path: str | Path | None = None) -> "KnowledgeBase":
     """Load a policy shipped with policykb (default: taicang-2021-3) or a KB folder."""
     with exact():
         return _load(policy, path)
+
+
+def load_checked_by_parent(path: str | Path, version: str) -> "KnowledgeBase":
+    """For worker processes: load a KB folder the parent process checked as ``version``."""
+    with exact():
+        return _load_checked(policy_dir(None, path), checked=version)
 
 
 def _load(policy: str | None, path: str | Path | None) -> "KnowledgeBase":
@@ -52,7 +72,7 @@ def _load(policy: str | None, path: str | Path | None) -> "KnowledgeBase":
         if path is None:
             raise InputError(f"no policy '{policy}' is shipped with policykb{suggest(policy, shipped_policies())}; shipped: {', '.join(shipped_policies())}")
         raise InputError(f"{folder} is not a knowledge-base folder (it has no policy.yaml)")
-    return KnowledgeBase(_load_checked(folder))
+    return _load_checked(folder)
 
 
 class KnowledgeBase:

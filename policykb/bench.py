@@ -6,13 +6,17 @@ Reports, as text or JSON:
   application document to the decision JSON object (validate → facts →
   durable_rules → relation graph → decision);
 - ``engine_only_median_ms`` — the median time of the durable_rules run alone
-  (assert, fire, delete the session) on the same facts;
+  (assert, fire with the actions deriving their facts, delete the session) on the
+  same facts;
+- ``firings_per_application`` — the mean number of rule firings of one evaluation;
 - ``overhead_ratio`` — median_ms / engine_only_median_ms;
 - ``per_second`` — applications per second of wall time through
   ``evaluate_many`` with ``workers`` processes;
 - ``peak_rss_mb`` — the largest resident memory of this process or a worker;
 - ``rss_growth_pct`` — resident memory at the end of the single-process run
-  against after its first tenth (the warm-up).
+  against after its first tenth (the warm-up);
+- ``load_1000_rss_growth_mb`` — resident memory after 1,000 ``policykb.load()``
+  calls of the same KB against before them.
 
 With ``--audit``: seeded synthetic audit records (clean decisions with injected
 violations) written as JSON Lines and audited from the file by ``policykb audit`` in a
@@ -57,6 +61,19 @@ def _rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
+def _load_growth(kb, document, calls: int = 1000) -> float:
+    """Resident memory grown by ``calls`` times ``load().evaluate(document)``."""
+    from policykb.api import load
+
+    gc.collect()
+    before = _rss_mb()
+    path = kb.policy.path
+    for _ in range(calls):
+        load(path=path).evaluate(document)
+    gc.collect()
+    return round(_rss_mb() - before, 2)
+
+
 class _PeakRss:
     """The highest resident memory of a process, and of its workers together, sampled
     every 0.1 s on a thread until ``stop()``."""
@@ -91,6 +108,7 @@ class _PeakRss:
 def run(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, readings=None) -> dict:
     from policykb.engine.application import parse_application
     from policykb.engine.batch import iter_evaluate_many
+    from policykb.engine.derive import Derivation
     from policykb.engine.synthetic import Generator
 
     readings = kb.readings_with(readings)
@@ -108,13 +126,16 @@ def run(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, readin
     engine_timings = array("d", bytes(8 * applications))
     warm_rss = None
     tenth = max(1, applications // 10)
+    firings = 0
     for i, doc in enumerate(documents()):
         start = time.perf_counter()
         evaluator.evaluate(doc, readings).to_dict()
         timings[i] = time.perf_counter() - start
-        facts, _ = evaluator.engine_facts(parse_application(kb.policy, doc, validator=evaluator.validator))
+        app = parse_application(kb.policy, doc, validator=evaluator.validator)
+        facts, by_id = evaluator.engine_facts(app, prepared.keys)
+        derivation = Derivation(evaluator, app, prepared, by_id)
         start = time.perf_counter()
-        evaluator.engine.run(prepared.ruleset, facts)
+        firings += len(evaluator.engine.run(prepared.ruleset, facts, derivation, prepared.joined))
         engine_timings[i] = time.perf_counter() - start
         if i + 1 == tenth:
             gc.collect()
@@ -122,6 +143,8 @@ def run(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, readin
     gc.collect()
     end_rss = _rss_mb()
     peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    load_growth = _load_growth(kb, next(iter(Generator(kb.policy, seed + 2).applications(1))))
 
     start = time.perf_counter()
     count = sum(1 for _ in iter_evaluate_many(kb, documents(), readings, workers=workers))
@@ -140,8 +163,10 @@ def run(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, readin
         "per_second": round(applications / elapsed, 1),
         "engine_only_median_ms": round(engine_ms, 4),
         "overhead_ratio": round(median_ms / engine_ms, 3) if engine_ms else None,
+        "firings_per_application": round(firings / applications, 2),
         "peak_rss_mb": round(peak_kb / 1024, 1),
         "rss_growth_pct": round((end_rss - warm_rss) / warm_rss * 100, 2) if warm_rss else None,
+        "load_1000_rss_growth_mb": load_growth,
         "python": f"{sys.version_info.major}.{sys.version_info.minor}",
         "kb_version": kb.version,
     }

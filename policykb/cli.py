@@ -205,6 +205,8 @@ def cmd_evaluate(args) -> int:
     readings = kb.readings_with(_parse_readings(args.reading))
     if args.file.count(reports.STDIN) > 1:
         raise InputError("standard input (-) can be read only once")
+    if len(args.file) > 1 and (args.format == "dot" or args.trace):
+        raise InputError("--format dot and --trace describe one evaluation: give one application")
     stdin = reports.read_stdin() if reports.STDIN in args.file else None
     single = len(args.file) == 1 and not reports.is_json_lines(args.file[0]) and not (stdin and reports.looks_like_json_lines(stdin))
     if single:
@@ -213,8 +215,10 @@ def cmd_evaluate(args) -> int:
 
         given = parse_text(stdin, "<stdin>") if stdin is not None else args.file[0]
         entry = reports.Entry(args.file[0], None, decision=kb.evaluate(given, readings, source="<stdin>" if stdin is not None else ""))
-        if args.format == "json":
-            write_output(entry.decision.to_json(), args.output, kind="json")
+        if args.format == "dot":
+            write_output(entry.decision.to_dot(), args.output, kind="dot")
+        elif args.format == "json":
+            write_output(entry.decision.to_json(include_trace=args.trace), args.output, kind="json")
         else:
             write_with(args.output, lambda out: _write_decisions(out, kb, readings, [entry], args, batch=False))
         return 0
@@ -532,7 +536,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reading", action="append", metavar="ID=OPTION", help="only the edges that hold under these readings")
     p.set_defaults(func=cmd_kb_graph)
 
-    def on_application(name: str, help: str, func, *, item: bool = False, reading_help: str | None = None, file_help: str | None = None):
+    def on_application(name: str, help: str, func, *, item: bool = False, reading_help: str | None = None,
+                       file_help: str | None = None, formats: tuple[str, ...] = ("text", "json")):
         """A command that reads one application: FILE [ITEM] [--subject] --format --lang --reading
         (FILE optional when ``file_help`` says what the command does without one)."""
         p = sub.add_parser(name, help=help)
@@ -544,7 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("item", help="item ID, e.g. m01.equipment")
             p.add_argument("--subject", help="the subject, when the item has outcomes for several")
         _common(p, lang=True)
-        p.add_argument("--format", choices=("text", "json"), default="text")
+        p.add_argument("--format", choices=formats, default="text")
         p.add_argument("--reading", action="append", metavar="ID=OPTION", help=reading_help or "switch a reading, e.g. I-06=per_station (repeatable)")
         p.set_defaults(func=func)
         return p
@@ -555,8 +560,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "an application that cannot be evaluated is reported on standard error and skipped (exit 1).")
     p.add_argument("file", nargs="+", help="application files (JSON or YAML), JSON Lines (.jsonl, .ndjson), or - for standard input")
     _common(p, lang=True)
-    p.add_argument("--format", choices=("text", "json", "csv", "html"), default="text",
-                   help="text tables; JSON (JSON Lines for several); CSV, one row per outcome; a self-contained HTML report")
+    p.add_argument("--format", choices=("text", "json", "csv", "html", "dot"), default="text",
+                   help="text tables; JSON (JSON Lines for several); CSV, one row per outcome; a self-contained HTML report; "
+                        "dot: the provenance graph of one evaluation (Graphviz)")
+    p.add_argument("--trace", action="store_true",
+                   help="with --format json: add the provenance (rule firings, derived facts, relation graph)")
     p.add_argument("--reading", action="append", metavar="ID=OPTION", help="switch a reading, e.g. I-06=per_station (repeatable)")
     p.add_argument("--wide", action="store_true", help="full item titles and reasons, whatever the terminal's width")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on standard error")

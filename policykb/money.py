@@ -45,7 +45,7 @@ def parse_decimal(value, *, what: str = "a number") -> Decimal:
     """A Decimal from an int, a Decimal, or a plain decimal string (policykb/numbers.py).
 
     Floats are refused unless their shortest repr is a plain decimal: ``2999999.99``
-    passes, ``1e-05`` does not (it would also break durable_rules).  Negative zero is zero.
+    passes, ``1e-05`` does not (it would also break durable_rules, docs/durable_rules.md trap 9).  Negative zero is zero.
     """
     try:
         amount = read_decimal(value, what)

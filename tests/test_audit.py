@@ -193,7 +193,7 @@ def test_library_audit_yields_findings(kb, audit_set):
     findings = list(kb.audit(records))
     assert found([f.to_dict() for f in findings]) == expected
     assert set(findings[0].to_dict()) == {"record", "line", "decision_id", "applicant", "year", "item", "subject", "measure", "code",
-                                          "severity", "granted", "allowed", "clause", "explanation", "disappears_under"}
+                                          "severity", "granted", "allowed", "clause", "explanation", "disappears_under", "count"}
 
 
 def test_kb_audit_reads_a_path_as_the_command_line_does(kb, cli):

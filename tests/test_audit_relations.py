@@ -78,6 +78,35 @@ def test_the_same_project_under_two_measure_1_items_in_two_years_is_a_duplicate(
     assert codes(kb, [y1, topped_up]) == []
 
 
+def _repeated(kb, n: int) -> list[dict]:
+    """One clean record with a measure 1 grant, repeated under ``n`` decision ids."""
+    from policykb.audit import synthetic
+
+    record = next(r for r in synthetic.clean_records(kb, 12, seed=7)
+                  if any(g["item"].startswith("m01.") for g in r["decision"]["granted"]))
+    out = []
+    for i in range(n):
+        out.append({"application": record["application"],
+                    "decision": dict(record["decision"], decision_id=f"R{i:05d}")})
+    return out
+
+
+def test_repeats_of_one_grant_are_one_finding_with_a_count_and_explanations_stay_short(kb):
+    import json
+
+    small = [f.to_dict() for f in kb.audit(_repeated(kb, 30))]
+    large = [f.to_dict() for f in kb.audit(_repeated(kb, 240))]
+    assert small and large
+    # the same findings, counted: the number of findings does not grow with the repeats
+    assert [(f["code"], f["item"], f["subject"]) for f in small] == [(f["code"], f["item"], f["subject"]) for f in large]
+    assert sum(f["count"] for f in large) > sum(f["count"] for f in small)
+    assert {f["code"] for f in large} & {"DUPLICATE_SAME_KIND", "EXCLUSIVE_CONFLICT"}
+    # no finding embeds the others: an explanation names at most a few and counts the rest
+    longest = max(len(json.dumps(f["explanation"], ensure_ascii=False)) for f in large)
+    assert longest < 1200
+    assert len(json.dumps(large, ensure_ascii=False)) < 2 * len(json.dumps(small, ensure_ascii=False))
+
+
 def _loan(subject, disbursed):
     return {"type": "loan", "subject": subject, "via_platform": True, "smart_transformation": True, "disbursed": disbursed, "suzhou_approved": False}
 

@@ -143,7 +143,7 @@ def _complete(script: str, *words: str) -> list[str]:
 def test_bash_completion_completes_commands_options_choices_and_items(cli):
     script = cli("completion", "bash").out
     assert _complete(script, "policykb", "ev") == ["evaluate"]
-    assert _complete(script, "policykb", "evaluate", "--format", "") == ["text", "json", "csv", "html"]
+    assert _complete(script, "policykb", "evaluate", "--format", "") == ["text", "json", "csv", "html", "dot"]
     assert _complete(script, "policykb", "kb", "") == ["check", "list", "graph"]
     assert "--lang" in _complete(script, "policykb", "kb", "check", "--l")
     assert _complete(script, "policykb", "why", str(IC), "m01.e") == ["m01.equipment"]
@@ -186,3 +186,10 @@ def test_evaluate_reads_standard_input_as_one_document_or_json_lines(cli, monkey
     _stdin(monkeypatch, b"{bad")
     run = cli("evaluate", "-")
     assert run.code == 2 and "<stdin>" in run.err and run.out == ""
+
+
+def test_the_provenance_of_a_batch_is_refused_with_the_reason(cli):
+    run = cli("evaluate", str(IC), str(ROOT / "examples" / "software-firm.json"), "--format", "dot")
+    assert run.code == 2 and "one application" in run.err
+    single = cli("evaluate", str(IC), "--format", "dot")
+    assert single.code == 0 and single.out.startswith(("digraph", "strict digraph"))

@@ -1,4 +1,5 @@
-"""The engine's guarantees: determinism, the durable_rules traps, batches, and the
+"""The engine's guarantees: determinism, the durable_rules traps (numbered as in
+docs/durable_rules.md), batches, and the
 consistency of the rules with the Python reference evaluation."""
 
 from __future__ import annotations
@@ -57,10 +58,11 @@ def test_synthetic_decisions_are_stable_under_shuffling(kb):
 
 
 def test_an_evaluation_where_no_rule_fires(kb):
-    """Only $begin fires (trap 4: delete_state after nothing fired used to segfault)."""
+    """Only $begin fires (trap 4: delete_state after nothing fired used to segfault): not
+    covered by G1, and a year outside G3's period, so no provision rule fires either."""
     doc = {"applicant": {"id": "X", "name": "无", "kind": "research_institution", "registered_in_taicang": False,
                          "independent_legal_person": False, "industrial": False, "size": "large"},
-           "year": 2022, "facts": []}
+           "year": 2020, "facts": []}
     decision = kb.evaluate(doc)
     assert decision.outcomes == [] and decision.firings == []
     assert decision.to_dict()["totals"] == {"min": "0.00", "max": "0.00"}

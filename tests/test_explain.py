@@ -356,3 +356,22 @@ def test_why_cites_suzhous_own_cap_for_the_matching_subsidy(kb):
     assert "CAP-m23-suzhou" in text and "单个企业每年最高奖励额度不超过200万元" in text and "2020-12-11" in text
     cap = next(r for r in e.data["relations"] if r["id"] == "CAP-m23-suzhou")
     assert cap["effect"] == "reduced" and cap["cites"][0]["clause"] == "（一）"
+
+
+def test_qualify_names_the_relation_that_blocks_an_item_and_the_amount_to_beat(kb):
+    """Issue 11 item 3: robot systems would meet m01.robot's conditions, but X-m01's tie-break
+    keeps m01.equipment (both 6 % of the same investment): qualify says so, not 'cannot be met'."""
+    doc = {"applicant": {"id": "A1", "name": "甲", "kind": "enterprise", "registered_in_taicang": True,
+                         "independent_legal_person": True, "industrial": True, "size": "sme"},
+           "year": 2022,
+           "facts": [{"type": "transformation_project", "subject": "P1", "equipment_investment": 5000000,
+                      "demo_listed": False, "robot_system": False}]}
+    result = qualify(kb, doc, "m01.robot", "P1").to_dict()
+    found = result["results"][0]
+    assert found["ways"] == []
+    blocked = found["blocked_by"]
+    assert blocked["relation"] == "X-m01" and blocked["winner"] == "m01.equipment"
+    assert blocked["needed_above"] == "300000.00" and blocked["amount"] == "300000.00"
+    assert blocked["changes"][0]["path"] == "facts[0].robot_system" and blocked["changes"][0]["value"] is True
+    text = qualify(kb, doc, "m01.robot", "P1").to_text("en")
+    assert "X-m01 still excludes it" in text and "m01.equipment" in text and "cannot be met" not in text

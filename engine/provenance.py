@@ -1,0 +1,181 @@
+"""The relation graph of one evaluation, built from the facts the rules derived.
+
+One networkx ``MultiDiGraph`` per evaluation:
+
+- nodes: ``fact:<key>`` for each fact of the application (item facts, awards
+  already granted, support enjoyed); ``outcome:<item>@<subject>`` for each outcome;
+  ``clause:<id>`` for each provision or relation with something to act on;
+- edges, each with ``kind`` and the ``rule`` whose firing derived it:
+  ``met`` / ``undetermined`` (fact → outcome), ``member`` (relation → outcome, from
+  the relation keys the ``$met`` fact carries), and the relation edges the relation
+  rules asserted — ``highest`` and ``exclusive`` (outcome → outcome), ``claimed``
+  (award → outcome), ``cap_used`` (award → cap), ``top_up`` (award → outcome),
+  ``other_reward`` and ``satisfies`` (outcome or award → outcome),
+  ``case_by_case`` (support → outcome); ``covered`` and ``in_period`` (provision →
+  applicant) and ``out_of_period`` (provision → fact).
+
+``engine/resolve.py`` decides on this graph; with the rule firings it is the
+decision's provenance (``Decision.provenance``), serialisable as node-link JSON.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from typing import Any, Iterable, Mapping
+
+import networkx as nx
+
+from . import compiler as comp
+
+
+def _after_fork_in_child() -> None:
+    # On Python 3.11 every functools.cached_property holds one RLock shared by all
+    # instances; networkx graphs use them (adj, nodes, edges …).  A fork taken while
+    # another thread was inside one would hang the child at its first graph.
+    for cls in (nx.Graph, nx.DiGraph, nx.MultiGraph, nx.MultiDiGraph):
+        for value in vars(cls).values():
+            if isinstance(value, functools.cached_property) and hasattr(value, "lock"):
+                value.lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+MEMBER_FIELDS = ("ladder", "group", "cap", "other", "needs_rel")
+
+
+def outcome_node(item: str, subject: str) -> str:
+    return f"outcome:{item}@{subject}"
+
+
+def build(policy, app, outcomes: Iterable[Any], derived: Mapping[str, dict], key_of: Mapping[str, str]) -> nx.MultiDiGraph:
+    """The graph of one evaluation.  ``key_of`` maps engine fact ids to fact keys."""
+    g = nx.MultiDiGraph(policy=policy.id, kb_version=policy.version, year=app.year)
+    g.add_node("applicant", kind="applicant", ref=app.applicant_id)
+    for f in app.facts:
+        g.add_node(f"fact:{f.key}", kind="fact", type=f.type, subject=f.subject, role=f.role)
+    for o in outcomes:
+        g.add_node(outcome_node(o.item.id, o.subject), kind="outcome", item=o.item.id, subject=o.subject, order=o.item.order)
+
+    def node(ref: str) -> str:
+        fact = derived.get(ref)
+        if fact is not None and fact["t"] in (comp.MET_TYPE, comp.UNDETERMINED_TYPE):
+            return outcome_node(fact["item"], fact["subject"])
+        if ref in key_of:
+            return f"fact:{key_of[ref]}"
+        return clause(ref)
+
+    def clause(cid: str) -> str:
+        name = f"clause:{cid}"
+        if name not in g:
+            owner = policy.relations.get(cid) or policy.provisions.get(cid)
+            g.add_node(name, kind="clause", ref=cid, clause_kind=owner.kind if owner else "", quote=owner.quote if owner else "")
+        return name
+
+    for fid, fact in sorted(derived.items()):
+        t = fact["t"]
+        if t in (comp.MET_TYPE, comp.UNDETERMINED_TYPE):
+            target = outcome_node(fact["item"], fact["subject"])
+            label = "met" if t == comp.MET_TYPE else "undetermined"
+            g.add_edge(f"fact:{key_of[fact['fact']]}", target, key=fid, kind=label, rule=fact["rule"])
+            if t == comp.MET_TYPE:
+                for name in MEMBER_FIELDS:
+                    if name in fact:
+                        g.add_edge(clause(fact[name]), target, key=f"member:{fact[name]}", kind="member")
+        elif t == comp.EDGE_TYPE:
+            g.add_edge(node(fact["source"]), node(fact["target"]), key=fid, kind=fact["kind"], relation=fact["relation"], rule=fact["rule"])
+        elif t in (comp.COVERED_TYPE, comp.IN_PERIOD_TYPE):
+            g.add_edge(clause(fact["by"]), "applicant", key=fid, kind="covered" if t == comp.COVERED_TYPE else "in_period")
+        elif t == comp.COVER_TYPE:
+            g.add_edge(clause(fact["by"]), "applicant", key=fid, kind="cover", rule=fact["rule"])
+        elif t == comp.OUT_OF_PERIOD_TYPE:
+            g.add_edge(clause(fact["by"]), f"fact:{key_of[fact['fact']]}", key=fid, kind="out_of_period")
+    return g
+
+
+def record_resolution(g: nx.MultiDiGraph, outcomes: Iterable[Any]) -> None:
+    """Write the resolution into the graph: each outcome's final status and bounds, and an
+    ``acted`` edge from each provision or relation that excluded, reduced or ruled it out."""
+    from policykb.money import fmt
+
+    for o in outcomes:
+        node = outcome_node(o.item.id, o.subject)
+        paid = o.status in ("eligible", "reduced", "discretionary")
+        g.nodes[node].update(status=o.status, min=fmt(o.low) if paid and o.low is not None else None,
+                             max=fmt(o.high) if paid and o.high is not None else None)
+        for n, event in enumerate(o.events):
+            if event.effect in ("excluded", "reduced", "ineligible"):
+                source = f"clause:{event.by}"
+                if source not in g:
+                    g.add_node(source, kind="clause", ref=event.by, clause_kind=event.kind, quote="")
+                g.add_edge(source, node, key=f"acted:{event.by}:{n}", kind="acted", by=event.by, effect=event.effect,
+                           winner=event.winner.item if event.winner else None, reading=event.reading)
+
+
+def into(g: nx.MultiDiGraph, node: str, kind: str, relation: str | None = None) -> list[str]:
+    """Sources of the ``kind`` edges into ``node`` (of ``relation`` when given), each once."""
+    if node not in g:
+        return []
+    out: dict[str, None] = {}
+    for source, _, data in g.in_edges(node, data=True):
+        if data.get("kind") == kind and (relation is None or data.get("relation") == relation):
+            out[source] = None
+    return list(out)
+
+
+def has_edge_kind(g: nx.MultiDiGraph, source: str, target: str, kind: str) -> bool:
+    if not g.has_node(source) or not g.has_node(target):
+        return False
+    return any(d.get("kind") == kind for d in g.get_edge_data(source, target, default={}).values())
+
+
+def to_data(g: nx.MultiDiGraph) -> dict:
+    """Node-link JSON of the graph, in a canonical order."""
+    nodes = [{"id": n, **{k: v for k, v in sorted(d.items())}} for n, d in sorted(g.nodes(data=True))]
+    edges = [{"source": a, "target": b, "key": k, **{x: y for x, y in sorted(d.items())}}
+             for a, b, k, d in sorted(g.edges(keys=True, data=True), key=lambda e: (e[0], e[1], str(e[2])))]
+    return {"directed": True, "multigraph": True, "graph": dict(sorted(g.graph.items())), "nodes": nodes, "edges": edges}
+
+
+def from_data(data: dict) -> nx.MultiDiGraph:
+    g = nx.MultiDiGraph(**data.get("graph", {}))
+    for n in data["nodes"]:
+        attrs = {k: v for k, v in n.items() if k != "id"}
+        g.add_node(n["id"], **attrs)
+    for e in data["edges"]:
+        attrs = {k: v for k, v in e.items() if k not in ("source", "target", "key")}
+        g.add_edge(e["source"], e["target"], key=e["key"], **attrs)
+    return g
+
+
+_EDGE_STYLE = {
+    "met": "color=darkgreen", "undetermined": "color=orange, style=dashed", "member": "color=gray, style=dotted",
+    "exclusive": "color=red, dir=none", "highest": "color=blue, dir=none", "claimed": "color=red",
+    "cap_used": "color=purple", "top_up": "color=purple", "other_reward": "color=red", "satisfies": "color=darkgreen",
+    "case_by_case": "color=red", "covered": "color=darkgreen", "in_period": "color=darkgreen", "out_of_period": "color=red",
+    "acted": "color=black, penwidth=2",
+}
+
+
+def to_dot(g: nx.MultiDiGraph) -> str:
+    """The graph as Graphviz DOT, in a canonical order."""
+    def q(text: str) -> str:
+        return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+    shapes = {"fact": "note", "outcome": "box", "clause": "hexagon", "applicant": "ellipse"}
+    lines = ["digraph provenance {", "  rankdir=LR;", '  node [fontname="Noto Sans CJK SC", fontsize=10];',
+             '  edge [fontname="Noto Sans CJK SC", fontsize=9];']
+    for n, d in sorted(g.nodes(data=True)):
+        label = n.split(":", 1)[1] if ":" in n else n
+        if d.get("kind") == "outcome" and d.get("status"):
+            label += f"\n{d['status']}" + (f" {d['max']}" if d.get("max") else "")
+        lines.append(f"  {q(n)} [label={q(label)}, shape={shapes.get(d.get('kind'), 'box')}];")
+    for a, b, k, d in sorted(g.edges(keys=True, data=True), key=lambda e: (e[0], e[1], str(e[2]))):
+        label = d["kind"] + (f" {d['relation']}" if d.get("relation") else "") + (f"\n{d['rule']}" if d.get("rule") else "")
+        if d["kind"] == "acted":
+            label = f"{d['effect']} by {d['by']}"
+        style = _EDGE_STYLE.get(d["kind"], "")
+        lines.append(f"  {q(a)} -> {q(b)} [label={q(label)}{', ' + style if style else ''}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
