@@ -312,3 +312,14 @@ def test_unexpected_error_is_500_with_an_error_id_in_the_log(caplog):
             assert "no such key" not in answer.text and "unguarded failure" not in answer.text
             record = next(r for r in caplog.records if body["error_id"] in r.getMessage())
             assert record.exc_info is not None
+
+
+def test_malformed_form_is_400(http):
+    boundary = "b0undary"
+    parts = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nx\r\n' for i in range(5))
+    answer = http.post("/v1/audit", content=(parts + f"--{boundary}--\r\n").encode(),
+                       headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    assert "Too many fields" in problem(answer, 400, "invalid-form")["detail"]
+    unterminated = http.post("/v1/audit", content=f'--{boundary}\r\nContent-Disposition: form-data; name="records"\r\n'.encode(),
+                             headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    assert unterminated.status_code in (400, 422) and unterminated.headers["content-type"] == "application/problem+json"

@@ -267,14 +267,14 @@ def build(kb, *, token: bool = False, example: Any = None) -> dict:
     application, definitions = embed_schema(kb.schema())
     policy = kb.policy
     schemas = {"Application": application, **definitions, **ANSWER_SCHEMAS}
-    jsonl = {t: {"schema": {"type": "string"}, "itemSchema": _ref("Application")} for t in JSONL}
+    jsonl = {t: {"schema": {"type": "string"}, "x-item-schema": _ref("Application")} for t in JSONL}
     paths = {
         "/v1/evaluate": _post("Evaluate an application", "Who qualifies for what, and how much: `policykb evaluate --format json`.",
                               ["reading", "lang", "format", "trace"], _with_text(_ref("Decision")), body=_application_body(example), op="evaluate"),
         "/v1/evaluate/batch": _post(
             "Evaluate many applications", "A JSON array or JSON Lines of applications; answered as JSON Lines in input order, "
             "each a decision or an error naming the bad fields.", ["reading"],
-            {"application/x-ndjson": {"schema": {"type": "string"}, "itemSchema": {"oneOf": [_ref("Decision"), _ref("BatchError")]}}},
+            {"application/x-ndjson": {"schema": {"type": "string"}, "x-item-schema": {"oneOf": [_ref("Decision"), _ref("BatchError")]}}},
             body={"required": True, "content": {"application/json": _json({"type": "array", "items": _ref("Application")}), **jsonl}}, op="evaluateBatch"),
         "/v1/why/{item}": _post("Why (or why not)", "One item's outcome, cited to the policy text: `policykb why --format json`.",
                                 ["item", "subject", "reading", "lang", "format"], _with_text({"type": "array", "items": _ref("Explanation")}),
@@ -291,7 +291,7 @@ def build(kb, *, token: bool = False, example: Any = None) -> dict:
         "/v1/audit": _post(
             "Audit granted awards", "Records as JSON Lines or a JSON array, or a form with `awards` (CSV) and `applications` (JSON Lines); "
             "answered as JSON Lines: the findings as they are found, then the report head with the summary.", ["reading"],
-            {"application/x-ndjson": {"schema": {"type": "string"}, "itemSchema": _ref("AuditLine")}},
+            {"application/x-ndjson": {"schema": {"type": "string"}, "x-item-schema": _ref("AuditLine")}},
             body={"required": True, "content": {
                 "application/json": _json({"type": "array", "items": {"type": "object"}}),
                 **{t: {"schema": {"type": "string"}} for t in JSONL},

@@ -14,6 +14,7 @@ import logging
 import uuid
 from typing import Any, Iterable
 
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from policykb.errors import InputError, KBError, PolicyKBError, Problem, UnknownItemError
@@ -83,6 +84,8 @@ def from_exception(exc: BaseException, request_id: str | None) -> HTTPProblem:
     """Any exception a route let through, as the problem to answer with."""
     if isinstance(exc, HTTPProblem):
         return exc
+    if isinstance(exc, HTTPException) and exc.status_code < 500:  # Starlette's own: a malformed form
+        return HTTPProblem(exc.status_code, "invalid-form" if exc.status_code == 400 else "http-error", str(exc.detail))
     if isinstance(exc, InputError):
         return from_input_error(exc)
     if isinstance(exc, KBError):
