@@ -9,13 +9,13 @@ answers' schemas describe the JSON the command line prints with ``--format json`
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.routing import Route
 
 from policykb import __version__
+from policykb.text import json_text
 
 from .answers import JSON_TYPE, answers, text_response
 from .limits import JSON, JSONL, YAML
@@ -354,7 +354,7 @@ async def openapi_json(request: Request):
     kb = state.served.require()
     cached = getattr(state, "openapi_text", None)
     if cached is None:
-        cached = state.openapi_text = json.dumps(build(kb, token=bool(state.config.token)), ensure_ascii=False, indent=2) + "\n"
+        cached = state.openapi_text = json_text(build(kb, token=bool(state.config.token)))
     return text_response(cached, JSON_TYPE)
 
 

@@ -9,7 +9,6 @@ the traceback there and never in the response.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from typing import Any, Iterable
@@ -18,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from policykb.errors import InputError, KBError, PolicyKBError, Problem, UnknownItemError
+from policykb.text import json_text
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "urn:policykb:problem:"
@@ -69,7 +69,7 @@ def problem_body(problem: HTTPProblem, request_id: str | None, instance: str | N
 
 
 def problem_response(problem: HTTPProblem, request_id: str | None = None, instance: str | None = None) -> Response:
-    text = json.dumps(problem_body(problem, request_id, instance), ensure_ascii=False, indent=2) + "\n"
+    text = json_text(problem_body(problem, request_id, instance))
     return Response(text.encode("utf-8"), status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
 
 
