@@ -152,7 +152,10 @@ ANSWER_SCHEMAS: dict[str, dict] = {
             "quote": {"type": "string"}, "amount_kind": {"type": "string"}, "amount": BILINGUAL,
             "applicants": {"type": "array", "items": {"type": "string"}}, "subject": {"type": "string"}, "fact": {"type": "string"},
             "readings": {"type": "array", "items": {"type": "string"}}, "relations": {"type": "array", "items": {"type": "string"}},
-            "payer": {"type": "string"}, "repeat": {"type": "string"},
+            "payer": {"type": "string"},
+            "repeat": {"oneOf": [{"type": "string"}, {
+                "type": "object", "description": "a repeat that depends on a reading: the reading and the repeat under each option",
+                "required": ["reading", "cases"], "properties": {"reading": {"type": "string"}, "cases": {"type": "object", "additionalProperties": {"type": "string"}}}}]},
         },
     },
     "Reading": {
