@@ -334,3 +334,13 @@ def test_stream_past_the_timeout_ends_with_a_timeout_line(restricted):
         assert answer.status_code == 200
         last = json.loads(answer.text.splitlines()[-1])
         assert last["index"] == 0 and last["error"]["kind"] == "Timeout" and "--timeout" in last["error"]["message"]
+
+
+def test_command_line_does_not_load_the_server_stack():
+    """`policykb evaluate` and friends build the parser, serve included, without importing Starlette."""
+    import subprocess
+    import sys
+
+    code = "import sys, policykb.cli; policykb.cli.build_parser(); print('starlette' in sys.modules, 'uvicorn' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.stdout.split() == ["False", "False"], run.stderr
