@@ -327,13 +327,17 @@ def test_malformed_form_is_400(http):
 
 def test_stream_past_the_timeout_ends_with_a_timeout_line(restricted):
     """The status of a stream is sent with its first line: a slice past the timeout ends it with an error line."""
-    one = json.dumps(json.loads((ROOT / "examples" / "security-service.json").read_text(encoding="utf-8")), ensure_ascii=False)
-    lines = [one] * 40  # 16 evaluations a slice: well past 1 ms, and past the 5 ms the GIL gives a thread before the timer runs
+    doc = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    project = next(f for f in doc["facts"] if f["type"] == "transformation_project")
+    doc["facts"] += [dict(project, subject=f"P-{i}") for i in range(300)]  # one evaluation of tens of ms
+    line = json.dumps(doc, ensure_ascii=False)
     with restricted.client(headers={"Authorization": f"Bearer {TOKEN}"}) as client:
-        answer = client.post("/v1/evaluate/batch", content=("\n".join(lines) + "\n").encode(), headers={"content-type": "application/x-ndjson"})
+        small = json.dumps(json.loads(EXAMPLE.read_text(encoding="utf-8")), ensure_ascii=False)
+        answer = client.post("/v1/evaluate/batch", content=f"{line}\n{small}\n".encode(), headers={"content-type": "application/x-ndjson"})
         assert answer.status_code == 200
-        last = json.loads(answer.text.splitlines()[-1])
-        assert last["index"] == 0 and last["error"]["kind"] == "Timeout" and "--timeout" in last["error"]["message"]
+        lines = [json.loads(text) for text in answer.text.splitlines()]
+        assert len(lines) == 1
+        assert lines[0]["index"] == 0 and lines[0]["error"]["kind"] == "Timeout" and "--timeout" in lines[0]["error"]["message"]
 
 
 def test_command_line_does_not_load_the_server_stack():
@@ -344,3 +348,9 @@ def test_command_line_does_not_load_the_server_stack():
     code = "import sys, policykb.cli; policykb.cli.build_parser(); print('starlette' in sys.modules, 'uvicorn' in sys.modules)"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.stdout.split() == ["False", "False"], run.stderr
+
+
+def test_yaml_aliases_are_refused_before_they_expand(http):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+    body = problem(http.post("/v1/evaluate", content=bomb.encode(), headers={"content-type": "application/yaml"}), 400, "invalid-yaml")
+    assert body["problems"][0]["where"] == "line 2, column 8" and "alias" in body["detail"]

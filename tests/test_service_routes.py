@@ -289,3 +289,15 @@ def test_readme_curl_examples_answer_as_the_cli(service, cli):
         else:
             expected = cli(route.group(1), ROOT / file, route.group(2), "--lang", "en").out
         assert run.stdout.decode("utf-8") == expected, command
+
+
+def test_large_bodies_are_parsed_off_the_event_loop_with_the_same_answer(http, cli):
+    """Over 64 KiB the body is parsed in a worker thread: the same answer, and the server keeps answering meanwhile."""
+    example = ROOT / "examples" / "precision-machinery-sme.json"
+    padded = example.read_bytes().rstrip() + b" " * 100_000 + b"\n"
+    answer = http.post("/v1/evaluate", content=padded, headers=JSON)
+    assert answer.status_code == 200
+    assert answer.content == cli("evaluate", example, "--format", "json").out.encode()
+    batch = ("[" + ",".join([example.read_text(encoding="utf-8")] * 40) + "]").encode() + b" " * 70_000
+    lines = http.post("/v1/evaluate/batch", content=batch, headers=JSON).text.splitlines()
+    assert len(lines) == 40 and len(set(lines)) == 1

@@ -33,7 +33,7 @@ from policykb.errors import InputError, PolicyKBError, Problem
 from policykb.views import json_line
 
 from .answers import JSONL_TYPE, answers
-from .handling import Query, checked_readings, decode, in_thread, parse_document, run_timed
+from .handling import INLINE_PARSE_BYTES, Query, checked_readings, decode, in_thread, parse_document, run_timed
 from .limits import JSON, JSONL, MULTIPART, media_type, read_body
 from .problems import HTTPProblem
 from .routes import log_decision, served
@@ -105,7 +105,10 @@ async def evaluate_batch(request: Request):
     readings = checked_readings(kb, q.readings())
     kind = media_type(request, JSON + JSONL)
     body = await read_body(request)
-    items = batch_items(decode(body), kind)
+    if len(body) <= INLINE_PARSE_BYTES:
+        items = batch_items(decode(body), kind)
+    else:  # up to --max-body: off the event loop, under the timeout
+        items = await run_timed(request, lambda: batch_items(decode(body), kind))
     stream = _Stream(request)
 
     def evaluate_slice(start: int) -> list[str]:
