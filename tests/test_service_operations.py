@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import psutil
 
 from conftest import EXAMPLES, ROOT
 from servers import Server
@@ -149,9 +150,11 @@ def test_2000_requests_over_16_connections_with_2_workers(kb, tmp_path):
         assert len({e.get("pid") for e in server.log_entries() if e.get("message") == "ready"}) == 2
 
         # SIGHUP to the supervisor: a rolling restart, so each new worker reopens the log
+        old_workers = {e["pid"] for e in server.log_entries() if e.get("message") == "ready"}
         log.rename(log.with_name("decisions.jsonl.1"))
         server.signal(signal.SIGHUP)
         wait_for(lambda: len([e for e in server.log_entries() if e.get("message") == "ready"]) >= 4, timeout=90)
+        wait_for(lambda: not any(psutil.pid_exists(pid) for pid in old_workers), timeout=90)  # the old ones have left
         with server.client() as c:
             answer = c.post("/v1/evaluate", content=inputs[0][0], headers={**JSON, "X-Request-Id": "after-hup"})
             assert answer.status_code == 200
