@@ -1,296 +1,487 @@
 """Reading audit input: JSON Lines, a JSON array, or a CSV of awards with applications.
 
-Awards of one applicant are audited together, wherever they stand in the file.  So
-that memory stays flat on large files, JSON Lines and CSV input is read twice: a
-first pass notes where each applicant's records are (byte offsets), and each
-applicant's records are read again when it is audited.  A record that cannot be
-read becomes an ``INVALID_RECORD`` finding with its line; the rest goes on.  A JSON
-array is read whole.  Input is UTF-8; a byte-order mark is ignored.
+Awards of one applicant are audited together, wherever they stand in the input.  So
+that memory does not grow with the input, the input is read once into an index on
+disk (a temporary SQLite file: each record's bytes, its applicant, its line), and
+each applicant's records are read back from it when the applicant is audited.  Memory
+is therefore flat in the number of lines — in whatever order the file is, sorted by
+applicant or not — and bounded by the records of the largest applicant, which are
+audited together.  Standard input (``-``) is read the same way.
+
+Nothing is dropped: every non-blank line (every element of an array, every CSV row) is
+a record, and a record that cannot be used — not JSON, not UTF-8, a duplicate key, a
+line longer than the document limit, nesting too deep, a lone surrogate, an odd
+number, no applicant id — becomes an ``INVALID_RECORD`` finding with its line while
+the rest is audited.  Lines may end in ``\\n``, ``\\r\\n`` or ``\\r``.  Only an input
+that cannot be read at all (missing, a folder or a device, empty, a JSON array larger
+than the document limit, a CSV without the expected header) is an input error.
 """
 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Iterator
+import hashlib
+import os
+import re
+import shutil
+import sqlite3
+import sys
+import tempfile
+from typing import Any, Iterator
 
-from policykb.engine.documents import loads_json
-from policykb.errors import InputError
+from policykb.engine.documents import STDIN, display_name, guard_problems, loads_json, regular_file
+from policykb.errors import InputError, TooLargeError
+from policykb.limits import MAX_DOCUMENT_BYTES
+from policykb.numbers import NumberError, read_whole, shown
 
 from .checks import RecordIn
 
 CSV_COLUMNS = ("applicant_id", "year", "item", "subject", "amount", "decision_id")
 BOM = b"\xef\xbb\xbf"
+_EOL = re.compile(rb"\r\n|\r|\n")
+_CHUNK = 1 << 16
 
 
-@dataclass
-class Group:
-    """The records of one applicant (or one unreadable record), by where they are."""
-
-    key: str
-    locators: list
-    invalid: RecordIn | None = None
-
-    @property
-    def first(self) -> int:
-        return self.invalid.index if self.invalid is not None else self.locators[0][0]
+# --- lines ------------------------------------------------------------------------------
 
 
-@dataclass
-class Source:
-    """Applicant groups of an input, each read on demand, in order of first appearance."""
+def physical_lines(handle, limit: int = MAX_DOCUMENT_BYTES) -> Iterator[tuple[int, bytes | None, int]]:
+    """(line number, content without its line ending, length) of every line of a binary
+    stream; lines end in \\n, \\r\\n or \\r.  A line longer than ``limit`` is skipped without
+    being held in memory and yielded as ``None`` content (with its length)."""
+    buf = b""
+    line_no = 0
+    skipping = -1  # the length seen so far of a line too long to keep, or -1
+    first = True
+    while True:
+        chunk = handle.read(_CHUNK)
+        eof = not chunk
+        if first and chunk:
+            first = False
+            if chunk.startswith(BOM):
+                chunk = chunk[len(BOM):]
+        buf += chunk
+        start = 0
+        for match in _EOL.finditer(buf):
+            if match.group() == b"\r" and match.end() == len(buf) and not eof:
+                break  # a \r at the end of a chunk may be the first half of \r\n
+            line_no += 1
+            content = buf[start:match.start()]
+            if skipping >= 0:
+                yield line_no, None, skipping + len(content)
+                skipping = -1
+            elif len(content) > limit:
+                yield line_no, None, len(content)
+            else:
+                yield line_no, content, len(content)
+            start = match.end()
+        buf = buf[start:]
+        if skipping >= 0 or len(buf) > limit:
+            skipping = max(skipping, 0) + len(buf) - (1 if buf.endswith(b"\r") else 0)
+            buf = b"\r" if buf.endswith(b"\r") else b""
+        if eof:
+            if skipping >= 0:
+                yield line_no + 1, None, skipping
+            elif buf:
+                yield line_no + 1, buf, len(buf)
+            return
 
-    groups: list[Group]
-    loader: Callable[[list], list[RecordIn]]
-    records: int
-    applicants: int = field(init=False)
 
-    def __post_init__(self):
-        self.groups.sort(key=lambda g: g.first)
-        self.applicants = sum(1 for g in self.groups if g.invalid is None)
-
-    def __len__(self) -> int:
-        return len(self.groups)
-
-    def load(self, group: Group) -> list[RecordIn]:
-        return [group.invalid] if group.invalid is not None else self.loader(group.locators)
+def _too_long(length: int) -> str:
+    return f"the line is {length:,} bytes long, more than the limit of {MAX_DOCUMENT_BYTES:,} for one record"
 
 
-def _applicant_key(record) -> str | None:
+# --- one record ---------------------------------------------------------------------------
+
+
+def applicant_key(record) -> str | None:
     try:
         value = record["application"]["applicant"]["id"]
     except (KeyError, TypeError):
         return None
-    return value if isinstance(value, str) else None
+    return value if isinstance(value, str) and value else None
 
 
-def _parse_record(raw: bytes):
+def check_record(record: Any) -> str | None:
+    """Why a parsed record cannot be audited, or None."""
+    problems = guard_problems(record, limit=3)
+    if problems:
+        return "; ".join(str(p) for p in problems)
+    if not isinstance(record, dict) or "application" not in record or "decision" not in record:
+        return "expected an object with 'application' and 'decision'"
+    if applicant_key(record) is None:
+        return "application.applicant.id: missing or not text, so the record cannot be grouped with its applicant"
+    return None
+
+
+def parse_line(raw: bytes) -> tuple[Any, str | None]:
     """(record, None) for a usable record, or (what could be read, the reason it cannot be used)."""
     try:
-        record = loads_json(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        return None, "the line is not UTF-8 text"
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"the line is not UTF-8 text ({exc.reason} at byte {exc.start})"
+    try:
+        record = loads_json(text)
     except ValueError as exc:
         colno = getattr(exc, "colno", None)
         return None, (f"not valid JSON at column {colno}: {exc.msg}" if colno else f"not valid JSON: {exc}")
-    if not isinstance(record, dict) or "application" not in record or "decision" not in record:
-        return record if isinstance(record, dict) else None, "expected an object with 'application' and 'decision'"
-    if _applicant_key(record) is None:
-        return record, "application.applicant.id: missing, so the record cannot be grouped with its applicant"
-    return record, None
+    return record, check_record(record)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, int, bytes]]:
-    """(line number, byte offset, raw bytes) of every non-blank line."""
-    with path.open("rb") as handle:
-        line_no = 0
+def _invalid(index: int, line: int | None, record: Any, error: str) -> RecordIn:
+    record = record if isinstance(record, dict) and not guard_problems(record, limit=1) else {}
+    application = record.get("application")
+    decision = record.get("decision")
+    return RecordIn(index, line, application, decision, error=error)
+
+
+def _hash(key: str) -> bytes:
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+# --- the index on disk -------------------------------------------------------------------
+
+
+class Source:
+    """Applicant groups of an input, read back one at a time from an index on disk, in
+    order of first appearance.  ``records`` counts every record read; ``applicants`` the
+    distinct applicants.  ``close()`` removes the index (and any copy of standard input)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.folder = tempfile.mkdtemp(prefix="policykb-audit-")
+        self.db = sqlite3.connect(os.path.join(self.folder, "index.sqlite"), isolation_level=None, check_same_thread=False)
+        for statement in ("PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF", "PRAGMA cache_size=-4096", "PRAGMA temp_store=FILE",
+                          "CREATE TABLE record (idx INTEGER PRIMARY KEY, akey BLOB, line INTEGER, body BLOB, error TEXT)",
+                          "CREATE TABLE grp (first INTEGER PRIMARY KEY, akey BLOB UNIQUE)"):
+            self.db.execute(statement)
+        self.objects: dict[int, Any] = {}  # records already in memory (a JSON array, the library's list)
+        self.records = 0
+        self.applicants = 0
+        self.groups_count = 0
+
+    # -- building
+    def execute(self, statement: str, values: tuple = ()):
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN")  # one transaction for the whole index: fast inserts
+        return self.db.execute(statement, values)
+
+    def add_record(self, line: int | None, body: bytes | None, akey: str | None, error: str | None, obj: Any = None) -> None:
+        index = self.records
+        self.records += 1
+        if obj is not None:
+            self.objects[index] = obj
+        digest = _hash(akey) if akey is not None and error is None else None
+        self.execute("INSERT INTO record VALUES (?, ?, ?, ?, ?)", (index, digest, line, body, error))
+        self.execute("INSERT OR IGNORE INTO grp VALUES (?, ?)", (index, digest))
+
+    def finish(self) -> "Source":
+        self.execute("CREATE INDEX record_akey ON record (akey, idx)")
+        self.db.execute("COMMIT")
+        self.groups_count = self.db.execute("SELECT count(*) FROM grp").fetchone()[0]
+        self.applicants = self.db.execute("SELECT count(*) FROM grp WHERE akey IS NOT NULL").fetchone()[0]
+        return self
+
+    def __len__(self) -> int:
+        return self.groups_count
+
+    # -- reading back
+    def groups(self) -> Iterator[list[RecordIn]]:
+        """The records of each applicant (or one unusable record), in input order."""
+        cursor = self.db.execute("SELECT first, akey FROM grp ORDER BY first")
         while True:
-            offset = handle.tell()
-            raw = handle.readline()
-            if not raw:
+            rows = cursor.fetchmany(256)
+            if not rows:
                 return
-            line_no += 1
-            if line_no == 1 and raw.startswith(BOM):
-                raw, offset = raw[len(BOM):], offset + len(BOM)
-            if raw.strip():
-                yield line_no, offset, raw
+            for first, akey in rows:
+                if akey is None:
+                    yield [self._record(*self.db.execute("SELECT idx, line, body, error FROM record WHERE idx = ?", (first,)).fetchone())]
+                else:
+                    found = self.db.execute("SELECT idx, line, body, error FROM record WHERE akey = ? ORDER BY idx", (akey,)).fetchall()
+                    yield [self._record(*row) for row in found]
+
+    def _record(self, index: int, line: int | None, body: bytes | None, error: str | None) -> RecordIn:
+        record = self.objects.get(index)
+        if error is not None:
+            if record is None and body is not None:
+                record, _ = parse_line(body)  # what could be read, for the finding's applicant and decision
+            return _invalid(index, line, record, error)
+        if record is None:
+            record = loads_json(body.decode("utf-8"))
+        return RecordIn(index, line, record["application"], record["decision"])
+
+    def close(self) -> None:
+        try:
+            self.db.close()
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
-def _invalid(index: int, line: int | None, record, error: str) -> Group:
-    record = record if isinstance(record, dict) else {}
-    return Group(f"invalid:{index}", [], RecordIn(index, line, record.get("application"), record.get("decision"), error=error))
+class _CsvSource(Source):
+    """Awards from CSV rows, each decision with the application it was made on."""
+
+    def __init__(self, name: str, applications: str):
+        super().__init__(name)
+        self.applications = applications
+        for statement in ("CREATE TABLE app (akey BLOB, year INTEGER, line INTEGER, body BLOB)",
+                          "CREATE TABLE decision (idx INTEGER PRIMARY KEY, dkey BLOB UNIQUE, applicant TEXT, year TEXT, decision_id TEXT)",
+                          "CREATE TABLE grant_row (idx INTEGER, line INTEGER, item TEXT, subject TEXT, amount TEXT)"):
+            self.db.execute(statement)
+        self.unreadable: list[int] = []
+
+    def finish(self) -> "Source":
+        self.execute("CREATE INDEX app_key ON app (akey, year)")
+        self.execute("CREATE INDEX grant_idx ON grant_row (idx, line)")
+        return super().finish()
+
+    def _record(self, index: int, line: int | None, body: bytes | None, error: str | None) -> RecordIn:
+        if error is not None:
+            return _invalid(index, line, None, error)
+        applicant, year, decision_id = self.db.execute("SELECT applicant, year, decision_id FROM decision WHERE idx = ?", (index,)).fetchone()
+        grants, grant_lines = [], []
+        for grant_line, item, subject, amount in self.db.execute(
+                "SELECT line, item, subject, amount FROM grant_row WHERE idx = ? ORDER BY line", (index,)):
+            grant = {"item": item, "amount": amount}
+            if subject:
+                grant["subject"] = subject
+            grants.append(grant)
+            grant_lines.append(grant_line)
+        application, problem = None, None
+        try:
+            year_number = read_whole(year, "a year", 1000, 9999)
+        except NumberError as exc:
+            year_number, problem = None, f"line {line}: year: {exc}"
+        if year_number is not None:
+            found = self.db.execute("SELECT line, body FROM app WHERE akey = ? AND year = ? ORDER BY line",
+                                    (_hash(applicant), year_number)).fetchall()
+            apps = self.applications
+            if not found:
+                extra = f"; {apps} has unreadable lines {', '.join(map(str, self.unreadable[:5]))}" if self.unreadable else ""
+                problem = f"no application for applicant {shown(applicant)} in year {year_number} in {apps}{extra}"
+            elif len(found) > 1:
+                problem = f"{len(found)} applications for applicant {shown(applicant)} in year {year_number} (lines {', '.join(str(f[0]) for f in found[:10])} of {apps})"
+            else:
+                application = loads_json(found[0][1].decode("utf-8"))
+        return RecordIn(index, line, application, {"decision_id": decision_id, "granted": grants},
+                        grant_lines=grant_lines, error=problem)
 
 
-def open_jsonl(path: Path) -> Source:
-    by_applicant: dict[str, Group] = {}
-    invalid: list[Group] = []
-    index = -1
-    for index, (line_no, offset, raw) in enumerate(_lines(path)):
-        record, error = _parse_record(raw)
-        if error is None:
-            key = _applicant_key(record)
-            by_applicant.setdefault(key, Group(key, [])).locators.append((index, line_no, offset))
-        else:
-            invalid.append(_invalid(index, line_no, record, error))
+# --- opening an input -------------------------------------------------------------------
 
-    def load(locators) -> list[RecordIn]:
-        out = []
-        with path.open("rb") as handle:
-            for index, line_no, offset in locators:
-                handle.seek(offset)
-                record, _ = _parse_record(handle.readline())
-                out.append(RecordIn(index, line_no, record["application"], record["decision"]))
-        return out
 
-    return Source(list(by_applicant.values()) + invalid, load, index + 1)
+def _open_binary(path: str, folder: str):
+    """A binary handle on a regular file; standard input is first copied into ``folder``
+    (so that it is read the same way, and a pipe can be read to its end only once)."""
+    if path == STDIN:
+        copy = os.path.join(folder, "stdin")
+        with open(copy, "wb") as out:
+            shutil.copyfileobj(sys.stdin.buffer, out, _CHUNK)
+        return open(copy, "rb")
+    return os.fdopen(regular_file(path, "a file of records"), "rb")
+
+
+def _first_byte(handle) -> bytes:
+    """The first byte that is not white space (or a byte-order mark), without moving."""
+    start = handle.tell()
+    try:
+        head = handle.read(len(BOM))
+        if head != BOM:
+            handle.seek(start)
+        while True:
+            chunk = handle.read(_CHUNK)
+            if not chunk:
+                return b""
+            stripped = chunk.lstrip()
+            if stripped:
+                return stripped[:1]
+    finally:
+        handle.seek(start)
+
+
+def _read_jsonl(source: Source, handle) -> None:
+    for line_no, raw, length in physical_lines(handle):
+        if raw is None:
+            source.add_record(line_no, None, None, _too_long(length))
+            continue
+        if not raw.strip():
+            continue
+        record, error = parse_line(raw)
+        source.add_record(line_no, raw, applicant_key(record) if error is None else None, error)
+
+
+def _read_array(source: Source, handle, name: str) -> bool:
+    """Records of a JSON array; False when the input is not one JSON document (then it is
+    read as JSON Lines: a first line ``[1]`` or ``[garbage`` is one bad record, not a refusal)."""
+    import json
+
+    size = os.fstat(handle.fileno()).st_size
+    if size > MAX_DOCUMENT_BYTES:
+        first_line = handle.readline(64).strip().lstrip(BOM).strip()
+        handle.seek(0)
+        if first_line == b"[":
+            raise TooLargeError(f"{name}: a JSON array is read whole and may be at most {MAX_DOCUMENT_BYTES:,} bytes; "
+                             "write the records as JSON Lines (one record per line) instead")
+        return False
+    data = handle.read()
+    handle.seek(0)
+    try:
+        text = data.decode("utf-8-sig")
+        records = loads_json(text, duplicates="mark")
+    except (UnicodeDecodeError, ValueError, json.JSONDecodeError):
+        return False
+    if not isinstance(records, list):
+        return False
+    for record in records:  # read whole, within the document limit: kept in memory
+        error = check_record(record)
+        source.add_record(None, None, applicant_key(record) if error is None else None, error, obj=record)
+    return True
+
+
+def open_jsonl(path: str) -> Source:
+    """JSON Lines or a JSON array, from a file or ``-``."""
+    source = Source(display_name(path))
+    try:
+        with _open_binary(str(path), source.folder) as handle:
+            first = _first_byte(handle)
+            if not first:
+                raise InputError(f"{source.name}: the file is empty (no records)")
+            if not (first == b"[" and _read_array(source, handle, source.name)):
+                _read_jsonl(source, handle)
+        return source.finish()
+    except BaseException:
+        source.close()
+        raise
 
 
 def records_source(records) -> Source:
     """A source over records already in memory (the library's ``kb.audit``)."""
-    items = list(records)
-    by_applicant: dict[str, Group] = {}
-    invalid: list[Group] = []
-    for index, record in enumerate(items):
-        if not isinstance(record, dict) or "application" not in record or "decision" not in record:
-            invalid.append(_invalid(index, None, None, "expected an object with 'application' and 'decision'"))
-        elif _applicant_key(record) is None:
-            invalid.append(_invalid(index, None, record, "application.applicant.id: missing, so the record cannot be grouped with its applicant"))
-        else:
-            key = _applicant_key(record)
-            by_applicant.setdefault(key, Group(key, [])).locators.append((index,))
-
-    def load(locators) -> list[RecordIn]:
-        return [RecordIn(i, None, items[i]["application"], items[i]["decision"]) for (i,) in locators]
-
-    return Source(list(by_applicant.values()) + invalid, load, len(items))
-
-
-def open_json_array(path: Path) -> Source:
+    source = Source("<records>")
     try:
-        data = loads_json(path.read_bytes().decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except ValueError as exc:
-        where = f" (line {exc.lineno}, column {exc.colno}: {exc.msg})" if hasattr(exc, "lineno") else f" ({exc})"
-        raise InputError(f"{path.name}: not valid JSON{where}; give a JSON array of records or JSON Lines") from None
-    if not isinstance(data, list):
-        raise InputError(f"{path.name}: expected a JSON array of records ({{application, decision}}) or JSON Lines")
-    return records_source(data)
+        for record in records:  # the caller's records, kept by reference
+            error = check_record(record)
+            source.add_record(None, None, applicant_key(record) if error is None else None, error, obj=record)
+        return source.finish()
+    except BaseException:
+        source.close()
+        raise
 
 
-class _OffsetLines:
-    """Lines of a text file for ``csv.reader``, remembering where the next line starts."""
-
-    def __init__(self, handle):
-        self.handle = handle
-        self.next_offset = handle.tell()
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> str:
-        line = self.handle.readline()
-        if not line:
-            raise StopIteration
-        self.next_offset = self.handle.tell()
-        return line
+def _csv_lines(handle, notes: dict) -> Iterator[str]:
+    """Decoded physical lines for ``csv.reader``, noting the line number of each; bytes that
+    are not UTF-8 survive as surrogate escapes, so that only their row is refused."""
+    for line_no, raw, length in physical_lines(handle):
+        notes["line"] = line_no
+        if raw is None:
+            notes.setdefault("too_long", set()).add(line_no)
+            yield "\n"
+            continue
+        yield raw.decode("utf-8", "surrogateescape") + "\n"
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, int, list[str]]]:
-    """(first line, offset, fields) of every CSV row — quoted newlines kept inside their row."""
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        lines = _OffsetLines(handle)
-        reader = csv.reader(lines)
-        while True:
-            start, first_line = lines.next_offset, reader.line_num + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            if any(cell.strip() for cell in row):
-                yield first_line, start, row
+_UNDECODED = re.compile("[\udc80-\udcff]")
 
 
-def _csv_row_at(path: Path, offset: int) -> list[str]:
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        handle.seek(offset)
-        return next(csv.reader(_OffsetLines(handle)))
-
-
-def open_csv_awards(applications: Path, awards: Path) -> Source:
+def open_csv_awards(applications: str, awards: str) -> Source:
     """Awards as CSV rows (applicant_id, year, item, subject, amount, decision_id) and the
     applications they were decided on, as JSON Lines keyed by applicant id and year."""
-    app_index: dict[tuple[str, int], list[tuple[int, int]]] = {}
-    unreadable: list[int] = []
-    for line_no, offset, raw in _lines(applications):
-        try:
-            doc = loads_json(raw.decode("utf-8"))
-            key = (doc["applicant"]["id"], int(doc["year"]))
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-            unreadable.append(line_no)
-            continue
-        app_index.setdefault(key, []).append((line_no, offset))
+    apps_name, awards_name = display_name(applications), display_name(awards)
+    if str(applications) == STDIN and str(awards) == STDIN:
+        raise InputError("only one of the applications and the awards can be read from standard input (-)")
+    source = _CsvSource(awards_name, apps_name)
     try:
-        rows = _csv_rows(awards)
-        header_row = next(rows, None)
-        header = [h.strip() for h in (header_row[2] if header_row else [])]
-        missing = [c for c in CSV_COLUMNS if c not in header]
-        if missing:
-            raise InputError(f"{awards.name}: the CSV header lacks {', '.join(missing)} (expected columns: {', '.join(CSV_COLUMNS)})")
-        decisions: dict[tuple[str, str, str], tuple[int, list[tuple[int, int]]]] = {}
-        invalid: list[Group] = []
-        index = 0  # records are numbered in order of first appearance: a decision, or a bad row
-        for line_no, offset, row in rows:
-            if len(row) != len(header):
-                invalid.append(_invalid(index, line_no, None, f"line {line_no}: {len(row)} fields, the header has {len(header)}"))
-                index += 1
-                continue
-            values = dict(zip(header, row))
-            key = (values["applicant_id"].strip(), values["year"].strip(), values["decision_id"].strip())
-            if key not in decisions:
-                decisions[key] = (index, [])
-                index += 1
-            decisions[key][1].append((line_no, offset))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{awards.name}: not UTF-8 text ({exc.reason})") from None
-    except csv.Error as exc:
-        raise InputError(f"{awards.name}: not a CSV file ({exc})") from None
-
-    by_applicant: dict[str, Group] = {}
-    for key, (n, lines) in decisions.items():
-        by_applicant.setdefault(key[0], Group(key[0], [])).locators.append((n, key, lines))
-
-    def load(locators) -> list[RecordIn]:
-        out = []
-        for index, (applicant_id, year, decision_id), lines in locators:
-            grants, grant_lines = [], []
-            for line_no, offset in lines:
-                values = dict(zip(header, _csv_row_at(awards, offset)))
-                grant = {"item": values["item"].strip(), "amount": values["amount"].strip()}
-                if values["subject"].strip():
-                    grant["subject"] = values["subject"].strip()
-                grants.append(grant)
-                grant_lines.append(line_no)
-            application, error = None, None
-            try:
-                found = app_index.get((applicant_id, int(year)), [])
-            except ValueError:
-                found, error = [], f"line {lines[0][0]}: year '{year}' is not a year"
-            if error is None and not found:
-                extra = f"; {applications.name} has unreadable lines {', '.join(map(str, unreadable[:5]))}" if unreadable else ""
-                error = f"no application for applicant '{applicant_id}' in year {year} in {applications.name}{extra}"
-            elif len(found) > 1:
-                error = f"{len(found)} applications for applicant '{applicant_id}' in year {year} (lines {', '.join(str(f[0]) for f in found)} of {applications.name})"
-            elif found:
-                with applications.open("rb") as handle:
-                    handle.seek(found[0][1])
-                    application = loads_json(handle.readline().decode("utf-8-sig"))
-            out.append(RecordIn(index, lines[0][0], application, {"decision_id": decision_id, "granted": grants},
-                                grant_lines=grant_lines, error=error))
-        return out
-
-    return Source(list(by_applicant.values()) + invalid, load, index)
+        with _open_binary(str(applications), source.folder) as handle:
+            for line_no, raw, _ in physical_lines(handle):
+                if raw is not None and not raw.strip():
+                    continue
+                doc, error = (None, "too long") if raw is None else _parse_application_line(raw)
+                if error is not None:
+                    if len(source.unreadable) < 5:
+                        source.unreadable.append(line_no)
+                    continue
+                source.execute("INSERT INTO app VALUES (?, ?, ?, ?)", (_hash(doc["applicant"]["id"]), doc["year"], line_no, raw))
+        csv.field_size_limit(MAX_DOCUMENT_BYTES)
+        with _open_binary(str(awards), source.folder) as handle:
+            if not _first_byte(handle):
+                raise InputError(f"{awards_name}: the file is empty (no header, no awards)")
+            notes: dict = {}
+            reader = csv.reader(_csv_lines(handle, notes), strict=True)
+            header = None
+            while True:
+                start_line = notes.get("line", 0) + 1
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    if header is None:
+                        raise InputError(f"{awards_name}: the CSV header cannot be read ({exc})") from None
+                    source.add_record(start_line, None, None, f"line {start_line}: not a CSV row ({exc})")
+                    continue
+                if not any(cell.strip() for cell in row):
+                    continue
+                if header is None:
+                    header = [h.strip() for h in row]
+                    missing = [c for c in CSV_COLUMNS if c not in header]
+                    if missing:
+                        raise InputError(f"{awards_name}: the CSV header lacks {', '.join(missing)} (expected columns: {', '.join(CSV_COLUMNS)})")
+                    continue
+                _add_award(source, start_line, row, header, notes)
+        return source.finish()
+    except BaseException:
+        source.close()
+        raise
 
 
-def open_input(path: str | Path, awards: str | Path | None = None) -> Source:
-    for given in [p for p in (path, awards) if p is not None]:
-        p = Path(given)
-        if p.is_dir():
-            raise InputError(f"{p} is a folder, not a file")
-        if not p.is_file():
-            raise InputError(f"no such file: {p}")
-    p = Path(path)
+def _parse_application_line(raw: bytes):
+    try:
+        doc = loads_json(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None, "unreadable"
+    if guard_problems(doc, limit=1) or not isinstance(doc, dict) or not isinstance(doc.get("applicant"), dict):
+        return None, "unusable"
+    key, year = doc["applicant"].get("id"), doc.get("year")
+    if not isinstance(key, str) or type(year) is not int:
+        return None, "unusable"
+    return doc, None
+
+
+def _add_award(source: _CsvSource, line: int, row: list[str], header: list[str], notes: dict) -> None:
+    too_long = notes.get("too_long")
+    if too_long and any(line <= n <= notes["line"] for n in too_long):
+        source.add_record(line, None, None, f"line {line}: a line longer than {MAX_DOCUMENT_BYTES:,} bytes")
+        return
+    if any(_UNDECODED.search(cell) for cell in row):
+        source.add_record(line, None, None, f"line {line}: not UTF-8 text")
+        return
+    if len(row) != len(header):
+        source.add_record(line, None, None, f"line {line}: {len(row)} fields, the header has {len(header)}")
+        return
+    values = {h: cell.strip() for h, cell in zip(header, row)}
+    problems = guard_problems(values, limit=2)
+    if problems or not values["applicant_id"]:
+        reason = "; ".join(str(p) for p in problems) or "applicant_id: empty"
+        source.add_record(line, None, None, f"line {line}: {reason}")
+        return
+    dkey = hashlib.blake2b("\x00".join((values["applicant_id"], values["year"], values["decision_id"])).encode("utf-8"), digest_size=16).digest()
+    found = source.execute("SELECT idx FROM decision WHERE dkey = ?", (dkey,)).fetchone()
+    if found is None:
+        index = source.records
+        source.execute("INSERT INTO decision VALUES (?, ?, ?, ?, ?)", (index, dkey, values["applicant_id"], values["year"], values["decision_id"]))
+        source.add_record(line, None, values["applicant_id"], None)
+    else:
+        index = found[0]
+    source.execute("INSERT INTO grant_row VALUES (?, ?, ?, ?, ?)", (index, line, values["item"], values["subject"], values["amount"]))
+
+
+def open_input(path: str, awards: str | None = None) -> Source:
+    """The records of an audit input: JSON Lines or a JSON array in ``path``, or CSV
+    ``awards`` with the applications in ``path``; ``-`` is standard input."""
     if awards is not None:
-        return open_csv_awards(p, Path(awards))
-    with p.open("rb") as handle:
-        head = handle.read(4096)
-    head = head[len(BOM):] if head.startswith(BOM) else head
-    head = head.lstrip()
-    if not head:
-        raise InputError(f"{p.name}: the file is empty")
-    if head.startswith(b"["):
-        return open_json_array(p)
-    if head.startswith(b"{"):
-        return open_jsonl(p)
-    raise InputError(f"{p.name}: expected JSON Lines (one record per line) or a JSON array of records")
+        return open_csv_awards(str(path), str(awards))
+    return open_jsonl(str(path))

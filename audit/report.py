@@ -2,11 +2,13 @@
 
 Findings are spooled to a temporary file as they arrive, while the counts by code,
 measure and severity are kept; the report is written at the end, counts first.
+Whatever the records carry, control characters reach no reader raw: text shows them
+as escapes, Markdown and HTML escape their own syntax too, JSON writes \\u escapes
+(policykb/safetext.py).
 """
 
 from __future__ import annotations
 
-import html
 import json
 import tempfile
 from collections import Counter
@@ -15,6 +17,7 @@ from typing import IO, Iterable
 
 from policykb.kb.messages import messages
 from policykb.money import fmt_cny
+from policykb.safetext import html_text, json_safe, md_cell, visible, visible_line
 
 from .findings import CODES, Finding
 
@@ -30,7 +33,8 @@ class Spool:
         self.count = 0
 
     def add(self, finding: Finding) -> None:
-        self.file.write(json.dumps(finding.to_dict(), ensure_ascii=False) + "\n")
+        # ASCII escapes: a lone surrogate in a record round-trips instead of failing to encode
+        self.file.write(json.dumps(finding.to_dict()) + "\n")
         self.count += 1
         self.by_code[finding.code] += 1
         self.by_severity[finding.severity] += 1
@@ -81,11 +85,11 @@ def report_head(kb, readings: dict, summary: dict, source: dict) -> dict:
 
 
 def write_json(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, source: dict) -> None:
-    text = json.dumps(report_head(kb, readings, summary, source), ensure_ascii=False, indent=2)
+    text = json_safe(json.dumps(report_head(kb, readings, summary, source), ensure_ascii=False, indent=2))
     out.write(text[:-2] + ',\n  "findings": [')
     first = True
     for finding in spool.findings():
-        out.write(("\n    " if first else ",\n    ") + json.dumps(finding, ensure_ascii=False))
+        out.write(("\n    " if first else ",\n    ") + json_safe(json.dumps(finding, ensure_ascii=False)))
         first = False
     out.write("\n  ]\n}\n" if not first else "]\n}\n")
 
@@ -99,7 +103,7 @@ def _finding_line(f: dict, lang: str) -> str:
 def write_text(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, lang: str) -> None:
     m = messages()
     title, stamp = _header(kb, readings, lang)
-    out.write(f"{title}\n{stamp}\n{m.say('report_counts', lang, records=summary['records'], applicants=summary['applicants'], findings=summary['findings'])}\n")
+    out.write(visible(f"{title}\n{stamp}\n") + f"{m.say('report_counts', lang, records=summary['records'], applicants=summary['applicants'], findings=summary['findings'])}\n")
     codes = ", ".join(f"{k} {v}" for k, v in summary["by_code"].items() if v)
     if codes:
         out.write(f"{m.say('report_by_code', lang)}: {codes}\n")
@@ -107,7 +111,7 @@ def write_text(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, la
     if not summary["findings"]:
         out.write(m.say("report_none", lang) + "\n")
     for f in spool.findings():
-        out.write(_finding_line(f, lang) + "\n")
+        out.write(visible_line(_finding_line(f, lang)) + "\n")
 
 
 def _count_tables(out: IO[str], summary: dict, lang: str, markdown: bool) -> None:
@@ -119,10 +123,10 @@ def _count_tables(out: IO[str], summary: dict, lang: str, markdown: bool) -> Non
 def _count_table(title: str, counts: dict, lang: str, md: bool) -> str:
     rows = [(k, v) for k, v in counts.items() if v]
     if md:
-        lines = [f"### {title}", "", "| | |", "|---|---:|"] + [f"| {k} | {v} |" for k, v in rows] + [""]
+        lines = [f"### {title}", "", "| | |", "|---|---:|"] + [f"| {md_cell(k)} | {v} |" for k, v in rows] + [""]
         return "\n".join(lines) + "\n"
-    cells = "".join(f"<tr><td>{html.escape(str(k))}</td><td class=n>{v}</td></tr>" for k, v in rows)
-    return f"<h3>{html.escape(title)}</h3><table>{cells}</table>\n"
+    cells = "".join(f"<tr><td>{html_text(k)}</td><td class=n>{v}</td></tr>" for k, v in rows)
+    return f"<h3>{html_text(title)}</h3><table>{cells}</table>\n"
 
 
 HEAD = ["#", "line", "severity", "code", "applicant", "year", "item", "subject", "granted", "allowed", "clause", "explanation"]
@@ -135,14 +139,10 @@ def _cells(f: dict, lang: str) -> list:
             f["subject"] or "", _amount(f["granted"]), _allowed(f), clause, f["explanation"][lang]]
 
 
-def _md_cell(value) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
 def write_markdown(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, lang: str) -> None:
     m = messages()
     title, stamp = _header(kb, readings, lang)
-    out.write(f"# {title}\n\n{stamp}\n\n{m.say('report_counts', lang, records=summary['records'], applicants=summary['applicants'], findings=summary['findings'])}\n\n")
+    out.write(f"# {md_cell(title)}\n\n{md_cell(stamp)}\n\n{m.say('report_counts', lang, records=summary['records'], applicants=summary['applicants'], findings=summary['findings'])}\n\n")
     _count_tables(out, summary, lang, True)
     out.write(f"## {m.say('report_findings', lang)}\n\n")
     if not summary["findings"]:
@@ -150,13 +150,13 @@ def write_markdown(out: IO[str], kb, readings: dict, summary: dict, spool: Spool
         return
     out.write("| " + " | ".join(HEAD) + " |\n|" + "---|" * len(HEAD) + "\n")
     for f in spool.findings():
-        out.write("| " + " | ".join(_md_cell(c) for c in _cells(f, lang)) + " |\n")
+        out.write("| " + " | ".join(md_cell(c) for c in _cells(f, lang)) + " |\n")
 
 
 def write_html(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, lang: str) -> None:
     m = messages()
     title, stamp = _header(kb, readings, lang)
-    e = html.escape
+    e = html_text
     out.write(f"<!DOCTYPE html>\n<html lang=\"{'zh-CN' if lang == 'zh' else 'en'}\"><head><meta charset=\"utf-8\"><title>{e(title)}</title>"
               "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}"
               ".n{text-align:right}.error{color:#a00}.warning{color:#a60}</style></head><body>\n")
@@ -168,5 +168,5 @@ def write_html(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, la
         return
     out.write("<table><tr>" + "".join(f"<th>{h}</th>" for h in HEAD) + "</tr>\n")
     for f in spool.findings():
-        out.write(f"<tr class=\"{e(f['severity'])}\">" + "".join(f"<td>{e(str(c))}</td>" for c in _cells(f, lang)) + "</tr>\n")
+        out.write(f"<tr class=\"{e(f['severity'])}\">" + "".join(f"<td>{e(c)}</td>" for c in _cells(f, lang)) + "</tr>\n")
     out.write("</table></body></html>\n")

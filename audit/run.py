@@ -2,7 +2,9 @@
 
 Memory stays flat: at most a few groups of records per worker are in flight, and
 findings go to the report's spool as they come.  ``--workers N`` spreads applicant
-groups over N processes; the findings come back in the order of the input.
+groups over N processes; the findings come back in the order of the input.  Ctrl-C
+stops the workers at once (they ignore the signal themselves, so that none prints a
+traceback) and the interrupt reaches the caller, who removes its temporary files.
 """
 
 from __future__ import annotations
@@ -18,14 +20,25 @@ from .checks import RecordIn, audit_applicant
 from .findings import Finding
 from .records import Source
 
+
 def _audit_chunk(args) -> list[list[Finding]]:
     from policykb.engine import batch
-
     from policykb.money import exact
 
     groups, readings = args
     with exact():
         return [audit_applicant(batch.worker_kb(), records, readings) for records in groups]
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End the pool now: pending work cancelled, workers terminated (not waited for)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
 
 
 def audit_groups(kb, source: Source, readings: Mapping[str, str], workers: int = 1, progress: bool | None = None,
@@ -35,13 +48,15 @@ def audit_groups(kb, source: Source, readings: Mapping[str, str], workers: int =
                mininterval=0.5, dynamic_ncols=True)
     try:
         if workers <= 1:
-            for group in source.groups:
-                yield from audit_applicant(kb, source.load(group), readings)
+            for records in source.groups():
+                yield from audit_applicant(kb, records, readings)
                 bar.update(1)
             return
         from policykb.engine.batch import init_worker, pool_context
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=init_worker, initargs=(kb.policy.path,)) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=init_worker, initargs=(kb.policy.path,))
+        finished = False
+        try:
             pending: deque = deque()
             batch: list[list[RecordIn]] = []
 
@@ -52,8 +67,8 @@ def audit_groups(kb, source: Source, readings: Mapping[str, str], workers: int =
                         yield from findings
                     bar.update(size)
 
-            for group in source.groups:
-                batch.append(source.load(group))
+            for records in source.groups():
+                batch.append(records)
                 if len(batch) >= chunk:
                     pending.append((pool.submit(_audit_chunk, (batch, dict(readings))), len(batch)))
                     batch = []
@@ -61,5 +76,11 @@ def audit_groups(kb, source: Source, readings: Mapping[str, str], workers: int =
             if batch:
                 pending.append((pool.submit(_audit_chunk, (batch, dict(readings))), len(batch)))
             yield from drain(0)
+            finished = True
+        finally:
+            if finished:
+                pool.shutdown(wait=True)
+            else:  # interrupted, or the consumer stopped early
+                _stop(pool)
     finally:
         bar.close()

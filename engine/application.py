@@ -10,7 +10,6 @@ are sorted into a canonical order and named by type and subject.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -22,8 +21,9 @@ import jsonschema
 from policykb.errors import InputError, Problem, suggest
 from policykb.kb import expressions
 from policykb.kb.model import FactType, FieldSpec, Policy
-from policykb.kb.schema import application_schema
+from policykb.kb.schema import MAX_FACTS, application_schema
 from policykb.money import MoneyError, parse_money
+from policykb.numbers import NumberError, shown, shown_key
 
 
 @dataclass(frozen=True)
@@ -75,15 +75,10 @@ def input_path(parts) -> str:
 
 
 def _found(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (Decimal, float)):
-        return str(value)
-    if isinstance(value, (dict, list)):
-        return "an object" if isinstance(value, dict) else "a list"
-    if value is None:
-        return "null"
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return shown(value)
+
+
+_NUMERIC = ("money", "count", "integer", "year", "bool")
 
 
 class Validator:
@@ -127,7 +122,7 @@ class Validator:
             return voc.applicant.get(parts[1]), None
         if len(parts) >= 2 and parts[0] == "facts" and isinstance(parts[1], int):
             fact = document["facts"][parts[1]] if isinstance(document, dict) else None
-            ft = voc.fact_types.get(fact.get("type")) if isinstance(fact, dict) else None
+            ft = voc.fact_types.get(fact.get("type")) if isinstance(fact, dict) and isinstance(fact.get("type"), str) else None
             if len(parts) >= 3 and ft is not None:
                 return ft.fields.get(parts[2]) or voc.common.get(parts[2]), ft
             return None, ft
@@ -148,7 +143,7 @@ class Validator:
             unexpected = [k for k in error.instance if k not in allowed]
             owner = f"a {ft.name} fact" if ft else ("the applicant" if list(path) == ["applicant"] else "the application")
             return [
-                Problem(input_path(list(path) + [k]), f"unknown field '{k}' for {owner}{suggest(k, allowed)}; allowed: {', '.join(allowed)}")
+                Problem(input_path(list(path) + [shown_key(k)[1:-1]]), f"unknown field {shown_key(k)} for {owner}{suggest(k, allowed)}; allowed: {', '.join(allowed)}")
                 for k in unexpected
             ]
         if v == "required":
@@ -162,7 +157,12 @@ class Validator:
         if v == "const":
             return [Problem(where, f"expected {_found(error.validator_value)}, found {_found(error.instance)}")]
         if spec is not None and v in ("type", "pattern", "minimum", "maximum", "minLength"):
-            return [Problem(where, f"expected {expected(spec)}, found {_found(error.instance)}")]
+            hint = ""
+            if v == "type" and spec.type not in _NUMERIC and isinstance(error.instance, (int, Decimal)) and not isinstance(error.instance, bool):
+                hint = f"; write it in quotes (\"{error.instance}\") so that it is read as text"
+            elif spec.type == "money" and isinstance(error.instance, str) and "e" in error.instance.lower():
+                hint = "; write amounts in decimal digits (5000000, not 5e6)"
+            return [Problem(where, f"expected {expected(spec)}, found {_found(error.instance)}{hint}")]
         if v == "type":
             kinds = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
             return [Problem(where, f"expected {' or '.join(kinds)}, found {_found(error.instance)}")]
@@ -171,7 +171,7 @@ class Validator:
             return [Problem(where, f"expected {side} {error.validator_value}, found {_found(error.instance)}")]
         if v == "maxItems":
             return [Problem(where, f"at most {error.validator_value} facts per application")]
-        return [Problem(where, error.message)]
+        return [Problem(where, _found(error.message).strip('"'))]
 
 
 def non_finite(value: Any, path: tuple = ()) -> list[tuple[tuple, Any]]:
@@ -223,7 +223,10 @@ def typed_value(spec: FieldSpec, value: Any) -> Any:
     if spec.type == "money":
         return parse_money(value)
     if spec.type == "date":
-        return dt.date.fromisoformat(value)
+        try:
+            return dt.date.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a real date YYYY-MM-DD, found {shown(value)}") from None
     if spec.type == "items":
         return tuple(value)
     return value
@@ -255,6 +258,11 @@ def derive(ft: FactType, values: dict) -> None:
 
 def parse_application(policy: Policy, document: Any, *, source: str = "", validator: Validator | None = None) -> Application:
     """Validate and coerce one application document; raise InputError with every problem."""
+    from .documents import guard
+
+    guard(document, source)  # depth, surrogates, control characters, odd numbers: before anything walks it
+    if isinstance(document, dict) and isinstance(document.get("facts"), list) and len(document["facts"]) > MAX_FACTS:
+        raise InputError(Problem("facts", f"at most {MAX_FACTS:,} facts per application; found {len(document['facts']):,}"), source=source)
     validator = validator or Validator(policy)
     clean = validator.fast.coerce(document)
     if clean is not None:
@@ -272,7 +280,10 @@ def parse_application(policy: Policy, document: Any, *, source: str = "", valida
     applicant: dict[str, Any] = {}
     for name, spec in voc.applicant.items():
         if name in document["applicant"]:
-            applicant[name] = typed_value(spec, document["applicant"][name])
+            try:
+                applicant[name] = typed_value(spec, document["applicant"][name])
+            except (NumberError, ValueError) as exc:
+                problems.append(Problem(f"applicant.{name}", f"{spec.label.en}: {exc}"))
     drafts = []
     for index, raw in enumerate(document["facts"]):
         ft = voc.fact_types[raw["type"]]
@@ -290,7 +301,7 @@ def parse_application(policy: Policy, document: Any, *, source: str = "", valida
             spec = ft.fields[name]
             try:
                 values[name] = typed_value(spec, value)
-            except MoneyError as exc:
+            except (MoneyError, NumberError, ValueError) as exc:
                 problems.append(Problem(f"facts[{index}].{name}", f"{spec.label.en}: {exc}"))
         derive(ft, values)
         subject = raw.get("subject", applicant["id"])

@@ -31,10 +31,16 @@ def evaluate_one(kb, index: int, application: Any, readings: Mapping[str, str]) 
 
 
 def init_worker(path: str) -> None:
-    """Load the KB once in a worker process (evaluation and audit workers alike)."""
+    """Load the KB once in a worker process (evaluation and audit workers alike).
+
+    Workers ignore Ctrl-C: the parent alone handles it and ends them, so that an interrupt
+    prints one line, not a traceback per worker."""
     global _worker_kb
+    import signal
+
     from policykb.api import load
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_kb = load(path=path)
 
 

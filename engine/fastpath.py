@@ -51,7 +51,7 @@ def converter(spec: FieldSpec, item_ids: frozenset) -> Callable[[Any], Any]:
             if isinstance(value, (Decimal, float)) and not isinstance(value, bool):
                 amount = value if isinstance(value, Decimal) else Decimal(repr(value))
                 if amount.is_finite() and 0 <= amount < MONEY_LIMIT and amount == amount.quantize(FEN):
-                    return amount
+                    return amount.copy_abs() if amount.is_zero() else amount  # never negative zero
             raise NotClean
         return money
     if t in ("count", "integer", "year"):

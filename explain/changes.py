@@ -19,6 +19,7 @@ from typing import Any
 from policykb.engine.decision import amount_dict
 from policykb.engine.documents import loads_json
 from policykb.errors import InputError, Problem, suggest
+from policykb.numbers import shown_key
 
 _FACT_PATH = re.compile(r"^facts\[([^\]]+)\](?:\.([A-Za-z_][A-Za-z0-9_]*))?$")
 
@@ -128,7 +129,7 @@ def apply(document: dict, sets: list[str] = (), adds: list[str] = (), removes: l
     for spec in sets:
         path, sep, raw = spec.partition("=")
         if not sep or not path.strip():
-            raise InputError(f"--set expects PATH=VALUE (for example facts[0].equipment_investment=3000000); found '{spec}'")
+            raise InputError(f"--set expects PATH=VALUE (for example facts[0].equipment_investment=3000000); found {shown_key(spec)}")
         change = set_path(changed, path.strip(), parse_value(raw.strip()))
         m = _FACT_PATH.match(change.path)
         if m and int(m.group(1)) in removed:
@@ -137,7 +138,7 @@ def apply(document: dict, sets: list[str] = (), adds: list[str] = (), removes: l
     for spec in adds:
         fact = parse_value(spec)
         if not isinstance(fact, dict) or "type" not in fact:
-            raise InputError(f"--add expects a fact as a JSON object with a type; found '{spec}'")
+            raise InputError(f"--add expects a fact as a JSON object with a type; found {shown_key(spec)}")
         changed.setdefault("facts", []).append(fact)
         changes.append(Change(f"facts[{len(changed['facts']) - 1}]", _MISSING, fact))
     for index in sorted(removed, reverse=True):

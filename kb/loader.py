@@ -16,6 +16,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
+import yaml
+
 from policykb.errors import KBError, Problem, suggest
 
 from . import expressions
@@ -81,25 +83,60 @@ def measure_label(n: int) -> str:
 
 
 def policy_dir(policy: str | None = None, path: str | Path | None = None) -> Path:
-    """The folder of a policy's KB: an explicit path, or a policy shipped with the package."""
+    """The folder of a policy's KB: an explicit path (``--kb``), or a policy shipped with the
+    package, by name only — a name is never a path (``../x`` or ``/abs`` is refused)."""
     if path is not None:
         return Path(path)
-    return KB_ROOT / (policy or DEFAULT_POLICY)
+    name = policy or DEFAULT_POLICY
+    shipped = shipped_policies()
+    if name not in shipped:
+        from policykb.errors import InputError, suggest
+
+        hint = "; to load a KB folder, use --kb PATH (load(path=...) in Python)" if any(c in name for c in "/\\.") or name.startswith("~") else ""
+        raise InputError(f"no policy '{name}' is shipped with policykb{suggest(name, shipped)}; shipped: {', '.join(shipped)}{hint}")
+    return KB_ROOT / name
 
 
 def shipped_policies() -> list[str]:
     return sorted(p.name for p in KB_ROOT.iterdir() if (p / "policy.yaml").is_file())
 
 
+def inside(folder: Path, path: Path) -> bool:
+    """Whether ``path`` lies inside ``folder`` once links and ``..`` are resolved."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):
+        return False
+
+
+def _text_file(folder: Path) -> Path | None:
+    """The policy text named by policy.yaml, if it names one inside the folder."""
+    try:
+        meta = yaml.safe_load((folder / "policy.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    name = meta.get("text") if isinstance(meta, dict) else None
+    if not isinstance(name, str) or not name:
+        return None
+    path = folder / name
+    return path if inside(folder, path) and path.is_file() else None
+
+
 def kb_files(folder: Path) -> list[Path]:
-    """The files that make up a KB (and its version hash); test cases are not part of it."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".yaml", ".txt"))
+    """The files that make up a KB (and its version hash): its YAML and text files, and the
+    policy text wherever in the folder it is; test cases are not part of it.  A file that
+    links outside the folder is left out (the loader refuses it)."""
+    files = {p for p in folder.iterdir() if p.is_file() and p.suffix in (".yaml", ".txt") and inside(folder, p)}
+    text = _text_file(folder)
+    if text is not None:
+        files.add(text)
+    return sorted(files, key=lambda p: p.relative_to(folder).as_posix())
 
 
 def content_hash(folder: Path) -> str:
     digest = hashlib.sha256()
     for p in kb_files(folder):
-        digest.update(p.name.encode("utf-8") + b"\0")
+        digest.update(p.relative_to(folder).as_posix().encode("utf-8") + b"\0")
         digest.update(p.read_bytes() + b"\0")
     return digest.hexdigest()
 
@@ -119,6 +156,9 @@ class _Load:
         display = f"{self.folder.name}/{name}"
         if not path.is_file():
             self.problems.append(Problem(display, "file is missing"))
+            return None
+        if not inside(self.folder, path):
+            self.problems.append(Problem(display, "links to a file outside the KB folder; every file of a KB lies inside its folder"))
             return None
         yf = YamlFile(path, display)
         self.files[name] = yf
@@ -154,7 +194,10 @@ class _Load:
         meta["in_force"] = (r.date(force.get("from"), ("in_force", "from")), r.date(force.get("to"), ("in_force", "to")))
         text_name = r.string(node.get("text"), ("text",))
         text_path = self.folder / text_name if text_name else None
-        if text_path is None or not text_path.is_file():
+        if text_path is not None and not inside(self.folder, text_path):
+            r.fail(("text",), f"the policy text file '{text_name}' lies outside {self.folder.name}/; every file of a KB lies inside its folder")
+            meta["text"] = ""
+        elif text_path is None or not text_path.is_file():
             r.fail(("text",), f"the policy text file '{text_name}' is missing from {self.folder.name}/")
             meta["text"] = ""
         else:

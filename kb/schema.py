@@ -9,14 +9,15 @@ coerced (engine/application.py), where exact values are at hand.
 
 from __future__ import annotations
 
+from policykb.money import MONEY_LIMIT
+
 from .model import FieldSpec, Policy
 
 MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 MAX_FACTS = 2000
-# Below 10^12 yuan (an exact integer bound), so that amounts in fen stay far inside the rules
-# engine's 64-bit integers.
-MONEY_LIMIT = 10**12
+# Below 10^12 yuan (an exact integer bound, one constant in policykb/money.py), so that amounts
+# in fen stay far inside the rules engine's 64-bit integers.
 MAX_COUNT = 10**12
 
 

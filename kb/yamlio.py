@@ -44,13 +44,23 @@ def _walk(node: yaml.Node, path: PathKey, lines: dict, duplicates: list) -> None
             _walk(child, path + (index,), lines, duplicates)
 
 
-def duplicate_keys(text: str) -> list[tuple[PathKey, int, int]]:
-    """Keys repeated within one mapping: (path, line, line of the first), by composing only."""
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
-    found: list = []
-    if node is not None:
-        _walk(node, (), {}, found)
-    return found
+MAX_KB_DEPTH = 64
+
+
+def _shape_problem(text: str) -> str | None:
+    """Aliases (which expand exponentially when walked) and nesting too deep to walk, found
+    from the event stream before anything is built: a KB folder given with --kb is input too."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            return f"line {event.start_mark.line + 1}: a YAML alias (*{event.anchor}); aliases are not used in KB files — write the value out"
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_KB_DEPTH:
+                return f"line {event.start_mark.line + 1}: nested more than {MAX_KB_DEPTH} levels deep"
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
 
 
 class YamlFile:
@@ -69,6 +79,10 @@ class YamlFile:
             self.error = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
             return
         try:
+            problem = _shape_problem(text)
+            if problem:
+                self.error = problem
+                return
             node = yaml.compose(text, Loader=yaml.SafeLoader)
             if node is not None:
                 _walk(node, (), self.lines, self.duplicates)

@@ -13,7 +13,7 @@ The public API (docs/api.md) is this page::
 
 from policykb.api import KnowledgeBase, load
 from policykb.engine.decision import Decision
-from policykb.errors import EngineError, InputError, KBError, PolicyKBError, Problem, UnknownItemError
+from policykb.errors import EngineError, InputError, KBError, PolicyKBError, Problem, TooLargeError, UnknownItemError
 
 __version__ = "0.1.0"
 
@@ -25,6 +25,7 @@ __all__ = [
     "KnowledgeBase",
     "PolicyKBError",
     "Problem",
+    "TooLargeError",
     "UnknownItemError",
     "__version__",
     "load",

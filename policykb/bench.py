@@ -15,9 +15,10 @@ Reports, as text or JSON:
   against after its first tenth (the warm-up).
 
 With ``--audit``: seeded synthetic audit records (clean decisions with injected
-violations) written as JSON Lines and audited from the file as ``policykb audit``
-does, reporting ``records``, ``workers``, ``seconds``, ``records_per_second`` and
-``findings``.
+violations) written as JSON Lines and audited from the file by ``policykb audit`` in a
+fresh process, reporting ``records``, ``workers``, ``seconds`` (process start and KB
+load included), ``records_per_second``, ``cpu_seconds`` (the audit and its workers), ``peak_rss_mb`` (the audit process),
+``peak_rss_workers_mb`` (its workers together) and ``findings``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,37 @@ from policykb.errors import EngineError
 
 def _rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
+
+
+class _PeakRss:
+    """The highest resident memory of a process, and of its workers together, sampled
+    every 0.1 s on a thread until ``stop()``."""
+
+    def __init__(self, pid: int):
+        import threading
+
+        self.pid = pid
+        self.parent = 0.0
+        self.children = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        try:
+            me = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self._done.wait(0.1):
+            try:
+                self.parent = max(self.parent, me.memory_info().rss / 2**20)
+                self.children = max(self.children, sum(c.memory_info().rss for c in me.children()) / 2**20)
+            except psutil.Error:
+                pass
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
 
 
 def run(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, readings=None) -> dict:
@@ -99,12 +131,13 @@ def run(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, readin
 
 
 def run_audit(kb, records: int = 2000, workers: int = 2, seed: int = 2021, readings=None) -> dict:
+    """Audit a seeded synthetic set from its file by running ``policykb audit`` in a fresh
+    process, so that its memory is the audit's alone (not the generator's), workers included."""
+    import subprocess
     import tempfile
     from pathlib import Path
 
     from policykb.audit import synthetic
-    from policykb.audit.records import open_input
-    from policykb.audit.run import audit_groups
 
     readings = kb.readings_with(readings)
     applicants = max(60, records // 2)  # enough applicants of each kind for every injected violation
@@ -112,19 +145,35 @@ def run_audit(kb, records: int = 2000, workers: int = 2, seed: int = 2021, readi
     while len(clean) < records:
         clean += synthetic.clean_records(kb, applicants, seed=seed + len(clean))
     broken, expected, corrupt = synthetic.inject(kb, clean[:records], seed=seed)
+    count = len(broken)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "records.jsonl"
         path.write_text(synthetic.to_jsonl(broken, corrupt), encoding="utf-8")
+        del clean, broken
+        changed = [f"--reading={k}={v}" for k, v in sorted(readings.items()) if kb.policy.readings[k].default != v]
+        command = [sys.executable, "-m", "policykb.cli", "audit", str(path), "--kb", str(kb.policy.path), "--format", "json",
+                   "--no-progress", "--workers", str(workers), "--output", str(Path(folder) / "report.json"), *changed]
         start = time.perf_counter()
-        source = open_input(path)
-        findings = sum(1 for _ in audit_groups(kb, source, readings, workers=workers, progress=False))
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        process = subprocess.Popen(command, stderr=subprocess.PIPE)
+        peak = _PeakRss(process.pid)
+        _, err = process.communicate()
+        peak.stop()
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
+        if process.returncode not in (0, 1):
+            raise EngineError(f"the audit failed (exit {process.returncode}): {err.decode('utf-8', 'replace')[-500:]}")
+        summary = json.loads((Path(folder) / "report.json").read_text(encoding="utf-8"))["summary"]
     return {
-        "records": len(broken),
+        "records": count,
         "workers": workers,
         "seconds": round(elapsed, 3),
-        "records_per_second": round(len(broken) / elapsed, 1),
-        "findings": findings,
+        "records_per_second": round(count / elapsed, 1),
+        "cpu_seconds": round(cpu, 3),
+        "peak_rss_mb": round(peak.parent, 1),
+        "peak_rss_workers_mb": round(peak.children, 1),
+        "findings": summary["findings"],
         "findings_injected": len(expected),
         "python": f"{sys.version_info.major}.{sys.version_info.minor}",
         "kb_version": kb.version,

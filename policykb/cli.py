@@ -26,9 +26,12 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(message)
 
 
-def write_output(text: str, output: str | None) -> None:
-    """Print, or replace ``output`` atomically (temp file + rename)."""
-    write_with(output, lambda handle: handle.write(text))
+def write_output(text: str, output: str | None, *, kind: str = "text") -> None:
+    """Print, or replace ``output`` atomically (temp file + rename); control characters
+    neutralised (``kind`` "text": made visible; "json": written as \\u escapes)."""
+    from policykb.safetext import json_safe, visible
+
+    write_with(output, lambda handle: handle.write(json_safe(text) if kind == "json" else visible(text)))
 
 
 def check_output(output: str | None) -> None:
@@ -91,6 +94,31 @@ def _kb(args):
     return load(args.policy, path=args.kb)
 
 
+def _workers(text: str) -> int:
+    """``--workers``: a whole number from 1; above the CPUs this process may use it is capped
+    (more processes than CPUs only add start-up and memory), absurd values are refused."""
+    from policykb.limits import MAX_WORKERS_ASKED, cpu_count
+    from policykb.numbers import NumberError, read_whole
+
+    try:
+        asked = read_whole(text, "a number of worker processes", 1, MAX_WORKERS_ASKED)
+    except NumberError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return min(asked, cpu_count())
+
+
+def _whole(low: int, high: int, what: str):
+    def parse(text: str) -> int:
+        from policykb.numbers import NumberError, read_whole
+
+        try:
+            return read_whole(text, what, low, high)
+        except NumberError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    parse.__name__ = what
+    return parse
+
+
 def _common(parser: argparse.ArgumentParser, *, lang: bool = False, output: bool = True) -> None:
     group = parser.add_argument_group("knowledge base")
     group.add_argument("--policy", metavar="NAME", help="a policy shipped with policykb (default: taicang-2021-3)")
@@ -131,7 +159,7 @@ def cmd_kb_list(args) -> int:
 
     kb = _kb(args)
     text = items_json(kb.policy) if args.format == "json" else items_text(kb.policy, args.lang)
-    write_output(text, args.output)
+    write_output(text, args.output, kind=args.format)
     return 0
 
 
@@ -155,7 +183,7 @@ def cmd_schema(args) -> int:
     from policykb.views import json_text
 
     kb = _kb(args)
-    write_output(json_text(kb.schema()), args.output)
+    write_output(json_text(kb.schema()), args.output, kind="json")
     return 0
 
 
@@ -163,15 +191,13 @@ def cmd_evaluate(args) -> int:
     kb = _kb(args)
     decision = kb.evaluate(args.file, _parse_readings(args.reading))
     text = decision.to_json() if args.format == "json" else decision.to_text(args.lang)
-    write_output(text, args.output)
+    write_output(text, args.output, kind=args.format)
     return 0
 
 
 def cmd_bench(args) -> int:
     from policykb import bench
 
-    if args.applications < 1 or args.workers < 1:
-        raise InputError("--applications and --workers must be at least 1")
     kb = _kb(args)
     if args.http:
         from policykb.service.bench import run_http
@@ -187,8 +213,23 @@ def cmd_bench(args) -> int:
     else:
         result = bench.run(kb, applications=args.applications, workers=args.workers, seed=args.seed,
                            readings=_parse_readings(args.reading))
-    write_output(bench.to_json(result) if args.format == "json" else bench.to_text(result), args.output)
+    write_output(bench.to_json(result) if args.format == "json" else bench.to_text(result), args.output, kind=args.format)
     return 0
+
+
+def _bounded_subjects(decision, item: str, subject: str | None) -> None:
+    """Refuse to explain every subject of an item when there are too many: each explanation
+    re-evaluates the application, so the work would grow with subjects × facts."""
+    from policykb.limits import MAX_SUBJECTS_UNNAMED
+
+    if subject is not None:
+        return
+    subjects = [o.subject for o in decision.outcomes if o.item.id == item]
+    if len(subjects) > MAX_SUBJECTS_UNNAMED:
+        first = ", ".join(subjects[:5])
+        raise InputError(f"{item} has {len(subjects):,} subjects in this application, more than the {MAX_SUBJECTS_UNNAMED} explained "
+                         f"without --subject (each explanation re-evaluates the application); name one with --subject "
+                         f"(subjects: {first}, …)")
 
 
 def cmd_why(args) -> int:
@@ -196,11 +237,12 @@ def cmd_why(args) -> int:
 
     kb = _kb(args)
     decision = kb.evaluate(args.file, _parse_readings(args.reading))
+    _bounded_subjects(decision, args.item, args.subject)
     explanations = explain(decision, args.item, args.subject)
     from policykb.views import explanations_json, explanations_text
 
     text = explanations_json(explanations) if args.format == "json" else explanations_text(explanations, args.lang)
-    write_output(text, args.output)
+    write_output(text, args.output, kind=args.format)
     return 0
 
 
@@ -211,14 +253,16 @@ def _document(args):
 
 
 def _source(args) -> str:
-    return Path(args.file).name
+    from policykb.engine.documents import STDIN, display_name
+
+    return display_name(args.file) if args.file == STDIN else Path(args.file).name
 
 
 def _emit_lines(args, result) -> None:
     from policykb.views import json_text
 
     text = json_text(result.to_dict()) if args.format == "json" else result.to_text(args.lang)
-    write_output(text, args.output)
+    write_output(text, args.output, kind=args.format)
 
 
 def cmd_whatif(args) -> int:
@@ -237,7 +281,10 @@ def cmd_qualify(args) -> int:
     from policykb.explain.qualify import qualify
 
     kb = _kb(args)
-    _emit_lines(args, qualify(kb, _document(args), args.item, args.subject, _parse_readings(args.reading), source=_source(args)))
+    document = _document(args)
+    if args.subject is None:
+        _bounded_subjects(kb.evaluate(document, _parse_readings(args.reading), source=_source(args)), args.item, None)
+    _emit_lines(args, qualify(kb, document, args.item, args.subject, _parse_readings(args.reading), source=_source(args)))
     return 0
 
 
@@ -263,8 +310,6 @@ def cmd_audit(args) -> int:
     from policykb.audit.records import open_input
     from policykb.audit.run import audit_groups
 
-    if args.workers < 1:
-        raise InputError("--workers must be at least 1")
     kb = _kb(args)
     readings = kb.readings_with(_parse_readings(args.reading))
     source = open_input(args.file, args.awards)
@@ -285,6 +330,7 @@ def cmd_audit(args) -> int:
         return 1 if spool.count else 0
     finally:
         spool.close()
+        source.close()
 
 
 def cmd_serve(args) -> int:
@@ -360,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     def on_application(name: str, help: str, func, *, item: bool = False, reading_help: str | None = None):
         """A command that reads one application: FILE [ITEM] [--subject] --format --lang --reading."""
         p = sub.add_parser(name, help=help)
-        p.add_argument("file", help="application (JSON or YAML)")
+        p.add_argument("file", help="application (JSON or YAML); - reads standard input")
         if item:
             p.add_argument("item", help="item ID, e.g. m01.equipment")
             p.add_argument("--subject", help="the subject, when the item has outcomes for several")
@@ -384,20 +430,23 @@ def build_parser() -> argparse.ArgumentParser:
     on_application("runners-up", "items suppressed by take-the-highest or mutual exclusion, and what they would have paid", cmd_runners_up)
 
     p = sub.add_parser("audit", help="hold the awards actually granted against the rules (exit 1 on findings)")
-    p.add_argument("file", help="records as JSON Lines or a JSON array; with --awards, the applications as JSON Lines")
-    p.add_argument("--awards", metavar="CSV", help="granted awards as CSV: applicant_id, year, item, subject, amount, decision_id")
+    p.add_argument("file", help="records as JSON Lines or a JSON array; with --awards, the applications as JSON Lines; - reads standard input")
+    p.add_argument("--awards", metavar="CSV", help="granted awards as CSV: applicant_id, year, item, subject, amount, decision_id (- reads standard input)")
     _common(p, lang=True)
     p.add_argument("--format", choices=("json", "text", "md", "html"), default="text")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="processes (default 1)")
+    p.add_argument("--workers", type=_workers, default=1, metavar="N",
+                   help="processes (default 1; at most the number of CPUs, larger values are capped)")
     p.add_argument("--reading", action="append", metavar="ID=OPTION")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on standard error")
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("bench", help="benchmark the pipeline on seeded synthetic applications")
     _common(p)
-    p.add_argument("--applications", type=int, default=2000, metavar="N", help="how many applications (default 2000)")
-    p.add_argument("--workers", type=int, default=2, metavar="W", help="processes for the throughput run (default 2)")
-    p.add_argument("--seed", type=int, default=2021, help="seed of the synthetic applications (default 2021)")
+    p.add_argument("--applications", "--records", dest="applications", type=_whole(1, 10_000_000, "a number of applications"),
+                   default=2000, metavar="N", help="how many applications, or audit records with --audit (default 2000)")
+    p.add_argument("--workers", type=_workers, default=2, metavar="W",
+                   help="processes for the throughput run (default 2; at most the number of CPUs)")
+    p.add_argument("--seed", type=_whole(0, 2**63 - 1, "a seed"), default=2021, help="seed of the synthetic applications (default 2021)")
     p.add_argument("--reading", action="append", metavar="ID=OPTION")
     p.add_argument("--audit", action="store_true", help="benchmark the audit instead: N synthetic records, records/s")
     p.add_argument("--http", action="store_true",
@@ -431,8 +480,10 @@ def main(argv: list[str] | None = None) -> int:
     except PolicyKBError as exc:
         if debug:
             raise
+        from policykb.safetext import visible
+
         prefix = "policykb: broken knowledge base:\n" if isinstance(exc, KBError) else "policykb: error: "
-        sys.stderr.write(f"{prefix}{exc}\n")
+        sys.stderr.write(visible(f"{prefix}{exc}\n"))
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("policykb: interrupted\n")

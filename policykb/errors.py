@@ -80,6 +80,12 @@ class UnknownItemError(InputError):
     http_status = 404
 
 
+class TooLargeError(InputError):
+    """An input over a size limit (policykb/limits.py): a document over 5 MiB, say."""
+
+    http_status = 413
+
+
 class EngineError(PolicyKBError):
     """The rules engine failed in a way that is our fault, not the input's."""
 
@@ -98,5 +104,7 @@ def suggest(name: str, candidates) -> str:
     """' (did you mean 'x'?)' for the nearest candidate, or '' when nothing is near."""
     import difflib
 
+    if len(str(name)) > 100:  # nothing that long is a typo of an ID, and difflib's time grows with it
+        return ""
     close = difflib.get_close_matches(str(name), sorted(map(str, candidates)), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""

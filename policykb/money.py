@@ -7,10 +7,13 @@ Rounding happens once, on the final figure, half up to the fen (reading-rules §
 
 from __future__ import annotations
 
-import re
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 
+from policykb.numbers import NumberError, read_decimal, shown
+
 FEN = Decimal("0.01")
+# Amounts are below 10^12 yuan (the schema's exact bound), so that fen fit the rules engine's integers.
+MONEY_LIMIT = 10**12
 ZERO = Decimal("0")
 # The arithmetic of amounts, whatever decimal context the caller has set: enough digits for
 # any amount below 10^12 yuan times a rate, and errors instead of silent NaN.
@@ -32,48 +35,34 @@ def exactly(function):
             return function(*args, **kwargs)
 
     return wrapper
-_PLAIN_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 
 
-class MoneyError(ValueError):
+class MoneyError(NumberError):
     """A value that is not an amount of money; the message says what was expected."""
 
 
 def parse_decimal(value, *, what: str = "a number") -> Decimal:
-    """A Decimal from an int, a Decimal, or a plain decimal string.
+    """A Decimal from an int, a Decimal, or a plain decimal string (policykb/numbers.py).
 
     Floats are refused unless their shortest repr is a plain decimal: ``2999999.99``
-    passes, ``1e-05`` does not (it would also break durable_rules, trap 9).
+    passes, ``1e-05`` does not (it would also break durable_rules).  Negative zero is zero.
     """
-    if isinstance(value, bool):
-        raise MoneyError(f"expected {what}, found a boolean")
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise MoneyError(f"expected {what}, found {value}")
-        return value
-    if isinstance(value, float):
-        text = repr(value)
-    elif isinstance(value, str):
-        text = value.strip()
-    else:
-        raise MoneyError(f"expected {what}, found {type(value).__name__}")
-    if not _PLAIN_DECIMAL.match(text):
-        raise MoneyError(f"expected {what} written as plain digits, found {value!r}")
     try:
-        return Decimal(text)
-    except InvalidOperation as exc:  # pragma: no cover - the regex already guards
-        raise MoneyError(f"expected {what}, found {value!r}") from exc
+        amount = read_decimal(value, what)
+    except NumberError as exc:
+        raise MoneyError(str(exc)) from None
+    return amount.copy_abs() if amount.is_zero() else amount
 
 
 def parse_money(value) -> Decimal:
     """Yuan as entered (int, Decimal, plain decimal string): non-negative, at most fen."""
     amount = parse_decimal(value, what="an amount in yuan")
     if amount < 0:
-        raise MoneyError(f"expected an amount in yuan of at least 0, found {value}")
+        raise MoneyError(f"expected an amount in yuan of at least 0, found {shown(value)}")
+    if amount >= MONEY_LIMIT:
+        raise MoneyError(f"expected an amount in yuan below 1,000,000,000,000, found {shown(value)}")
     if amount != amount.quantize(FEN, rounding=ROUND_DOWN, context=EXACT):
-        raise MoneyError(f"expected an amount in yuan with at most two decimals (fen), found {value}")
+        raise MoneyError(f"expected an amount in yuan with at most two decimals (fen), found {shown(value)}")
     return amount
 
 
@@ -86,8 +75,9 @@ def to_fen(amount: Decimal) -> int:
 
 
 def round_fen(amount: Decimal) -> Decimal:
-    """The final figure: half up to the fen."""
-    return amount.quantize(FEN, rounding=ROUND_HALF_UP, context=EXACT)
+    """The final figure: half up to the fen (never negative zero)."""
+    value = amount.quantize(FEN, rounding=ROUND_HALF_UP, context=EXACT)
+    return value.copy_abs() if value.is_zero() else value
 
 
 def fmt(amount: Decimal | None) -> str | None:

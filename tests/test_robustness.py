@@ -99,14 +99,21 @@ def test_a_byte_order_mark_is_ignored_everywhere(kb, cli, tmp_path):
     assert cli("audit", tmp_path / "bom-array.json").code == 0
 
 
-def test_non_utf8_input_is_refused_cleanly(cli, tmp_path):
+def test_non_utf8_bytes_make_one_invalid_record_not_a_refusal(cli, tmp_path):
+    # issue 10, item 8: only a file that cannot be read at all is exit 2
     (tmp_path / "latin.json").write_bytes(b'[{"application": "\xe9"}]')
-    run = cli("audit", tmp_path / "latin.json")
-    assert run.code == 2 and "UTF-8" in run.err
+    run = cli("audit", tmp_path / "latin.json", "--format", "json")
+    report = run.json()
+    assert run.code == 1 and report["summary"]["records"] == 1
+    assert report["findings"][0]["code"] == "INVALID_RECORD" and "UTF-8" in report["findings"][0]["explanation"]["en"]
     (tmp_path / "apps.jsonl").write_text("{}\n", encoding="utf-8")
-    (tmp_path / "awards.csv").write_bytes(b"applicant_id,year,item,subject,amount,decision_id\nA,2022,m01.demo,P,\xe9,D\n")
-    run = cli("audit", tmp_path / "apps.jsonl", "--awards", tmp_path / "awards.csv")
-    assert run.code == 2 and "UTF-8" in run.err and "Traceback" not in run.err
+    (tmp_path / "awards.csv").write_bytes(b"applicant_id,year,item,subject,amount,decision_id\nA,2022,m01.demo,P,\xe9,D\n"
+                                          b"B,2022,m01.demo,P,1,E\n")
+    run = cli("audit", tmp_path / "apps.jsonl", "--awards", tmp_path / "awards.csv", "--format", "json")
+    report = run.json()
+    assert run.code == 1 and report["summary"]["records"] == 2 and "Traceback" not in run.err
+    assert [f["code"] for f in report["findings"]] == ["INVALID_RECORD", "INVALID_RECORD"]
+    assert "UTF-8" in report["findings"][0]["explanation"]["en"] and "no application" in report["findings"][1]["explanation"]["en"]
 
 
 def test_jsonl_duplicate_keys_make_an_invalid_record(cli, tmp_path):
