@@ -31,8 +31,10 @@ def item_relations(policy: Policy, item_id: str) -> list[str]:
 
 
 def json_line(data) -> str:
-    """One line of JSON Lines output (a batch result, an audit finding)."""
-    return json.dumps(data, ensure_ascii=False) + "\n"
+    """One line of JSON Lines output (a batch result, an audit finding), control characters escaped."""
+    from policykb.safetext import json_safe
+
+    return json_safe(json.dumps(data, ensure_ascii=False)) + "\n"
 
 
 def explanations_json(explanations) -> str:

@@ -242,7 +242,8 @@ def test_settings_accepted_with_a_token_and_workers_capped(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args,words", [
-    (("--workers", "0"), "--workers must be at least 1"),
+    (("--workers", "0"), "--workers must be 1 to"),
+    (("--workers", "100000"), "--workers must be 1 to"),
     (("--port", "70000"), "--port"),
     (("--max-body", "0"), "--max-body"),
     (("--timeout", "0"), "--timeout"),

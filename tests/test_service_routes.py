@@ -301,3 +301,16 @@ def test_large_bodies_are_parsed_off_the_event_loop_with_the_same_answer(http, c
     batch = ("[" + ",".join([example.read_text(encoding="utf-8")] * 40) + "]").encode() + b" " * 70_000
     lines = http.post("/v1/evaluate/batch", content=batch, headers=JSON).text.splitlines()
     assert len(lines) == 40 and len(set(lines)) == 1
+
+
+def test_control_characters_are_refused_as_the_cli_refuses_them(http, cli, tmp_path):
+    doc = json.loads((ROOT / "examples" / "software-firm.json").read_text(encoding="utf-8"))
+    doc["applicant"]["name"] = "云启\u0085\u202e软件"
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    answer = http.post("/v1/evaluate", content=path.read_bytes(), headers=JSON)
+    expected = cli("evaluate", path, "--format", "json")
+    assert expected.code == 2 and answer.status_code == 422
+    problems = answer.json()["problems"]
+    assert problems and all(f"{p['where']}: {p['message']}" in expected.err for p in problems)
+    assert "\u0085" not in answer.text  # the message shows the character as an escape, never raw

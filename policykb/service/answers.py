@@ -35,9 +35,16 @@ def answers(route):
     return wrapped
 
 
-def text_response(text: str, media_type: str = JSON_TYPE, status: int = 200, headers=None) -> Response:
-    """``text`` as UTF-8, exactly as the command line prints it."""
-    return Response(text.encode("utf-8"), status_code=status, media_type=media_type, headers=headers)
+def text_response(text: str, media_type: str = JSON_TYPE, status: int = 200, headers=None, *, kind: str | None = None) -> Response:
+    """``text`` as UTF-8, exactly as the command line prints it: control characters neutralised
+    as ``write_output`` does (``kind`` "json": ``\\u`` escapes; "text": visible escapes; by
+    default from the media type)."""
+    from policykb.safetext import json_safe, visible
+
+    if kind is None:
+        kind = "json" if "json" in media_type else "text"
+    safe = json_safe(text) if kind == "json" else visible(text)
+    return Response(safe.encode("utf-8"), status_code=status, media_type=media_type, headers=headers)
 
 
 async def starlette_error(request: Request, exc: HTTPException) -> Response:

@@ -13,9 +13,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from policykb.errors import InputError
+from policykb.limits import MAX_DOCUMENT_BYTES
 
 ENV = "POLICYKB_SERVE_CONFIG"
-DEFAULT_MAX_BODY = 5 * 2**20  # 5 MiB
+DEFAULT_MAX_BODY = MAX_DOCUMENT_BYTES  # 5 MiB: one document, as the command line reads it
 DEFAULT_TIMEOUT = 30.0
 MAX_TOKEN_BYTES = 4096
 

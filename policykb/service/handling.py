@@ -94,28 +94,11 @@ def decode(body: bytes) -> str:
 def parse_document(text: str, kind: str) -> Any:
     """JSON (or YAML) text as the command line reads a file; malformed is a 400."""
     name = "request.yaml" if kind in YAML else "request.json"
-    if kind in YAML:
-        refuse_yaml_aliases(text)
     try:
         return parse_text(text, name)
     except InputError as exc:
         slug = "invalid-yaml" if kind in YAML else "invalid-json"
         raise HTTPProblem(400, slug, str(InputError(exc.problems, source="request body")), exc.problems) from None
-
-
-def refuse_yaml_aliases(text: str) -> None:
-    """YAML aliases (``*name``) are refused before the document is built: a few hundred bytes of
-    nested aliases expand to gigabytes (issue 10; the shared reader refuses them too once it has landed)."""
-    import yaml
-
-    try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent):
-                where = f"line {event.start_mark.line + 1}, column {event.start_mark.column + 1}"
-                raise HTTPProblem(400, "invalid-yaml", f"request body: {where}: YAML aliases (*{event.anchor}) are not accepted",
-                                  [Problem(where, f"YAML alias *{event.anchor}: write the value out")])
-    except yaml.YAMLError:
-        return  # malformed: parse_text says where
 
 
 INLINE_PARSE_BYTES = 64 * 1024  # smaller bodies are parsed on the event loop: a thread hand-off costs more

@@ -76,7 +76,7 @@ async def graph(request: Request):
         text = g.to_dot(relations, lang)
     else:
         text = g.to_mermaid(relations, lang)
-    return text_response(text, GRAPH_TYPES[fmt])
+    return text_response(text, GRAPH_TYPES[fmt], kind="text")  # as `policykb kb graph` writes every format
 
 
 @answers

@@ -69,7 +69,9 @@ def problem_body(problem: HTTPProblem, request_id: str | None, instance: str | N
 
 
 def problem_response(problem: HTTPProblem, request_id: str | None = None, instance: str | None = None) -> Response:
-    text = json_text(problem_body(problem, request_id, instance))
+    from policykb.safetext import json_safe
+
+    text = json_safe(json_text(problem_body(problem, request_id, instance)))  # a message may quote the input
     return Response(text.encode("utf-8"), status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
 
 

@@ -16,16 +16,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from policykb.errors import InputError
+from policykb.limits import MAX_WORKERS_ASKED, cpu_count
 
 from . import logs
 from .config import ENV, ServiceConfig, is_loopback, read_token
-
-
-def cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def checked(config: ServiceConfig, token_file: str | None) -> ServiceConfig:
@@ -39,8 +33,8 @@ def checked(config: ServiceConfig, token_file: str | None) -> ServiceConfig:
                          "send 'Authorization: Bearer <token>' (or serve on 127.0.0.1 behind a proxy)")
     if not 0 <= config.port <= 65535:
         raise InputError(f"--port must be 0–65535; found {config.port}")
-    if config.workers < 1:
-        raise InputError(f"--workers must be at least 1; found {config.workers}")
+    if not 1 <= config.workers <= MAX_WORKERS_ASKED:
+        raise InputError(f"--workers must be 1 to {MAX_WORKERS_ASKED} (more than the CPUs are capped); found {config.workers}")
     if config.workers > cpu_count():
         logs.say(f"--workers {config.workers} is more than the {cpu_count()} CPUs this process may use; running {cpu_count()}")
         config = replace(config, workers=cpu_count())
