@@ -175,14 +175,16 @@ class RulesEngine:
 
         def fire(c) -> None:
             try:
-                bindings = {binding: fact for binding, fact in c._m.items()}
+                # durable_rules adds the session id to every fact it hands back; it numbers the
+                # evaluations of this process, so it must not reach a derived fact or the trace
+                bindings = {binding: {k: v for k, v in fact.items() if k != "sid"} for binding, fact in c._m.items()}
                 matched = tuple(sorted((binding, fact["id"]) for binding, fact in bindings.items()))
                 derived = self._derive(rule, bindings) if self._derive is not None else ()
                 self._trace.append(Firing(len(self._trace), rule, matched, tuple(f["id"] for f in derived)))
                 joined = self._joined
                 for fact in derived:
                     if joined is None or (fact["t"] in joined and not fact.get("$local")):
-                        c.assert_fact(fact)
+                        c.assert_fact(dict(fact))  # durable_rules writes its sid into the dict it is given
                     if c.s.exception:  # durable_rules keeps a failed assert here, not raising it
                         raise EngineError(str(c.s.exception))
             except Exception as exc:  # never let durable_rules swallow it (upstream #305)

@@ -10,7 +10,6 @@ so a failed run leaves nothing half-written.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -182,8 +181,10 @@ def cmd_kb_graph(args) -> int:
 
 
 def cmd_schema(args) -> int:
+    from policykb.views import json_text
+
     kb = _kb(args)
-    write_output(json.dumps(kb.schema(), ensure_ascii=False, indent=2) + "\n", args.output, kind="json")
+    write_output(json_text(kb.schema()), args.output, kind="json")
     return 0
 
 
@@ -290,7 +291,15 @@ def cmd_bench(args) -> int:
     from policykb import bench
 
     kb = _kb(args)
-    if args.audit:
+    if args.http:
+        from policykb.service.bench import run_http
+
+        if args.audit or args.reading:
+            raise InputError("bench --http measures POST /v1/evaluate with the default readings; it takes neither --audit nor --reading")
+        if args.concurrency < 1:
+            raise InputError("--concurrency must be at least 1")
+        result = run_http(kb, applications=args.applications, workers=args.workers, seed=args.seed, concurrency=args.concurrency)
+    elif args.audit:
         result = bench.run_audit(kb, records=args.applications, workers=args.workers, seed=args.seed,
                                  readings=_parse_readings(args.reading))
     else:
@@ -322,10 +331,9 @@ def cmd_why(args) -> int:
     decision = kb.evaluate(args.file, _parse_readings(args.reading))
     _bounded_subjects(decision, args.item, args.subject)
     explanations = explain(decision, args.item, args.subject)
-    if args.format == "json":
-        text = json.dumps([e.to_dict() for e in explanations], ensure_ascii=False, indent=2) + "\n"
-    else:
-        text = "\n".join(e.to_text(args.lang) for e in explanations)
+    from policykb.views import explanations_json, explanations_text
+
+    text = explanations_json(explanations) if args.format == "json" else explanations_text(explanations, args.lang)
     write_output(text, args.output, kind=args.format)
     return 0
 
@@ -343,7 +351,9 @@ def _source(args) -> str:
 
 
 def _emit_lines(args, result) -> None:
-    text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n" if args.format == "json" else result.to_text(args.lang)
+    from policykb.views import json_text
+
+    text = json_text(result.to_dict()) if args.format == "json" else result.to_text(args.lang)
     write_output(text, args.output, kind=args.format)
 
 
@@ -372,13 +382,11 @@ def cmd_qualify(args) -> int:
 
 def cmd_readings(args) -> int:
     from policykb.explain import sensitivity
-    from policykb.explain.answer import Answer
 
     kb = _kb(args)
     if args.file is None:
         return _list_readings(kb, args)
-    result = sensitivity.reading_effects(kb, _document(args), _parse_readings(args.reading), source=_source(args))
-    _emit_lines(args, Answer(result, sensitivity.to_lines(kb, result)))
+    _emit_lines(args, sensitivity.answer(kb, _document(args), _parse_readings(args.reading), source=_source(args)))
     return 0
 
 
@@ -394,7 +402,9 @@ def _list_readings(kb, args) -> int:
                      "affects": "all" if r.affects == "all" else list(r.affects)})
     if args.format == "json":
         data = {"policy": kb.policy.id, "kb_version": kb.version, "readings": rows}
-        write_output(json.dumps(data, ensure_ascii=False, indent=2) + "\n", args.output)
+        from policykb.views import json_text
+
+        write_output(json_text(data), args.output, kind="json")
         return 0
     m, lang = messages(), args.lang
     lines = []
@@ -420,13 +430,10 @@ def _list_readings(kb, args) -> int:
 
 def cmd_runners_up(args) -> int:
     from policykb.explain import runners
-    from policykb.explain.answer import Answer
 
     kb = _kb(args)
     decision = kb.evaluate(args.file, _parse_readings(args.reading))
-    groups = runners.runners_up(decision)
-    data = {"policy": kb.policy.id, "kb_version": kb.version, "groups": groups}
-    _emit_lines(args, Answer(data, runners.to_lines(groups)))
+    _emit_lines(args, runners.answer(decision))
     return 0
 
 
@@ -481,6 +488,33 @@ def cmd_completion(args) -> int:
         kb = None
     write_output(completion.script(args.shell, build_parser(), kb), args.output)
     return 0
+
+
+def cmd_serve(args) -> int:
+    from policykb.service.config import ServiceConfig
+    from policykb.service.server import checked, run
+
+    config = ServiceConfig(policy=args.policy, kb=args.kb, host=args.host, port=args.port, workers=args.workers,
+                           decision_log=args.decision_log, max_body=args.max_body, timeout=args.timeout,
+                           access_log=not args.no_access_log)
+    return run(checked(config, args.token_file))
+
+
+def _add_serve(sub) -> None:
+    """``policykb serve``: the HTTP service (docs/service.md)."""
+    from policykb.service.config import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT
+
+    p = sub.add_parser("serve", help="run the HTTP service: /v1 routes, OpenAPI at /openapi.json, docs at /docs")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; any other needs --token-file)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default 1; at most the CPU count)")
+    _common(p, output=False)
+    p.add_argument("--token-file", metavar="FILE", help="require 'Authorization: Bearer <the token in FILE>' on every route but /healthz and /readyz")
+    p.add_argument("--decision-log", metavar="FILE", help="append one JSON line per decision to FILE (reopened on SIGHUP)")
+    p.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, metavar="BYTES", help=f"largest request body (default {DEFAULT_MAX_BODY})")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS", help=f"per-request time limit (default {DEFAULT_TIMEOUT:g})")
+    p.add_argument("--no-access-log", action="store_true", help="no access-log line per request on standard error")
+    p.set_defaults(func=cmd_serve)
 
 
 def _parse_readings(values) -> dict[str, str]:
@@ -602,6 +636,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_whole(0, 2**63 - 1, "a seed"), default=2021, help="seed of the synthetic applications (default 2021)")
     p.add_argument("--reading", action="append", metavar="ID=OPTION")
     p.add_argument("--audit", action="store_true", help="benchmark the audit instead: N synthetic records, records/s")
+    p.add_argument("--http", action="store_true",
+                   help="benchmark policykb serve instead: POST /v1/evaluate p50/p99 at concurrency 1, requests/s at --concurrency")
+    p.add_argument("--concurrency", type=int, default=16, metavar="C", help="connections for the --http throughput run (default 16)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_bench)
 
@@ -621,6 +658,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("shell", choices=("bash", "zsh", "fish"))
     _common(p)
     p.set_defaults(func=cmd_completion)
+
+    _add_serve(sub)
     return parser
 
 

@@ -254,3 +254,12 @@ def test_kb_check_refuses_an_item_in_two_relations_of_one_kind(kb):
     policy = dataclasses.replace(kb.policy, relations={**kb.policy.relations, "H-twin": twin})
     problems = key_problems(policy)
     assert problems and all("H-m16" in p and "H-twin" in p for p in problems)
+
+
+def test_the_provenance_does_not_depend_on_how_many_evaluations_came_before(kb, example_documents):
+    document = example_documents["ic-company"]
+    first = kb.evaluate(document).to_json(include_trace=True)
+    for other in example_documents.values():
+        kb.evaluate(other)
+    assert kb.evaluate(document).to_json(include_trace=True) == first
+    assert '"sid"' not in first
