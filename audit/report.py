@@ -74,10 +74,14 @@ def _allowed(finding: dict) -> str:
     return f"{_amount(allowed['min'])}～{_amount(allowed['max'])}"
 
 
-def write_json(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, source: dict) -> None:
-    head = {"policy": kb.policy.id, "document_number": kb.policy.document_number, "kb_version": kb.version,
+def report_head(kb, readings: dict, summary: dict, source: dict) -> dict:
+    """What a JSON report says before its findings (the service streams it after them)."""
+    return {"policy": kb.policy.id, "document_number": kb.policy.document_number, "kb_version": kb.version,
             "readings": dict(readings), "input": source, "summary": summary}
-    text = json.dumps(head, ensure_ascii=False, indent=2)
+
+
+def write_json(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, source: dict) -> None:
+    text = json.dumps(report_head(kb, readings, summary, source), ensure_ascii=False, indent=2)
     out.write(text[:-2] + ',\n  "findings": [')
     first = True
     for finding in spool.findings():

@@ -59,3 +59,11 @@ def to_lines(groups: list[dict]) -> list[Text]:
     if not groups:
         lines.append(m.both("no_runners"))
     return lines
+
+
+def answer(decision):
+    """The runners-up of ``decision`` as the answer ``policykb runners-up`` prints."""
+    from .answer import Answer
+
+    groups = runners_up(decision)
+    return Answer({"policy": decision.policy.id, "kb_version": decision.kb_version, "groups": groups}, to_lines(groups))

@@ -56,3 +56,11 @@ def to_lines(kb, result: dict) -> list[Text]:
     if result["no_effect"]:
         lines.append(m.both("reading_no_effect", readings=", ".join(result["no_effect"])))
     return lines
+
+
+def answer(kb, document: Any, readings: Mapping[str, str] | None = None, source: str = ""):
+    """Which readings matter for ``document``, as the answer ``policykb readings`` prints."""
+    from .answer import Answer
+
+    result = reading_effects(kb, document, readings, source=source)
+    return Answer(result, to_lines(kb, result))

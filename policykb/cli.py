@@ -10,7 +10,6 @@ so a failed run leaves nothing half-written.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -153,8 +152,10 @@ def cmd_kb_graph(args) -> int:
 
 
 def cmd_schema(args) -> int:
+    from policykb.views import json_text
+
     kb = _kb(args)
-    write_output(json.dumps(kb.schema(), ensure_ascii=False, indent=2) + "\n", args.output)
+    write_output(json_text(kb.schema()), args.output)
     return 0
 
 
@@ -188,10 +189,9 @@ def cmd_why(args) -> int:
     kb = _kb(args)
     decision = kb.evaluate(args.file, _parse_readings(args.reading))
     explanations = explain(decision, args.item, args.subject)
-    if args.format == "json":
-        text = json.dumps([e.to_dict() for e in explanations], ensure_ascii=False, indent=2) + "\n"
-    else:
-        text = "\n".join(e.to_text(args.lang) for e in explanations)
+    from policykb.views import explanations_json, explanations_text
+
+    text = explanations_json(explanations) if args.format == "json" else explanations_text(explanations, args.lang)
     write_output(text, args.output)
     return 0
 
@@ -207,7 +207,9 @@ def _source(args) -> str:
 
 
 def _emit_lines(args, result) -> None:
-    text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n" if args.format == "json" else result.to_text(args.lang)
+    from policykb.views import json_text
+
+    text = json_text(result.to_dict()) if args.format == "json" else result.to_text(args.lang)
     write_output(text, args.output)
 
 
@@ -233,23 +235,18 @@ def cmd_qualify(args) -> int:
 
 def cmd_readings(args) -> int:
     from policykb.explain import sensitivity
-    from policykb.explain.answer import Answer
 
     kb = _kb(args)
-    result = sensitivity.reading_effects(kb, _document(args), _parse_readings(args.reading), source=_source(args))
-    _emit_lines(args, Answer(result, sensitivity.to_lines(kb, result)))
+    _emit_lines(args, sensitivity.answer(kb, _document(args), _parse_readings(args.reading), source=_source(args)))
     return 0
 
 
 def cmd_runners_up(args) -> int:
     from policykb.explain import runners
-    from policykb.explain.answer import Answer
 
     kb = _kb(args)
     decision = kb.evaluate(args.file, _parse_readings(args.reading))
-    groups = runners.runners_up(decision)
-    data = {"policy": kb.policy.id, "kb_version": kb.version, "groups": groups}
-    _emit_lines(args, Answer(data, runners.to_lines(groups)))
+    _emit_lines(args, runners.answer(decision))
     return 0
 
 
@@ -280,6 +277,33 @@ def cmd_audit(args) -> int:
         return 1 if spool.count else 0
     finally:
         spool.close()
+
+
+def cmd_serve(args) -> int:
+    from policykb.service.config import ServiceConfig
+    from policykb.service.server import checked, run
+
+    config = ServiceConfig(policy=args.policy, kb=args.kb, host=args.host, port=args.port, workers=args.workers,
+                           decision_log=args.decision_log, max_body=args.max_body, timeout=args.timeout,
+                           access_log=not args.no_access_log)
+    return run(checked(config, args.token_file))
+
+
+def _add_serve(sub) -> None:
+    """``policykb serve``: the HTTP service (docs/service.md)."""
+    from policykb.service.config import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT
+
+    p = sub.add_parser("serve", help="run the HTTP service: /v1 routes, OpenAPI at /openapi.json, docs at /docs")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; any other needs --token-file)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default 1; at most the CPU count)")
+    _common(p, output=False)
+    p.add_argument("--token-file", metavar="FILE", help="require 'Authorization: Bearer <the token in FILE>' on every route but /healthz and /readyz")
+    p.add_argument("--decision-log", metavar="FILE", help="append one JSON line per decision to FILE (reopened on SIGHUP)")
+    p.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, metavar="BYTES", help=f"largest request body (default {DEFAULT_MAX_BODY})")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS", help=f"per-request time limit (default {DEFAULT_TIMEOUT:g})")
+    p.add_argument("--no-access-log", action="store_true", help="no access-log line per request on standard error")
+    p.set_defaults(func=cmd_serve)
 
 
 def _parse_readings(values) -> dict[str, str]:
@@ -374,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print the JSON Schema of an application")
     _common(p)
     p.set_defaults(func=cmd_schema)
+
+    _add_serve(sub)
     return parser
 
 

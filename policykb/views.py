@@ -23,7 +23,27 @@ def item_relations(policy: Policy, item_id: str) -> list[str]:
     return out
 
 
-def items_json(policy: Policy) -> str:
+def json_text(data) -> str:
+    """The JSON every ``--format json`` command prints (and the service answers with)."""
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def json_line(data) -> str:
+    """One line of JSON Lines output (a batch result, an audit finding)."""
+    return json.dumps(data, ensure_ascii=False) + "\n"
+
+
+def explanations_json(explanations) -> str:
+    """What ``policykb why --format json`` prints: the explanations as a list."""
+    return json_text([e.to_dict() for e in explanations])
+
+
+def explanations_text(explanations, lang: str) -> str:
+    return "\n".join(e.to_text(lang) for e in explanations)
+
+
+def item_rows(policy: Policy) -> list[dict]:
+    """One JSON-ready row per item: what ``kb list --format json`` prints."""
     rows = []
     for item in policy.items.values():
         amount = _amount(policy, item)
@@ -43,7 +63,42 @@ def items_json(policy: Policy) -> str:
             "payer": item.payer,
             "repeat": item.repeat,
         })
-    return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+    return rows
+
+
+def items_json(policy: Policy) -> str:
+    return json_text(item_rows(policy))
+
+
+def readings_rows(policy: Policy) -> list[dict]:
+    """The readings of ambiguous sentences: question, quoted text, options, default, items affected."""
+    return [
+        {
+            "id": r.id,
+            "question": r.question.to_dict(),
+            "quote": r.quote,
+            "default": r.default,
+            "options": {name: label.to_dict() for name, label in r.options.items()},
+            "affects": r.affects if isinstance(r.affects, str) else list(r.affects),
+        }
+        for r in policy.readings.values()
+    ]
+
+
+def policy_summary(policy: Policy) -> dict:
+    """What identifies a loaded policy: id, document, title, version, counts."""
+    return {
+        "id": policy.id,
+        "document_number": policy.document_number,
+        "title": policy.title.to_dict(),
+        "issued": policy.issued.isoformat(),
+        "in_force": [policy.in_force[0].isoformat(), policy.in_force[1].isoformat()],
+        "kb_version": policy.version,
+        "measures": len(policy.measures),
+        "items": len(policy.items),
+        "relations": len(policy.relations),
+        "readings": len(policy.readings),
+    }
 
 
 def items_text(policy: Policy, lang: str = "zh") -> str:

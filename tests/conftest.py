@@ -72,3 +72,21 @@ def run_process(*argv: str, env: dict | None = None, cwd: Path | None = None, ti
 @pytest.fixture
 def process():
     return run_process
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory):
+    """One ``policykb serve`` for the session (one worker, a decision log), on a free loopback port."""
+    from servers import Server
+
+    folder = tmp_path_factory.mktemp("service")
+    server = Server("--decision-log", folder / "decisions.jsonl")
+    server.decision_log = folder / "decisions.jsonl"
+    with server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def http(service):
+    with service.client() as client:
+        yield client

@@ -1,0 +1,129 @@
+"""What every route does the same way: query parameters, bodies, and work off the event loop.
+
+Query parameters mirror the command line's options (``reading`` is ``--reading``,
+written ``I-09:declared_only`` or ``I-09=declared_only``, repeatable); an unknown
+parameter is a 400 with "did you mean".  Bodies are read whole (the middleware has
+bounded them) and parsed by the reader the command line uses, so the same document
+gives the same answer.  Evaluation runs in a worker thread under the per-request
+timeout: past it the caller gets a 504 (the thread's result is dropped).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterable
+
+import anyio
+from starlette.requests import Request
+
+from policykb.engine.documents import parse_text
+from policykb.errors import InputError, Problem, suggest
+from policykb.money import exact
+
+from .limits import JSON, YAML, media_type, read_body
+from .observe import record_eval
+from .problems import HTTPProblem
+
+LANGS = ("zh", "en")
+FORMATS = ("json", "text")
+
+
+class Query:
+    """The query string of one request, checked against the parameters a route accepts."""
+
+    def __init__(self, request: Request, allowed: Iterable[str]):
+        self.params = request.query_params
+        allowed = set(allowed)
+        unknown = [k for k in self.params.keys() if k not in allowed]
+        if unknown:
+            name = unknown[0]
+            raise HTTPProblem(400, "invalid-parameter", f"unknown query parameter '{name}'{suggest(name, allowed)}; "
+                              f"this route takes: {', '.join(sorted(allowed)) or 'none'}", [Problem(f"query.{name}", "unknown parameter")])
+
+    def one(self, name: str, default: str | None = None, choices: tuple[str, ...] | None = None) -> str | None:
+        values = self.params.getlist(name)
+        if len(values) > 1:
+            raise HTTPProblem(400, "invalid-parameter", f"query parameter '{name}' is given {len(values)} times",
+                              [Problem(f"query.{name}", "given more than once")])
+        value = values[0] if values else default
+        if choices is not None and value not in choices:
+            raise HTTPProblem(400, "invalid-parameter", f"query parameter '{name}': '{value}' is not one of {', '.join(choices)}{suggest(value, choices)}",
+                              [Problem(f"query.{name}", f"expected one of {', '.join(choices)}")])
+        return value
+
+    def flag(self, name: str) -> bool:
+        value = self.one(name, "false", ("true", "false", "1", "0"))
+        return value in ("true", "1")
+
+    def readings(self) -> dict[str, str]:
+        """``reading=I-09:declared_only`` (repeatable) as ``{"I-09": "declared_only"}``; checked later by the KB."""
+        out: dict[str, str] = {}
+        for value in self.params.getlist("reading"):
+            sep = ":" if ":" in value else "="
+            rid, found, option = value.partition(sep)
+            rid, option = rid.strip(), option.strip()
+            if not found or not rid or not option:
+                raise HTTPProblem(400, "invalid-parameter", f"reading expects ID:OPTION (for example I-06:per_station); found '{value}'",
+                                  [Problem("query.reading", "expected ID:OPTION")])
+            if out.get(rid, option) != option:
+                raise HTTPProblem(400, "invalid-parameter", f"reading {rid} is given twice ({out[rid]} and {option})",
+                                  [Problem("query.reading", "given twice")])
+            out[rid] = option
+        return out
+
+
+def checked_readings(kb, readings: dict[str, str]) -> dict[str, str]:
+    """Unknown reading IDs or options in the query are a 400, with "did you mean"."""
+    try:
+        kb.readings_with(readings)
+    except InputError as exc:
+        problems = [Problem("query.reading" + (p.where[len("readings"):] if p.where.startswith("readings") else ""), p.message) for p in exc.problems]
+        raise HTTPProblem(400, "invalid-parameter", str(exc), problems) from None
+    return readings
+
+
+def decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise HTTPProblem(400, "invalid-encoding", f"the body is not UTF-8 ({exc.reason} at byte {exc.start})",
+                          [Problem(f"byte {exc.start}", exc.reason)]) from None
+
+
+def parse_document(text: str, kind: str) -> Any:
+    """JSON (or YAML) text as the command line reads a file; malformed is a 400."""
+    name = "request.yaml" if kind in YAML else "request.json"
+    try:
+        return parse_text(text, name)
+    except InputError as exc:
+        slug = "invalid-yaml" if kind in YAML else "invalid-json"
+        raise HTTPProblem(400, slug, str(exc), exc.problems) from None
+
+
+async def document_body(request: Request, accepted: tuple[str, ...] = JSON + YAML) -> tuple[Any, bytes]:
+    """The parsed body document and its raw bytes."""
+    kind = media_type(request, accepted)
+    body = await read_body(request)
+    if not body.strip():
+        raise HTTPProblem(400, "invalid-json", "the request body is empty; expected a JSON document")
+    return parse_document(decode(body), kind), body
+
+
+async def run_timed(request: Request, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args)`` in a worker thread under the request timeout; its time goes to Server-Timing."""
+    timeout = request.app.state.config.timeout
+
+    def timed():
+        start = time.perf_counter()
+        try:
+            with exact():  # as the command line runs every command
+                return fn(*args, **kwargs)
+        finally:
+            record_eval(request.scope, time.perf_counter() - start)
+
+    try:
+        with anyio.fail_after(timeout):
+            return await anyio.to_thread.run_sync(timed, abandon_on_cancel=True)
+    except TimeoutError:
+        raise HTTPProblem(504, "timeout", f"the request took longer than the limit of {timeout:g} s (--timeout)",
+                          extra={"timeout_seconds": timeout}) from None
