@@ -55,3 +55,35 @@ def test_audit_unknown_format_is_a_400(http):
     answer = http.post("/v1/audit", params={"format": "pdf"}, content=b"{}\n", headers={"content-type": "application/x-ndjson"})
     assert answer.status_code == 400
     assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_the_page_and_its_assets(http, kb):
+    page = http.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert kb.policy.document_number in page.text and 'lang="zh-CN"' in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert 'lang="en"' in http.get("/", params={"lang": "en"}).text
+    script = http.get("/workbench/static/main.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert script.headers["cache-control"] == "no-cache"
+    assert http.get("/workbench/static/nothing.js").status_code == 404
+
+
+def test_bundled_examples_are_served_as_they_ship(http):
+    for path in sorted((ROOT / "examples").glob("*.json")):
+        answer = http.get(f"/workbench/examples/{path.stem}")
+        assert answer.status_code == 200 and answer.content == path.read_bytes()
+    assert http.get("/workbench/examples/audit/awards.csv").content == (AUDIT / "awards.csv").read_bytes()
+    missing = http.get("/workbench/examples/ic-compnay")
+    assert missing.status_code == 404 and "did you mean 'ic-company" in missing.json()["detail"]
+    assert http.get("/workbench/examples/../pyproject.toml").status_code == 404
+
+
+def test_an_opened_yaml_file_comes_back_as_json_with_exact_numbers(http):
+    answer = http.post("/workbench/document", content="year: 2022\nfacts:\n  - {type: cloud_adoption, first_year_fee: 2999999.99}\n".encode(),
+                       headers={"content-type": "application/yaml"})
+    assert answer.status_code == 200
+    assert '"first_year_fee":2999999.99' in answer.text
+    assert json.loads(answer.text)["year"] == 2022
+    bad = http.post("/workbench/document", content=b"year: [", headers={"content-type": "application/yaml"})
+    assert bad.status_code == 400 and bad.json()["problems"]

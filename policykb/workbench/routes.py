@@ -31,6 +31,17 @@ _HEADERS = {
 }
 
 
+class _Assets(StaticFiles):
+    """The page's scripts and styles, revalidated on every load (cheap: they carry an ETag) so that
+    a browser never runs an old module beside a new one after an upgrade."""
+
+    def file_response(self, *args, **kwargs):
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
 def _served(request: Request):
     return request.app.state.served.require()
 
@@ -70,5 +81,5 @@ def routes() -> list[BaseRoute]:
         Route("/", index, methods=["GET"]),
         Route("/workbench/examples/{name:path}", example, methods=["GET"]),
         Route("/workbench/document", document, methods=["POST"]),
-        Mount("/workbench/static", StaticFiles(packages=[("policykb.workbench", "static")]), name="workbench-static"),
+        Mount("/workbench/static", _Assets(packages=[("policykb.workbench", "static")]), name="workbench-static"),
     ]

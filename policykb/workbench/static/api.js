@@ -1,15 +1,15 @@
 // The page's only door to the service: every call to the /v1 routes goes through here.
 // A problem+json answer becomes an ApiError carrying the problem list (path + message per field).
 
+import { t } from "./format.js";
+
 export class ApiError extends Error {
   constructor(status, body) {
     super(body?.detail || body?.title || `HTTP ${status}`);
     this.status = status;
     this.body = body || {};
-    this.problems = (body?.problems || body?.errors || []).map((p) => ({
-      where: p.where ?? p.path ?? p.field ?? "",
-      message: p.message ?? p.detail ?? String(p),
-    }));
+    // RFC 9457 problem document with the CLI's problem list: [{where, message}]
+    this.problems = (body?.problems || []).map((p) => ({ where: p.where || "", message: p.message || "" }));
   }
 }
 
@@ -32,8 +32,14 @@ export function readingParams(readings) {
   return Object.entries(readings || {}).sort().map(([id, option]) => `${id}:${option}`);
 }
 
-async function call(method, path, { params, json, body, headers, as = "json" } = {}) {
+// A server started with --token-file wants "Authorization: Bearer …" on /v1: asked once, kept for the tab.
+const TOKEN_KEY = "policykb-token";
+
+async function call(method, path, options = {}, retried = false) {
+  const { params, json, body, headers, as = "json" } = options;
   const init = { method, headers: { Accept: "application/json, application/problem+json", ...(headers || {}) } };
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) init.headers.Authorization = `Bearer ${token}`;
   if (json !== undefined) {
     init.body = JSON.stringify(json);
     init.headers["Content-Type"] = "application/json";
@@ -41,6 +47,13 @@ async function call(method, path, { params, json, body, headers, as = "json" } =
     init.body = body;
   }
   const response = await fetch(path + query(params), init);
+  if (response.status === 401 && !retried) {
+    const given = window.prompt(t("token_prompt"));
+    if (given) {
+      sessionStorage.setItem(TOKEN_KEY, given.trim());
+      return call(method, path, options, true);
+    }
+  }
   if (!response.ok) {
     let problem = null;
     try { problem = await response.json(); } catch { problem = null; }
@@ -72,8 +85,11 @@ export const api = {
     call("POST", "/v1/readings", { params: { reading: readingParams(readings) }, json: application }),
   runnersUp: (application, readings) =>
     call("POST", "/v1/runners-up", { params: { reading: readingParams(readings) }, json: application }),
-  audit: (form, format, readings) =>
-    call("POST", "/v1/audit", { params: { format, reading: readingParams(readings) }, body: form, as: format === "json" || !format ? "text" : "blob" }),
+  /** The audit as JSON Lines (findings, then the report head), or a whole report: format md, html. */
+  audit: (form, format, readings, lang) =>
+    format
+      ? call("POST", "/v1/audit", { params: { format, lang, reading: readingParams(readings) }, body: form, as: "blob" })
+      : call("POST", "/v1/audit", { params: { reading: readingParams(readings) }, body: form, as: "text" }),
   document: (text) => call("POST", "/workbench/document", { body: text, headers: { "Content-Type": /^\s*[[{]/.test(text) ? "application/json" : "application/yaml" } }),
   example: (name) => call("GET", `/workbench/examples/${encodeURIComponent(name)}`),
   exampleFile: (path) => call("GET", `/workbench/examples/${path}`, { as: "blob" }),

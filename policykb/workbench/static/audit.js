@@ -3,7 +3,7 @@
 // opening its clause and explanation; the report downloads as Markdown, HTML or JSON.
 
 import { api } from "./api.js";
-import { L, h, t, yuan } from "./format.js";
+import { L, h, t, yuan, fill } from "./format.js";
 
 /** The streamed answer (one finding per line, the summary last) as {findings, summary}. */
 export function parseAuditLines(text) {
@@ -45,29 +45,25 @@ export function renderAuditForm(root, ctx) {
   };
   const run = async () => {
     if (!records.files[0] && !(awards.files[0] && applications.files[0])) {
-      out.replaceChildren(h("p", { class: "error", role: "alert", text: t("audit_need_files") }));
+      fill(out, h("p", { class: "error", role: "alert", text: t("audit_need_files") }));
       return;
     }
-    out.replaceChildren(h("p", { text: t("working") }));
+    fill(out, h("p", { text: t("working") }));
     try {
-      last = parseAuditLines(await api.audit(body(), "jsonl", ctx.readings()));
+      last = parseAuditLines(await api.audit(body(), null, ctx.readings()));
       renderReport(out, last, ctx);
     } catch (err) {
-      out.replaceChildren(h("p", { class: "error", role: "alert", text: ctx.errorText(err) }));
+      fill(out, h("p", { class: "error", role: "alert", text: ctx.errorText(err) }));
     }
   };
-  const get = (format, ext) => async () => {
+  const get = (format) => async () => {
     try {
-      if (format === "json") {
-        download(new Blob([JSON.stringify(last, null, 2) + "\n"], { type: "application/json" }), "audit-report.json");
-      } else {
-        download(await api.audit(body(), format, ctx.readings()), `audit-report.${ext}`);
-      }
+      download(await api.audit(body(), format, ctx.readings(), ctx.lang()), `audit-report.${format}`);
     } catch (err) {
       out.prepend(h("p", { class: "error", role: "alert", text: ctx.errorText(err) }));
     }
   };
-  root.replaceChildren(
+  fill(root,
     h("form", { class: "audit-form", onsubmit: (e) => { e.preventDefault(); run(); } },
       h("p", { class: "hint", text: t("audit_hint") }),
       h("div", { class: "field" }, h("label", { for: "audit-records", text: t("audit_records") }), records),
@@ -76,7 +72,7 @@ export function renderAuditForm(root, ctx) {
       h("div", { class: "field" }, h("label", { for: "audit-applications", text: t("audit_applications") }), applications),
       h("button", { type: "submit", id: "audit-run" }, t("audit_run")),
       h("span", { class: "downloads" }, ` ${t("download")}: `,
-        ["md", "html", "json"].map((f) => h("button", { type: "button", class: "link", id: `audit-download-${f}`, onclick: get(f, f) }, f.toUpperCase())))),
+        ["md", "html", "json"].map((f) => h("button", { type: "button", class: "link", id: `audit-download-${f}`, onclick: get(f) }, f.toUpperCase())))),
     out);
   return { rerender: () => last && renderReport(out, last, ctx) };
 }
@@ -86,7 +82,7 @@ function renderReport(root, report, ctx) {
   const detail = h("section", { class: "finding-detail", id: "finding-detail", hidden: true, "aria-live": "polite" });
   const open = (f) => {
     detail.hidden = false;
-    detail.replaceChildren(
+    fill(detail,
       h("h4", {}, h("code", { text: f.code }), ` ${f.item || ""} ${f.subject ? `(${f.subject})` : ""}`),
       h("p", { text: L(f.explanation) }),
       f.clause ? h("blockquote", {}, `${f.clause.id} ${f.clause.label || ""} “${f.clause.quote}” `,
@@ -94,7 +90,7 @@ function renderReport(root, report, ctx) {
       f.disappears_under && f.disappears_under.length ? h("p", { text: `${t("disappears_under")}: ${f.disappears_under.map((d) => (typeof d === "string" ? d : `${d.reading}=${d.option}`)).join(", ")}` }) : null);
     detail.scrollIntoView({ block: "nearest" });
   };
-  root.replaceChildren(
+  fill(root,
     h("p", { class: "audit-summary", id: "audit-summary" },
       t("audit_counts", { records: summary.records, applicants: summary.applicants, findings: summary.findings })),
     h("div", { class: "count-tables" },

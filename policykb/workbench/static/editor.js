@@ -2,7 +2,7 @@
 // sentences each field feeds), a draft kept beside the committed application, the draft's
 // difference as what-if changes, and problems from the service marked at their fields.
 
-import { L, h, t, group, parseMoney } from "./format.js";
+import { L, h, t, group, parseMoney, fill } from "./format.js";
 
 const clone = (x) => JSON.parse(JSON.stringify(x));
 
@@ -128,7 +128,8 @@ function control(spec, path, value, vocab, onInput) {
   input.dataset.path = path;
   const echo = spec.type === "money" ? h("output", { class: "parsed", for: id, id: `${id}-parsed` }) : null;
   if (echo) { echo.textContent = moneyEcho(input.value); described.push(`${id}-parsed`); }
-  const feeds = (spec.feeds || []).slice(0, 3);
+  // the sentences this field feeds, each once (several items often share the same words)
+  const feeds = [...new Map((spec.feeds || []).map((f) => [f.says, f])).values()].slice(0, 3);
   const feedsEl = feeds.length
     ? h("small", { class: "feeds", id: `${id}-feeds` },
         feeds.map((f) => h("q", { title: `${f.item} ${L(f.title)}`, text: f.says })))
@@ -193,7 +194,7 @@ export function renderEditor(root, vocab, draft, changed) {
       type: "button", id: "add-fact",
       onclick: () => { draft.addFact(typeSelect.value); renderEditor(root, vocab, draft, changed); changed(); },
     }, t("add_fact")));
-  root.replaceChildren(applicant, h("div", { class: "facts" }, facts), adder);
+  fill(root, applicant, h("div", { class: "facts" }, facts), adder);
 }
 
 /** Mark each problem at its field (the service's message, as the CLI prints it); the rest are returned. */

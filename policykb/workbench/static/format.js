@@ -63,13 +63,24 @@ export function statusBadge(status, labels) {
 }
 
 /** An outcome's amount in words: "最高 ¥180,000.00", "¥400,000.00 ～ ¥750,000.00", "非现金支持". */
+let words = { phrases: {} };
+/** The KB's words the formatting helpers use (the vocabulary's phrases), set once at start. */
+export function useWords(vocab) { words = vocab; }
+
 export function amountText(amount, kinds) {
   if (!amount) return "—";
   const { kind, min, max } = amount;
+  if (min === "0.00" && max === "0.00") return say(words.phrases, "amount_nothing");
   if (min == null && max == null) return kinds && kinds[kind] ? L(kinds[kind]) : "—";
   if (kind === "ceiling") return `${kinds ? L(kinds.ceiling) : ""} ${yuan(max)}`.trim();
   if (min === max) return yuan(max);
   return `${yuan(min)} ～ ${yuan(max)}`;
+}
+
+/** Replace `root`'s children with `children` (nested arrays flattened, null and false left out). */
+export function fill(root, ...children) {
+  root.replaceChildren(...children.flat(Infinity).filter((c) => c != null && c !== false));
+  return root;
 }
 
 /** document.createElement with attributes and children, the only DOM builder the page uses. */

@@ -2,7 +2,7 @@
 // items on a circle in policy order, relations as edges styled by kind (dash pattern and
 // colour, with a legend in words); relations that acted in this evaluation are drawn bold.
 
-import { L, h, t, STATUS_MARK } from "./format.js";
+import { L, h, t, STATUS_MARK, fill } from "./format.js";
 
 const NS = "http://www.w3.org/2000/svg";
 const KIND_STYLE = {
@@ -102,5 +102,5 @@ export function renderGraph(root, graph, decision, readings, vocab) {
       h("td", { text: acted.has(e.relation) ? t("yes") : "" })))));
   const wrap = h("div", { class: "graph-wrap" });
   wrap.append(svg);
-  root.replaceChildren(edges.length ? null : h("p", { text: t("no_edges") }), legend, wrap, h("details", {}, h("summary", { text: t("edge_list") }), table));
+  fill(root, edges.length ? null : h("p", { text: t("no_edges") }), legend, wrap, h("details", {}, h("summary", { text: t("edge_list") }), table));
 }

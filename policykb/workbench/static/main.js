@@ -2,7 +2,7 @@
 // state (application, readings, language), wires the views together, keeps the URL shareable.
 
 import { api, usePolicy, ApiError } from "./api.js";
-import { state as lang, t, L, h, say, statusBadge, amountText, yuan } from "./format.js";
+import { state as lang, t, L, h, say, statusBadge, amountText, yuan, fill, useWords } from "./format.js";
 import { Draft, applyWay, renderEditor, markProblems, clearProblems } from "./editor.js";
 import { renderResults, moved } from "./results.js";
 import { renderWhy, renderQualify } from "./why.js";
@@ -186,7 +186,7 @@ async function previewWhatIf() {
 function renderWhatIf(r) {
   const box = $("whatif");
   box.hidden = false;
-  box.replaceChildren(
+  fill(box,
     h("h3", { text: t("whatif_title") }),
     h("ul", { class: "whatif-changes" }, r.changes.map((c) => h("li", {}, h("code", { text: c.path }), `: ${c.old ?? "—"} → ${c.new ?? "—"}`))),
     r.outcomes.length
@@ -213,15 +213,18 @@ async function openWhy(o, { quiet = false } = {}) {
       vocab: S.vocab, runners: S.runners, onQuote: showQuote,
       onClose: () => { panel.hidden = true; S.whyFor = null; },
     });
-    if (!quiet) panel.querySelector("h3").focus?.();
+    if (!quiet) {
+      panel.scrollIntoView({ block: "start" });
+      panel.querySelector("h3").focus();
+    }
     if (["ineligible", "undetermined", "excluded", "absent"].includes(ex.status)) {
-      box.replaceChildren(h("p", { text: t("working") }));
+      fill(box, h("p", { text: t("working") }));
       const result = await api.qualify(S.app, S.readings, o.item, o.subject);
       renderQualify(box, result, ex, { vocab: S.vocab, onApply: applySuggestion });
     }
   } catch (err) {
     panel.hidden = false;
-    panel.replaceChildren(h("p", { class: "error", role: "alert", text: errorText(err) }));
+    fill(panel, h("p", { class: "error", role: "alert", text: errorText(err) }));
   }
 }
 
@@ -303,7 +306,7 @@ function startBlank() {
   S.draft = new Draft({ applicant: {}, facts: [] });
   S.decision = null;
   S.changes = new Map();
-  $("results").replaceChildren(h("p", { text: t("blank_hint") }));
+  fill($("results"), h("p", { text: t("blank_hint") }));
   renderEditorPanel();
   writeURL();
 }
@@ -369,7 +372,8 @@ async function main() {
   const [vocab, items, readings] = await Promise.all([api.vocabulary(), api.items(), api.readings()]);
   S.readingDefs = readingDefs(readings);
   S.vocab = buildVocab(vocab, items);
-  S.audit = renderAuditForm($("audit"), { readings: () => S.readings, errorText, onQuote: showQuote });
+  useWords(S.vocab);
+  S.audit = renderAuditForm($("audit"), { readings: () => S.readings, lang: () => lang.lang, errorText, onQuote: showQuote });
   api.graph().then((g) => { S.graph = g; if (S.decision) renderGraph($("graph"), g, S.decision, { ...S.decision.readings }, S.vocab); });
   const url = readURL();
   S.readings = url.readings;

@@ -1,6 +1,6 @@
 // The policy text, with the quoted sentence highlighted and scrolled into view.
 
-import { h } from "./format.js";
+import { h, fill } from "./format.js";
 
 /** [start, end) of `quote` in `text`, allowing line breaks and spaces between its characters. */
 export function locate(text, quote) {
@@ -17,10 +17,10 @@ export function renderText(root, text, quote) {
   if (span) {
     const mark = h("mark", { id: "quoted", text: text.slice(span[0], span[1]) });
     pre.append(text.slice(0, span[0]), mark, text.slice(span[1]));
-    root.replaceChildren(pre);
+    fill(root, pre);
     mark.scrollIntoView({ block: "center" });
   } else {
     pre.textContent = text;
-    root.replaceChildren(pre);
+    fill(root, pre);
   }
 }

@@ -1,7 +1,7 @@
 // The readings panel: every reading of an ambiguous sentence with its options, those that
 // change this application first; switching one re-evaluates (the caller highlights what moved).
 
-import { L, h, t, amountText, statusBadge } from "./format.js";
+import { L, h, t, amountText, statusBadge, fill } from "./format.js";
 
 /** Readings ordered for this application: those that change it, then those it uses, then the rest. */
 export function ordered(defs, effects, decision) {
@@ -20,7 +20,7 @@ export function renderReadings(root, defs, chosen, effects, decision, moved, voc
     byReading.get(e.reading).push(e);
   }
   const rankWord = [t("reading_matters"), t("reading_used"), t("reading_no_effect")];
-  root.replaceChildren(
+  fill(root,
     moved && moved.length ? h("div", { class: "moved-summary", role: "status" },
       h("strong", { text: t("moved_summary", { n: moved.length }) }),
       h("ul", {}, moved.map((m) => h("li", {}, `${m.key.split("\u0000").join(" · ")}: `,

@@ -1,7 +1,7 @@
 // The outcome table (grouped by measure), the totals by payer, and what moved since the
 // previous evaluation — marked in words as well as colour.
 
-import { L, h, t, yuan, amountText, statusBadge } from "./format.js";
+import { L, h, t, yuan, amountText, statusBadge, fill } from "./format.js";
 
 const key = (o) => `${o.item}\u0000${o.subject}`;
 
@@ -52,7 +52,7 @@ export function renderResults(root, decision, changes, vocab, onWhy) {
           h("td", {}, statusBadge(o.status, vocab.statuses),
             o.by.length ? h("span", { class: "by", text: ` (${o.by.join(", ")})` }) : null),
           h("td", { class: "num", text: amountText(o.amount, vocab.amountKinds) }),
-          h("td", { text: (o.readings || []).join(", ") }),
+          h("td", { class: "readings-cell", text: (o.readings || []).join(", ") }),
           h("td", {}, h("button", {
             type: "button", class: "why",
             "aria-label": t("why_for", { item: o.item, subject: o.subject }),
@@ -68,7 +68,7 @@ export function renderResults(root, decision, changes, vocab, onWhy) {
   const gone = [...changes.values()].filter((c) => !c.after);
   const table = h("table", { class: "outcomes", id: "outcomes" },
     h("caption", { text: t("outcomes_caption", { n: decision.outcomes.length }) }), head, bodies);
-  root.replaceChildren(
+  fill(root,
     h("p", { class: "decision-meta" },
       `${decision.applicant.name} · ${decision.year} · ${t("kb_version")} `, h("code", { text: decision.kb_version.slice(0, 12) })),
     totals,

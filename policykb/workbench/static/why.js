@@ -2,7 +2,7 @@
 // provisions with their sentences, the rule firing, runners-up, readings) and, for an item
 // that does not pay, the verified smallest changes with an "apply" button each.
 
-import { L, h, t, say, yuan, amountText, statusBadge } from "./format.js";
+import { L, h, t, say, yuan, amountText, statusBadge, fill } from "./format.js";
 
 const MARK = { true: "✓", false: "✗", null: "?" };
 
@@ -33,7 +33,7 @@ export function renderWhy(root, ex, ctx) {
   const item = vocab.items[ex.item];
   const parts = [];
   parts.push(h("header", { class: "why-head" },
-    h("h3", { id: "why-title" }, h("code", { text: ex.item }), ` ${ex.label || ""} ${L(ex.title)} — ${ex.subject || ""}`),
+    h("h3", { id: "why-title", tabindex: "-1" }, h("code", { text: ex.item }), ` ${ex.label || ""} ${L(ex.title)} — ${ex.subject || ""}`),
     h("button", { type: "button", class: "close", "aria-label": t("close"), onclick: ctx.onClose }, "×")));
   parts.push(h("p", { class: "why-result" }, statusBadge(ex.status, vocab.statuses), " ", amountText(ex.amount, vocab.amountKinds)));
   if (ex.narrative) parts.push(h("p", { class: "narrative", text: L(ex.narrative) }));
@@ -82,7 +82,7 @@ export function renderWhy(root, ex, ctx) {
   }
   const qualifyBox = h("section", { class: "qualify", "aria-live": "polite" });
   parts.push(qualifyBox);
-  root.replaceChildren(...parts);
+  fill(root, ...parts);
   root.hidden = false;
   return qualifyBox;
 }
@@ -97,10 +97,10 @@ export function renderQualify(box, result, ex, ctx) {
   const ways = (result.results || []).filter((r) => r.subject === ex.subject).flatMap((r) => r.ways || []);
   const lines = result.text ? L(result.text) : [];
   if (!ways.length) {
-    box.replaceChildren(h("h4", { text: L(ctx.vocab.sections.ways) }), h("p", { text: lines.join(" ") || t("no_ways") }));
+    fill(box, h("h4", { text: L(ctx.vocab.sections.ways) }), h("p", { text: lines.join(" ") || t("no_ways") }));
     return;
   }
-  box.replaceChildren(h("h4", { text: L(ctx.vocab.sections.ways) }), h("ol", { class: "ways" }, ways.map((way, n) => {
+  fill(box, h("h4", { text: L(ctx.vocab.sections.ways) }), h("ol", { class: "ways" }, ways.map((way, n) => {
     const said = way.changes.map((c) => (c.text ? L(c.text) : `${c.op} ${c.path}`));
     for (const [rid, option] of Object.entries(way.readings || {})) said.push(t("under_reading", { reading: rid, option: L(ctx.vocab.optionLabel(rid, option)) }));
     return h("li", { class: "way" },
