@@ -94,3 +94,17 @@ def test_the_script_loads_nothing_from_the_internet():
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"(src|href)=\"(https?:)?//", text), path.name
         assert not re.search(r"import[^;]*from\s+['\"](https?:)?//", text), path.name
+
+
+def test_every_file_of_the_page_ships_in_the_wheel():
+    import fnmatch
+    import tomllib
+
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    assert {"policykb.workbench", "policykb.examples"} <= set(data["packages"])
+    for package, folder in (("policykb.workbench", ROOT / "policykb" / "workbench"), ("policykb.examples", ROOT / "examples")):
+        patterns = data["package-data"][package]
+        for path in folder.rglob("*"):
+            if path.is_file() and path.suffix != ".py" and "__pycache__" not in path.parts:
+                name = path.relative_to(folder).as_posix()
+                assert any(fnmatch.fnmatch(name, p) for p in patterns), f"{package}: {name} is not package data"

@@ -70,11 +70,12 @@ export function useWords(vocab) { words = vocab; }
 export function amountText(amount, kinds) {
   if (!amount) return "—";
   const { kind, min, max } = amount;
-  if (min === "0.00" && max === "0.00") return say(words.phrases, "amount_nothing");
+  const p = words.phrases;
+  if (min === "0.00" && max === "0.00") return say(p, "amount_nothing");
   if (min == null && max == null) return kinds && kinds[kind] ? L(kinds[kind]) : "—";
-  if (kind === "ceiling") return `${kinds ? L(kinds.ceiling) : ""} ${yuan(max)}`.trim();
-  if (min === max) return yuan(max);
-  return `${yuan(min)} ～ ${yuan(max)}`;
+  if (kind === "ceiling") return say(p, "amount_ceiling", { high: yuan(max) });
+  if (min === max) return say(p, "amount_exact", { high: yuan(max) });
+  return say(p, "amount_range", { low: yuan(min), high: yuan(max) });
 }
 
 /** Replace `root`'s children with `children` (nested arrays flattened, null and false left out). */

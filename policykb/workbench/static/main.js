@@ -289,9 +289,18 @@ function switchLanguage() {
 
 // --- starting points: example, blank, file, pasted text, saved state -------------------------
 
+/** A new application: what was asked about the previous one no longer applies. */
+function forgetAnswers() {
+  S.whyFor = null;
+  $("why").hidden = true;
+  $("whatif").hidden = true;
+  banner("");
+}
+
 async function loadExample(name) {
   try {
     const app = await api.example(name);
+    forgetAnswers();
     S.example = name;
     $("example").value = name;
     await evaluate(app);
@@ -301,12 +310,16 @@ async function loadExample(name) {
 }
 
 function startBlank() {
+  forgetAnswers();
   S.example = null;
   S.app = { applicant: {}, facts: [] };
   S.draft = new Draft({ applicant: {}, facts: [] });
   S.decision = null;
   S.changes = new Map();
+  S.movedList = [];
+  S.effects = null;
   fill($("results"), h("p", { text: t("blank_hint") }));
+  fill($("graph"));
   renderEditorPanel();
   writeURL();
 }
@@ -325,6 +338,7 @@ async function openDocument(text, name) {
     for (const def of S.readingDefs) if (S.readings[def.id] === def.default) delete S.readings[def.id];
     doc = doc.application;
   }
+  forgetAnswers();
   S.example = null;
   $("example").value = "";
   // shown in the editor first, so that a bad field is marked where it was opened

@@ -1,7 +1,7 @@
 // The outcome table (grouped by measure), the totals by payer, and what moved since the
 // previous evaluation — marked in words as well as colour.
 
-import { L, h, t, yuan, amountText, statusBadge, fill } from "./format.js";
+import { L, h, t, yuan, amountText, statusBadge, fill, state } from "./format.js";
 
 const key = (o) => `${o.item}\u0000${o.subject}`;
 
@@ -17,6 +17,11 @@ export function moved(before, after) {
   }
   for (const [k, b] of old) out.set(k, { before: b, after: null });
   return out;
+}
+
+/** The measure as printed （一） in Chinese, its number in English (as the command line's tables). */
+function measureLabel(item, measure) {
+  return state.lang === "zh" && item ? item.label : String(measure);
 }
 
 export function renderResults(root, decision, changes, vocab, onWhy) {
@@ -41,12 +46,12 @@ export function renderResults(root, decision, changes, vocab, onWhy) {
   const bodies = [...byMeasure.entries()].map(([measure, outcomes]) => {
     const first = items[outcomes[0].item];
     return h("tbody", { dataset: { measure: String(measure) } },
-      h("tr", { class: "measure-row" }, h("th", { colspan: 7, scope: "rowgroup", text: t("measure_heading", { label: first ? first.label : measure }) })),
+      h("tr", { class: "measure-row" }, h("th", { colspan: 7, scope: "rowgroup", text: t("measure_heading", { label: measureLabel(first, measure) }) })),
       outcomes.map((o) => {
         const item = items[o.item];
         const change = changes.get(key(o));
         const row = h("tr", { class: `outcome${change ? " moved" : ""}`, dataset: { item: o.item, subject: o.subject, status: o.status } },
-          h("td", { text: item ? item.label : o.measure }),
+          h("td", { text: measureLabel(item, o.measure) }),
           h("td", {}, h("code", { text: o.item }), " ", item ? L(item.title) : ""),
           h("td", { text: o.subject }),
           h("td", {}, statusBadge(o.status, vocab.statuses),
