@@ -15,7 +15,6 @@ reduced cash outcomes.  The same input gives the same bytes.
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any, Mapping
 
@@ -24,7 +23,7 @@ from policykb.kb.describe import field_label
 from policykb.kb.messages import messages
 from policykb.kb.model import Policy
 from policykb.money import ZERO, exactly, fmt, fmt_cny
-from policykb.text import table
+from policykb.text import json_text, table
 
 from .application import Application, Fact
 from .outcomes import CASH, Outcome
@@ -147,7 +146,7 @@ class Decision:
         return {payer: {"min": fmt(low), "max": fmt(high)} for payer, (low, high) in sorted(out.items())}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
+        return json_text(self.to_dict())
 
     @exactly
     def to_text(self, lang: str = "zh") -> str:

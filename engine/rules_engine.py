@@ -33,13 +33,25 @@ from typing import Any, Callable
 
 import orjson
 
-from policykb.errors import EngineError
+from policykb.errors import EngineError, UnsupportedPythonError
+
+# durable_rules 2.0.28 calls PyEval_CallObject, which Python 3.13 removed; its C extension
+# loads there only when compiled with the macro mapped to PyObject_CallObject.
+REBUILD_HINT = (
+    "CPPFLAGS=-DPyEval_CallObject=PyObject_CallObject "
+    "pip install --force-reinstall --no-cache-dir --no-binary durable-rules durable-rules==2.0.28"
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     try:
         from durable import engine as _durable
-    except ImportError as exc:  # pragma: no cover - 3.13 is refused earlier, in policykb/__init__
+    except ImportError as exc:
+        if "PyEval_CallObject" in str(exc):
+            raise UnsupportedPythonError(
+                f"durable_rules was built for Python {sys.version_info.major}.{sys.version_info.minor} "
+                f"without the flag it needs there (undefined symbol PyEval_CallObject); rebuild it: {REBUILD_HINT}"
+            ) from exc
         raise EngineError(f"durable_rules cannot be imported on this Python: {exc}") from exc
 
 _FILTER_DEPRECATION = sys.version_info >= (3, 12)

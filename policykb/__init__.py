@@ -11,17 +11,6 @@ The public API (docs/api.md) is this page::
     for finding in kb.audit(records): ...       # hold granted awards against the rules
 """
 
-import sys
-
-if sys.version_info >= (3, 13):  # pragma: no cover - exercised only on 3.13+
-    from policykb.errors import UnsupportedPythonError
-
-    raise UnsupportedPythonError(
-        "policykb needs Python 3.11 or 3.12: its rules engine, durable_rules 2.0.28, "
-        f"does not load on Python {sys.version_info.major}.{sys.version_info.minor} "
-        "(undefined symbol PyEval_CallObject). Create the environment with python3.12 or python3.11."
-    )
-
 from policykb.api import KnowledgeBase, load
 from policykb.engine.decision import Decision
 from policykb.errors import EngineError, InputError, KBError, PolicyKBError, Problem, UnknownItemError

@@ -173,7 +173,15 @@ def cmd_bench(args) -> int:
     if args.applications < 1 or args.workers < 1:
         raise InputError("--applications and --workers must be at least 1")
     kb = _kb(args)
-    if args.audit:
+    if args.http:
+        from policykb.service.bench import run_http
+
+        if args.audit or args.reading:
+            raise InputError("bench --http measures POST /v1/evaluate with the default readings; it takes neither --audit nor --reading")
+        if args.concurrency < 1:
+            raise InputError("--concurrency must be at least 1")
+        result = run_http(kb, applications=args.applications, workers=args.workers, seed=args.seed, concurrency=args.concurrency)
+    elif args.audit:
         result = bench.run_audit(kb, records=args.applications, workers=args.workers, seed=args.seed,
                                  readings=_parse_readings(args.reading))
     else:
@@ -392,6 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2021, help="seed of the synthetic applications (default 2021)")
     p.add_argument("--reading", action="append", metavar="ID=OPTION")
     p.add_argument("--audit", action="store_true", help="benchmark the audit instead: N synthetic records, records/s")
+    p.add_argument("--http", action="store_true",
+                   help="benchmark policykb serve instead: POST /v1/evaluate p50/p99 at concurrency 1, requests/s at --concurrency")
+    p.add_argument("--concurrency", type=int, default=16, metavar="C", help="connections for the --http throughput run (default 16)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_bench)
 

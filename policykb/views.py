@@ -7,7 +7,7 @@ import json
 from policykb.kb.describe import amount_text
 from policykb.kb.messages import messages
 from policykb.kb.model import Policy, Switch
-from policykb.text import table
+from policykb.text import json_text, table
 
 
 def _amount(policy: Policy, item):
@@ -21,11 +21,6 @@ def item_relations(policy: Policy, item_id: str) -> list[str]:
         if any(item_id in g for g in groups) or rel.params.get("requires") == item_id:
             out.append(rel.id)
     return out
-
-
-def json_text(data) -> str:
-    """The JSON every ``--format json`` command prints (and the service answers with)."""
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 def json_line(data) -> str:

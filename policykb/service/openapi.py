@@ -9,13 +9,13 @@ answers' schemas describe the JSON the command line prints with ``--format json`
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.routing import Route
 
 from policykb import __version__
+from policykb.text import json_text
 
 from .answers import JSON_TYPE, answers, text_response
 from .limits import JSON, JSONL, YAML
@@ -267,14 +267,14 @@ def build(kb, *, token: bool = False, example: Any = None) -> dict:
     application, definitions = embed_schema(kb.schema())
     policy = kb.policy
     schemas = {"Application": application, **definitions, **ANSWER_SCHEMAS}
-    jsonl = {t: {"schema": {"type": "string"}, "itemSchema": _ref("Application")} for t in JSONL}
+    jsonl = {t: {"schema": {"type": "string"}, "x-item-schema": _ref("Application")} for t in JSONL}
     paths = {
         "/v1/evaluate": _post("Evaluate an application", "Who qualifies for what, and how much: `policykb evaluate --format json`.",
                               ["reading", "lang", "format", "trace"], _with_text(_ref("Decision")), body=_application_body(example), op="evaluate"),
         "/v1/evaluate/batch": _post(
             "Evaluate many applications", "A JSON array or JSON Lines of applications; answered as JSON Lines in input order, "
             "each a decision or an error naming the bad fields.", ["reading"],
-            {"application/x-ndjson": {"schema": {"type": "string"}, "itemSchema": {"oneOf": [_ref("Decision"), _ref("BatchError")]}}},
+            {"application/x-ndjson": {"schema": {"type": "string"}, "x-item-schema": {"oneOf": [_ref("Decision"), _ref("BatchError")]}}},
             body={"required": True, "content": {"application/json": _json({"type": "array", "items": _ref("Application")}), **jsonl}}, op="evaluateBatch"),
         "/v1/why/{item}": _post("Why (or why not)", "One item's outcome, cited to the policy text: `policykb why --format json`.",
                                 ["item", "subject", "reading", "lang", "format"], _with_text({"type": "array", "items": _ref("Explanation")}),
@@ -294,7 +294,7 @@ def build(kb, *, token: bool = False, example: Any = None) -> dict:
             "the whole report `policykb audit --format` writes (json, text, md, html) in `lang`.",
             ["reading", {"name": "format", "in": "query", "required": False, "description": "jsonl (default, streamed) or a whole report",
                          "schema": {"type": "string", "enum": ["jsonl", "json", "text", "md", "html"], "default": "jsonl"}}, "lang"],
-            {"application/x-ndjson": {"schema": {"type": "string"}, "itemSchema": _ref("AuditLine")},
+            {"application/x-ndjson": {"schema": {"type": "string"}, "x-item-schema": _ref("AuditLine")},
              "application/json": _json(OPEN_OBJECT), "text/plain": _json({"type": "string"}),
              "text/markdown": _json({"type": "string"}), "text/html": _json({"type": "string"})},
             body={"required": True, "content": {
@@ -365,7 +365,7 @@ async def openapi_json(request: Request):
     kb = state.served.require()
     cached = getattr(state, "openapi_text", None)
     if cached is None:
-        cached = state.openapi_text = json.dumps(build(kb, token=bool(state.config.token)), ensure_ascii=False, indent=2) + "\n"
+        cached = state.openapi_text = json_text(build(kb, token=bool(state.config.token)))
     return text_response(cached, JSON_TYPE)
 
 

@@ -9,14 +9,15 @@ the traceback there and never in the response.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from typing import Any, Iterable
 
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from policykb.errors import InputError, KBError, PolicyKBError, Problem, UnknownItemError
+from policykb.text import json_text
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "urn:policykb:problem:"
@@ -68,7 +69,7 @@ def problem_body(problem: HTTPProblem, request_id: str | None, instance: str | N
 
 
 def problem_response(problem: HTTPProblem, request_id: str | None = None, instance: str | None = None) -> Response:
-    text = json.dumps(problem_body(problem, request_id, instance), ensure_ascii=False, indent=2) + "\n"
+    text = json_text(problem_body(problem, request_id, instance))
     return Response(text.encode("utf-8"), status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
 
 
@@ -83,6 +84,8 @@ def from_exception(exc: BaseException, request_id: str | None) -> HTTPProblem:
     """Any exception a route let through, as the problem to answer with."""
     if isinstance(exc, HTTPProblem):
         return exc
+    if isinstance(exc, HTTPException) and exc.status_code < 500:  # Starlette's own: a malformed form
+        return HTTPProblem(exc.status_code, "invalid-form" if exc.status_code == 400 else "http-error", str(exc.detail))
     if isinstance(exc, InputError):
         return from_input_error(exc)
     if isinstance(exc, KBError):

@@ -82,7 +82,7 @@ async def evaluate(request: Request):
 
             text = json_text(dict(data, trace=json.loads(trace_json(decision))))
         else:
-            text = decision.to_json()
+            text = json_text(data)  # what decision.to_json() prints, without a second to_dict()
         return data, text
 
     data, text = await run_timed(request, work)
