@@ -27,6 +27,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 def _chromium() -> str | None:
+    """``$POLICYKB_CHROMIUM``, else Debian's chromium on the PATH or at /usr/bin/chromium."""
+    if os.environ.get("POLICYKB_CHROMIUM"):
+        return os.environ["POLICYKB_CHROMIUM"] if os.path.exists(os.environ["POLICYKB_CHROMIUM"]) else None
     for name in ("chromium", "chromium-browser"):
         found = shutil.which(name)
         if found:
@@ -35,6 +38,7 @@ def _chromium() -> str | None:
 
 
 def _unavailable(reason: str):
+    """Skip, saying why — but in CI a browser test that cannot run is a failure."""
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"browser tests cannot run in CI: {reason}")
     pytest.skip(f"browser tests skipped: {reason} (apt-get install chromium fonts-noto-cjk)")
@@ -129,6 +133,17 @@ def _expect():
 
 
 # --- the tests -------------------------------------------------------------------------------
+
+
+def test_without_chromium_the_tests_skip_saying_why_except_in_ci(monkeypatch):
+    monkeypatch.setenv("POLICYKB_CHROMIUM", "/nonexistent/chromium")
+    assert _chromium() is None
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="chromium is not installed"):
+        _unavailable("chromium is not installed")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="cannot run in CI"):
+        _unavailable("chromium is not installed")
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

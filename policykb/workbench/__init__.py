@@ -1,8 +1,9 @@
 """The analyst's workbench: a web page at ``/`` on ``policykb serve`` (docs/workbench.md).
 
-The page is rendered here (``page.py``) and its script, styles and words ship in this
-package (``static/``, ``ui.yaml``): nothing is loaded from the internet and nothing needs
-node to build.  The script answers every question through the ``/v1`` routes; the routes
-below only serve the page, its assets, the bundled examples to start from, and turn a
-JSON or YAML file the analyst opens into the JSON the editor works on.
+The page's shell is rendered on the server (``page.py``); its script, styles and words ship
+in this package (``static/``, ``ui.yaml``): nothing is loaded from the internet and nothing
+needs node to build.  The script answers every question through the ``/v1`` routes; the
+workbench's own routes (``routes.py``) only serve the page, its assets and the bundled
+examples (``bundled.py``), and turn a JSON or YAML file the analyst opens into the JSON the
+editor works on.
 """

@@ -370,6 +370,9 @@ async function main() {
   usePolicy(config.policy);
   wireTabs();
   $("lang-switch").addEventListener("click", switchLanguage);
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && !$("why").hidden) { $("why").hidden = true; S.whyFor = null; }
+  });
   $("load-example").addEventListener("click", () => loadExample($("example").value));
   $("blank").addEventListener("click", startBlank);
   $("open-file").addEventListener("change", async (e) => {
