@@ -362,7 +362,7 @@ def test_saved_state_reopens_with_its_readings(wb, tmp_path):
     _expect()(wb.row("m01.equipment", "P-2022-02")).to_have_attribute("data-status", "excluded")
 
 
-def test_a_yaml_file_opens_in_the_editor(wb, example_documents, tmp_path):
+def test_a_yaml_file_and_pasted_json_open_in_the_editor(wb, example_documents, tmp_path):
     import yaml
 
     path = tmp_path / "app.yaml"
@@ -373,6 +373,13 @@ def test_a_yaml_file_opens_in_the_editor(wb, example_documents, tmp_path):
     wb.idle()
     _expect()(wb.page.locator("#f-applicant-name")).to_have_value(document["applicant"]["name"])
     assert wb.page.locator("tr.outcome").count() > 0
+    # pasted text works the same way
+    wb.page.locator("details.paste summary").click()
+    wb.page.locator("#paste").fill(json.dumps(json.loads(json.dumps(example_documents["ic-company"], default=str)), ensure_ascii=False))
+    wb.page.locator("#paste-load").click()
+    wb.idle()
+    _expect()(wb.page.locator("#f-applicant-name")).to_have_value("太仓芯研集成电路有限公司")
+    _expect()(wb.row("m01.equipment", "P-FAB-01")).to_have_attribute("data-status", "ineligible")
 
 
 def test_relation_graph_draws_the_items_and_the_relations_that_acted(wb, kb, example_documents, shots):
