@@ -269,3 +269,23 @@ def test_access_log_is_structured(http, service):
         time.sleep(0.05)
     assert entries and entries[0]["logger"] == "policykb.access"
     assert entries[0]["status"] == 200 and entries[0]["path"] == "/v1/policies" and entries[0]["duration_ms"] >= 0
+
+
+@pytest.mark.skipif(__import__("shutil").which("curl") is None, reason="curl is not installed")
+def test_readme_curl_examples_answer_as_the_cli(service, cli):
+    import subprocess
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = [line.strip() for line in readme.splitlines() if line.strip().startswith("curl ") and "127.0.0.1:8000" in line]
+    assert commands
+    for command in commands:
+        run = subprocess.run(["bash", "-c", command.replace("http://127.0.0.1:8000", service.url)], cwd=ROOT,
+                             capture_output=True, timeout=60)
+        assert run.returncode == 0, command
+        file = re.search(r"@(\S+)", command).group(1)
+        route = re.search(r"/v1/([a-z-]+)(?:/(\S+?))?['?\s]", command + " ")
+        if route.group(1) == "evaluate":
+            expected = cli("evaluate", ROOT / file, "--format", "json").out
+        else:
+            expected = cli(route.group(1), ROOT / file, route.group(2), "--lang", "en").out
+        assert run.stdout.decode("utf-8") == expected, command

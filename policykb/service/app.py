@@ -60,7 +60,7 @@ def create_app(config: ServiceConfig | None = None, *, extra_routes: Sequence[Ba
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        served.start()
+        await served.start()
         decision_log = DecisionLog(config.decision_log) if config.decision_log else None
         app.state.decision_log = decision_log
         hup = _on_sighup(decision_log)

@@ -11,14 +11,24 @@ problem+json 500 whose error id is in the log.
 from __future__ import annotations
 
 import logging
+import os
+import random
 import re
 import time
-import uuid
 
 from .problems import from_exception, problem_response
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 access_log = logging.getLogger("policykb.access")
+# Request ids need to be unique, not secret: 128 bits from a generator seeded once per process
+# from the OS (a system call per request would hand the GIL to an evaluating thread).
+_ids = random.Random(os.urandom(32))
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(32)))
+
+
+def new_id() -> str:
+    return f"{_ids.getrandbits(128):032x}"
 
 
 def request_id_of(scope) -> str | None:
@@ -45,7 +55,7 @@ class Observe:
             if name == b"x-request-id":
                 given = value.decode("latin-1")
                 break
-        rid = given if given and _SANE_ID.match(given) else uuid.uuid4().hex
+        rid = given if given and _SANE_ID.match(given) else new_id()
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         status = 0

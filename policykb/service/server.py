@@ -81,6 +81,7 @@ def run(config: ServiceConfig) -> int:
         access_log=False,  # ours is structured and carries the request id
         server_header=False,
         timeout_graceful_shutdown=int(config.timeout) + 5,
+        timeout_worker_healthcheck=120,  # a new worker loads its KB before it counts as started
         lifespan="on",
     )
     return 0

@@ -1,14 +1,15 @@
-"""The served knowledge base: loaded in the background, warmed by one evaluation, then ready.
+"""The served knowledge base: loaded, checked and warmed by one evaluation before the worker serves.
 
-``/healthz`` answers as soon as the process is up; ``/readyz`` and the ``/v1``
-routes answer 503 until the KB is loaded and one evaluation has run (so the first
-caller does not pay for compiling the rules), and for good if the KB is broken.
+A worker starts answering only once its KB is loaded and one evaluation has run
+(so the first caller does not pay for compiling the rules, and a rolling restart
+never hands requests to a worker that is still loading).  A broken KB does not
+stop the worker: ``/healthz`` answers, and ``/readyz`` and the ``/v1`` routes
+answer 503 with the KB's problems.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 from policykb.errors import KBError, PolicyKBError, Problem
@@ -25,11 +26,12 @@ class Served:
         self.kb = None
         self.problems: list[Problem] = []
         self.loading = True
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.load, name="policykb-load", daemon=True)
-        self._thread.start()
+    async def start(self) -> None:
+        """Load in a thread (the event loop stays free for the server's own start-up), until done."""
+        import asyncio
+
+        await asyncio.get_running_loop().run_in_executor(None, self.load)
 
     def load(self) -> None:
         from policykb.api import load
@@ -60,10 +62,6 @@ class Served:
 
         for document in Generator(kb.policy, 1).applications(1):
             kb.evaluate(document).to_json()
-
-    def wait(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def require(self):
         """The KB, or a 503 problem saying why there is none yet."""

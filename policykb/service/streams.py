@@ -27,20 +27,17 @@ import time
 import uuid
 from pathlib import Path
 
-import anyio
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
 from policykb.errors import InputError, PolicyKBError, Problem
-from policykb.money import exact
 from policykb.views import json_line
 
 from .answers import JSON_TYPE, JSONL_TYPE, TEXT_TYPE, answers, text_response
-from .handling import LANGS, Query, checked_readings, decode, parse_document, run_timed
+from .handling import LANGS, Query, checked_readings, decode, in_thread, parse_document, run_timed
 from .limits import JSON, JSONL, MULTIPART, media_type, read_body
-from .observe import record_eval
-from .problems import HTTPProblem, from_input_error
+from .problems import HTTPProblem
 from .routes import log_decision, served
 
 log = logging.getLogger("policykb.service")
@@ -62,18 +59,10 @@ class _Stream:
 
     async def slice(self, work):
         """``work()`` in a thread; None when it passed the timeout."""
-
-        def timed():
-            start = time.perf_counter()
-            try:
-                with exact():
-                    return work()
-            finally:
-                record_eval(self.request.scope, time.perf_counter() - start)
-
-        with anyio.move_on_after(self.timeout):
-            return await anyio.to_thread.run_sync(timed, abandon_on_cancel=True)
-        return None
+        try:
+            return await in_thread(self.request.scope, self.timeout, work)
+        except TimeoutError:
+            return None
 
     def timeout_line(self, index: int | None) -> str:
         return _error_line(index, "Timeout", f"the request took longer than the limit of {self.timeout:g} s for one part (--timeout); the stream ends here")
@@ -210,7 +199,7 @@ async def audit(request: Request):
     try:
         records, awards, origin = await _audit_files(request, folder)
         try:
-            source = await anyio.to_thread.run_sync(open_input, records, awards)
+            source = await run_timed(request, open_input, records, awards)
         except InputError as exc:
             raise HTTPProblem(400, "invalid-records", str(exc), exc.problems) from None
     except BaseException:
