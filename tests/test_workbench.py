@@ -201,6 +201,23 @@ def test_why_not_for_an_ineligible_item_and_applying_a_way_to_qualify(wb, shots)
     _expect()(wb.page.locator("#f-facts-4-equipment_investment")).to_have_value("3,000,000.00")
 
 
+def test_an_item_the_application_does_not_reach_says_what_it_would_take(wb):
+    wb.open("?example=ic-company")
+    wb.page.locator("#unreached summary").click()
+    wb.page.locator('#unreached li[data-item="m16.cmmi5"] button.why-absent').click()
+    why = wb.page.locator("#why")
+    _expect()(why.locator(".why-result .status")).to_have_text("– 无相关事实")
+    _expect()(why.locator(".narrative")).to_contain_text("CMMI")
+    way = why.locator(".qualify .way").first
+    _expect()(way).to_contain_text("取得并申报")
+    way.locator("button.apply").click()
+    wb.idle()
+    row = wb.page.locator('tr.outcome[data-item="m16.cmmi5"]')
+    _expect()(row).to_have_attribute("data-status", "eligible")
+    _expect()(row).to_have_class("outcome moved")
+    _expect()(wb.page.locator("#editor fieldset.fact").last).to_have_attribute("data-type", "cmmi_certification")
+
+
 def test_switching_a_reading_reevaluates_and_marks_what_moved(wb, shots):
     wb.open("?example=precision-machinery-sme")
     wb.page.locator("#tab-readings").click()

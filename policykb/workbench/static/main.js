@@ -49,7 +49,7 @@ function buildVocab(v, items) {
     items: byId,
     itemIds: items.map((i) => i.id),
     itemTitles: Object.fromEntries(items.map((i) => [i.id, i.title])),
-    statuses: v.statuses,
+    statuses: { ...v.statuses, absent: v.phrases.status_absent },
     amountKinds: v.amount_kinds,
     statusWord: (s) => L(v.statuses[s]) || s,
     payerLabel: (p) => (t(`payer_${p}`) !== `payer_${p}` ? `${t(`payer_${p}`)} (${p})` : p),

@@ -71,6 +71,17 @@ export function renderResults(root, decision, changes, vocab, onWhy) {
       }));
   });
   const gone = [...changes.values()].filter((c) => !c.after);
+  // the policy's other items: why not, and what it would take (qualify) — from the KB alone
+  const reached = new Set(decision.outcomes.map((o) => o.item));
+  const others = vocab.itemIds.filter((id) => !reached.has(id));
+  const unreached = others.length ? h("details", { class: "unreached", id: "unreached" },
+    h("summary", { text: t("unreached", { n: others.length }) }),
+    h("ul", {}, others.map((id) => h("li", { dataset: { item: id } },
+      h("code", { text: id }), ` ${measureLabel(items[id], items[id].measure)} ${L(items[id].title)} `,
+      h("button", {
+        type: "button", class: "why-absent", "aria-label": t("why_absent_for", { item: id }),
+        onclick: () => onWhy({ item: id, subject: null, status: "absent" }),
+      }, t("why_not")))))) : null;
   const table = h("table", { class: "outcomes", id: "outcomes" },
     h("caption", { text: t("outcomes_caption", { n: decision.outcomes.length }) }), head, bodies);
   fill(root,
@@ -79,5 +90,6 @@ export function renderResults(root, decision, changes, vocab, onWhy) {
     totals,
     changes.size ? h("p", { class: "moved-summary", role: "status", text: t("moved_summary", { n: changes.size }) }) : null,
     gone.length ? h("ul", { class: "gone" }, gone.map((c) => h("li", { text: t("gone", { item: c.before.item, subject: c.before.subject }) }))) : null,
-    table);
+    table,
+    unreached);
 }

@@ -33,7 +33,7 @@ export function renderWhy(root, ex, ctx) {
   const item = vocab.items[ex.item];
   const parts = [];
   parts.push(h("header", { class: "why-head" },
-    h("h3", { id: "why-title", tabindex: "-1" }, h("code", { text: ex.item }), ` ${ex.label || ""} ${L(ex.title)} — ${ex.subject || ""}`),
+    h("h3", { id: "why-title", tabindex: "-1" }, h("code", { text: ex.item }), ` ${ex.label || ""} ${L(ex.title)}${ex.subject ? ` — ${ex.subject}` : ""}`),
     h("button", { type: "button", class: "close", "aria-label": t("close"), onclick: ctx.onClose }, "×")));
   parts.push(h("p", { class: "why-result" }, statusBadge(ex.status, vocab.statuses), " ", amountText(ex.amount, vocab.amountKinds)));
   if (ex.narrative) parts.push(h("p", { class: "narrative", text: L(ex.narrative) }));
@@ -50,7 +50,10 @@ export function renderWhy(root, ex, ctx) {
   if (ex.missing && ex.missing.length) {
     parts.push(section(L(vocab.sections.missing), h("ul", {}, ex.missing.map((m) => h("li", { text: typeof m === "string" ? m : `${L(m.label)} (${m.field})` })))));
   }
-  if (ex.needs) parts.push(section(L(vocab.sections.missing), h("p", { text: t("needs_fact", { fact: ex.needs.fact }) })));
+  if (ex.needs) {
+    const type = vocab.factTypes[ex.needs.fact];
+    parts.push(section(L(vocab.sections.missing), h("p", { text: t("needs_fact", { fact: type ? L(type.label) : ex.needs.fact }) })));
+  }
   if (ex.amount_text && L(ex.amount_text).length) parts.push(section(L(vocab.sections.amount), h("ol", { class: "steps" }, L(ex.amount_text).map((line) => h("li", { text: line })))));
   if (ex.relations && ex.relations.length) {
     parts.push(section(L(vocab.sections.relations), h("ul", { class: "relations" }, ex.relations.map((r) => h("li", { dataset: { relation: r.id } },
@@ -94,7 +97,8 @@ function runnerLine(g) {
 }
 
 export function renderQualify(box, result, ex, ctx) {
-  const ways = (result.results || []).filter((r) => r.subject === ex.subject).flatMap((r) => r.ways || []);
+  // an item the application holds no fact for has no subject yet: every way counts
+  const ways = (result.results || []).filter((r) => ex.subject == null || r.subject === ex.subject).flatMap((r) => r.ways || []);
   const lines = result.text ? L(result.text) : [];
   if (!ways.length) {
     fill(box, h("h4", { text: L(ctx.vocab.sections.ways) }), h("p", { text: lines.join(" ") || t("no_ways") }));
