@@ -327,6 +327,8 @@ def test_money_in_wan_is_parsed_and_what_if_shows_the_difference_before_committi
     _expect()(whatif.locator("tbody tr")).to_have_count(1)
     _expect()(whatif.locator("tbody tr td").nth(2)).to_contain_text("不符合")
     _expect()(whatif.locator("tbody tr td").nth(3)).to_contain_text("符合")
+    _expect()(whatif.locator("tbody tr td").nth(4)).to_have_text("+¥180,000.00")
+    _expect()(whatif.locator(".whatif-total")).to_contain_text("+¥180,000.00")
     # not committed yet: the table still shows the old outcome
     _expect()(wb.row("m01.equipment", "P-FAB-01")).to_have_attribute("data-status", "ineligible")
     whatif.screenshot(path=str(shots / "workbench-whatif.png"))

@@ -63,6 +63,18 @@ export function statusBadge(status, labels) {
 }
 
 /** An outcome's amount in words: "最高 ¥180,000.00", "¥400,000.00 ～ ¥750,000.00", "非现金支持". */
+/** The difference of two money strings ("+¥180,000.00", "−¥0.01"), exact: in integer fen (BigInt). */
+export function yuanDelta(before, after) {
+  const fen = (x) => {
+    const [whole, frac = ""] = String(x ?? "0").split(".");
+    return BigInt(whole) * 100n + BigInt((frac + "00").slice(0, 2));
+  };
+  const d = fen(after) - fen(before);
+  const abs = d < 0n ? -d : d;
+  const text = yuan(`${abs / 100n}.${String(abs % 100n).padStart(2, "0")}`);
+  return d === 0n ? `±${text}` : `${d > 0n ? "+" : "−"}${text}`;
+}
+
 let words = { phrases: {} };
 /** The KB's words the formatting helpers use (the vocabulary's phrases), set once at start. */
 export function useWords(vocab) { words = vocab; }

@@ -2,7 +2,7 @@
 // state (application, readings, language), wires the views together, keeps the URL shareable.
 
 import { api, usePolicy, ApiError } from "./api.js";
-import { state as lang, t, L, h, say, statusBadge, amountText, yuan, fill, useWords } from "./format.js";
+import { state as lang, t, L, h, say, statusBadge, amountText, yuan, yuanDelta, fill, useWords } from "./format.js";
 import { Draft, applyWay, renderEditor, markProblems, clearProblems } from "./editor.js";
 import { renderResults, moved } from "./results.js";
 import { renderWhy, renderQualify } from "./why.js";
@@ -191,13 +191,18 @@ function renderWhatIf(r) {
     h("ul", { class: "whatif-changes" }, r.changes.map((c) => h("li", {}, h("code", { text: c.path }), `: ${c.old ?? "—"} → ${c.new ?? "—"}`))),
     r.outcomes.length
       ? h("table", { class: "whatif-outcomes" },
-          h("thead", {}, h("tr", {}, [t("col_item"), t("col_subject"), t("before"), t("after")].map((x) => h("th", { scope: "col", text: x })))),
+          h("thead", {}, h("tr", {}, [t("col_item"), t("col_subject"), t("before"), t("after"), t("difference")].map((x) => h("th", { scope: "col", text: x })))),
           h("tbody", {}, r.outcomes.map((o) => h("tr", {},
             h("td", {}, h("code", { text: o.item })), h("td", { text: o.subject }),
             h("td", {}, o.before ? [statusBadge(o.before.status, S.vocab.statuses), ` ${amountText(o.before.amount, S.vocab.amountKinds)}`] : t("new")),
-            h("td", {}, o.after ? [statusBadge(o.after.status, S.vocab.statuses), ` ${amountText(o.after.amount, S.vocab.amountKinds)}`] : t("gone_short"))))))
+            h("td", {}, o.after ? [statusBadge(o.after.status, S.vocab.statuses), ` ${amountText(o.after.amount, S.vocab.amountKinds)}`] : t("gone_short")),
+            h("td", { class: "num", text: yuanDelta(o.before?.amount?.max, o.after?.amount?.max) })))))
       : h("p", { text: say(S.vocab.phrases, "no_changes") }),
-    h("p", { class: "whatif-total", text: t("total_change", { before: `${yuan(r.totals.before.min)} ～ ${yuan(r.totals.before.max)}`, after: `${yuan(r.totals.after.min)} ～ ${yuan(r.totals.after.max)}` }) }),
+    h("p", { class: "whatif-total", text: t("total_change", {
+      before: `${yuan(r.totals.before.min)} ～ ${yuan(r.totals.before.max)}`,
+      after: `${yuan(r.totals.after.min)} ～ ${yuan(r.totals.after.max)}`,
+      delta: yuanDelta(r.totals.before.max, r.totals.after.max),
+    }) }),
     h("details", {}, h("summary", { text: t("as_text") }), h("pre", { text: L(r.text).join("\n") })));
 }
 
