@@ -204,6 +204,7 @@ function renderWhatIf(r) {
       delta: yuanDelta(r.totals.before.max, r.totals.after.max),
     }) }),
     h("details", {}, h("summary", { text: t("as_text") }), h("pre", { text: L(r.text).join("\n") })));
+  box.scrollIntoView({ block: "nearest" });
 }
 
 // --- why, qualify ------------------------------------------------------------------------
