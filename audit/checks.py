@@ -250,10 +250,18 @@ class ApplicantAudit:
         if g.amount > high:
             self.add("OVER_CEILING", g, m.both("f_over_ceiling", item=g.item, subject=g.subject, granted=granted, allowed=_money(high)),
                      clause=self.item_clause(g.item), allowed=(low, high))
-        elif g.amount < low:
-            self.add("UNDER_FLOOR", g, m.both("f_under_floor", item=g.item, subject=g.subject, granted=granted, allowed=_money(low)),
-                     clause=self.item_clause(g.item), allowed=(low, high))
+        elif g.amount < low and not self.capped_members().intersection({g.item}):
+            # an item under a group cap may rightly be paid less than its exact sum once the
+            # year's cap is used up: group_caps judges its floor against what the cap leaves
+            self.under_floor(g, low, high)
         return True
+
+    def under_floor(self, g: Grant, low: Decimal, high: Decimal) -> None:
+        self.add("UNDER_FLOOR", g, self.m.both("f_under_floor", item=g.item, subject=g.subject, granted=_money(g.amount), allowed=_money(low)),
+                 clause=self.item_clause(g.item), allowed=(low, high))
+
+    def capped_members(self) -> set[str]:
+        return {i for rel in self.policy.relations.values() if rel.kind == "group_cap" for i in self.members(rel)}
 
     def failed_reasons(self, g: Grant) -> Text:
         o = g.outcome
@@ -333,6 +341,12 @@ class ApplicantAudit:
             for year, grants in by_year.items():
                 before_input = sum((d[3] for d in declared if d[0] in members and d[2] == year), ZERO)
                 total = before_input + sum((g.amount for g in grants), ZERO)
+                for g in grants:
+                    # below an exact sum or a floor only by more than the cap leaves beside the others
+                    if g.own is not None and g.amount < g.own[0]:
+                        due = g.own[0] if g.outcome is None or g.outcome.status != "reduced" else min(g.own[0], round_fen(g.outcome.low))
+                        if g.amount < min(due, max(ZERO, cap - (total - g.amount))):
+                            self.under_floor(g, g.own[0], g.own[1])
                 if total <= cap:
                     continue
                 running = before_input
@@ -361,44 +375,45 @@ class ApplicantAudit:
         for g in met:
             if g.own is None:
                 continue
-            item = self.policy.items[g.item]
-            key = (g.subject, self.kind_of(g.item)) + ((g.year,) if item.repeat == "yearly" else ())
-            groups.setdefault(key, []).append(g)
+            groups.setdefault((g.subject, self.kind_of(g.item)), []).append(g)
         granted_keys = {(g.item, g.subject, g.year, g.amount) for g in met}
-        for key, grants in groups.items():
-            subject, kind = key[0], key[1]
-            yearly = len(key) > 2
+        for (subject, kind), grants in groups.items():
             # awards declared in the applications: from other policies, or from this one but not among the records
             priors: dict[tuple, Decimal] = {}
             for g in grants:
                 for f in g.decision.application.facts:
                     if f.type != fact_type or f.subject != subject or self.kind_of(f.get("item") or "") != kind:
                         continue
-                    if yearly and f.get("year") != key[2]:
-                        continue
                     if f.get("source") == "this_policy" and (f.get("item"), f.subject, f.get("year"), f.get("amount")) in granted_keys:
                         continue
                     priors[(f.get("source"), f.get("item"), f.get("year"), f.get("amount"))] = f.get("amount")
-            entries = len(grants) + len(priors)
-            if entries < 2:
-                continue
             ordered = sorted(grants, key=Grant.order)
-            running = sum(priors.values(), ZERO)
-            entitled = ZERO
             for n, g in enumerate(ordered):
-                running += g.amount
-                entitled = max(entitled, g.own[1])
+                # what counts against g: as engine.resolve.same_kind_priors (an item that repeats
+                # yearly is a new event each year; its own earlier awards do not count)
+                once = self.repeat(g.item) == "once"
+                counts = lambda item, year: year <= g.year and (once or item != g.item or year == g.year)  # noqa: E731
+                before = [x for x in ordered[:n] if counts(x.item, x.year)]
+                earlier = {k: a for k, a in priors.items() if counts(k[1], k[2])}
+                if not before and not earlier:
+                    continue
+                running = sum(earlier.values(), ZERO) + sum((x.amount for x in before), ZERO) + g.amount
+                entitled = max([x.own[1] for x in before] + [g.own[1]])
                 described = "、".join(
-                    [f"{s}:{i or ''} {y} {fmt_cny(a)}" for (s, i, y, a) in priors]
-                    + [f"{x.item} {x.year} {fmt_cny(x.amount)}" for x in ordered if x is not g]
+                    [f"{s}:{i or ''} {y} {fmt_cny(a)}" for (s, i, y, a) in earlier]
+                    + [f"{x.item} {x.year} {fmt_cny(x.amount)}" for x in before]
                 )
-                if mode == "exclusive" and (n > 0 or priors):
+                if mode == "exclusive":
                     self.add("DUPLICATE_SAME_KIND", g, self.m.both("f_duplicate_exclusive", item=g.item, subject=g.subject, others=described, reading=reading),
                              clause=self.rule_clause(g4.id, g.item), allowed=(ZERO, ZERO))
                 elif mode == "top_up" and running > entitled:
                     self.add("DUPLICATE_SAME_KIND", g, self.m.both("f_duplicate_top_up", item=g.item, subject=g.subject, others=described,
                                                                   total=_money(running), allowed=_money(entitled), reading=reading),
                              clause=self.rule_clause(g4.id, g.item), allowed=(ZERO, max(ZERO, entitled - (running - g.amount))))
+
+    def repeat(self, item_id: str) -> str:
+        repeat = self.policy.items[item_id].repeat
+        return repeat.pick(self.readings) if isinstance(repeat, Switch) else repeat
 
     def requirements(self, met: list[Grant]) -> None:
         for rel in self.policy.relations.values():

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from policykb.kb import conditions as cond
-from policykb.kb.model import ALWAYS, All, Any_, Compare, Policy, switch_readings
+from policykb.kb.model import ALWAYS, All, Any_, Compare, Policy, resolve, switch_readings
 from policykb.money import to_fen
 
 APPLICANT_TYPE = "$applicant"
@@ -44,10 +44,11 @@ class RuleInfo:
 
     name: str
     owner: str  # item ID or provision ID
-    kind: str  # "item" | "provision"
+    kind: str  # "item" | "provision" | "cover" (a provision's cover: admits the applicant for some items)
     fact_type: str
     branch: int
     branches: int
+    covers: tuple[str, ...] = ()  # kind "cover": the items it admits the applicant for
 
 
 def condition_readings(policy: Policy) -> tuple[str, ...]:
@@ -56,7 +57,7 @@ def condition_readings(policy: Policy) -> tuple[str, ...]:
     for item in policy.items.values():
         used |= switch_readings(item.conditions)
     for prov in policy.provisions.values():
-        used |= switch_readings(prov.conditions)
+        used |= switch_readings(prov.conditions) | switch_readings(prov.params.get("covers"))
     return tuple(sorted(used))
 
 
@@ -144,6 +145,15 @@ class Compiler:
                 tests = [{"t": APPLICANT_TYPE}] + [self.test(None, c) for c in conj]
                 rules[name] = {"all": [{"p": {"$and": tests}}], "run": name}
                 info[name] = RuleInfo(name, prov.id, "provision", APPLICANT_TYPE, k + 1, len(branches))
+            # A cover is a rule of its own on the applicant: when it fires, the provision does
+            # not exclude the cover's items (the provision's own rule still decides for the rest).
+            for j, cover in enumerate(resolve(prov.params.get("covers", ()), readings) or ()):
+                branches = dnf(cond.resolve(cover.conditions, readings))
+                for k, conj in enumerate(branches):
+                    name = f"{prov.id}/cover{j + 1}" + ("" if len(branches) == 1 else f"#{k + 1}")
+                    tests = [{"t": APPLICANT_TYPE}] + [self.test(None, c) for c in conj]
+                    rules[name] = {"all": [{"p": {"$and": tests}}], "run": name}
+                    info[name] = RuleInfo(name, prov.id, "cover", APPLICANT_TYPE, k + 1, len(branches), tuple(cover.items))
         for item in self.policy.items.values():
             resolved = cond.resolve(item.conditions, readings)
             branches = dnf(resolved)

@@ -53,6 +53,7 @@ class Decision:
         self.firings = firings
         self.facts_by_id = dict(facts_by_id)
         self.g1_ok = g1_ok
+        self.covered: dict[str, str] = {}  # item ID → the cover of G1 that admits the applicant for it (I-14)
 
     @property
     def kb_version(self) -> str:

@@ -160,6 +160,7 @@ class Evaluator:
     def decide(self, app: Application, prepared: Prepared, firings, by_id: Mapping[str, Fact]) -> Decision:
         met: dict[tuple[str, str], list[str]] = {}
         g1_ok = self.g1_rule is None
+        covered: dict[str, str] = {}  # item ID → the cover rule that admits the applicant for it
         for firing in firings:
             info = prepared.rules.get(firing.rule)
             if info is None:
@@ -167,6 +168,10 @@ class Evaluator:
             fid = firing.matched[0][1]  # item and provision rules bind one fact, "p"
             if info.kind == "provision":
                 g1_ok = g1_ok or info.owner == self.g1_rule
+                continue
+            if info.kind == "cover":
+                for item_id in info.covers:
+                    covered.setdefault(item_id, info.name)
                 continue
             met.setdefault((info.owner, by_id[fid].key), []).append(firing.rule)
 
@@ -213,9 +218,11 @@ class Evaluator:
 
         outcomes = [self.merge(group) for group in candidates.values()]
         outcomes.sort(key=lambda o: o.key)
-        ctx = Context(self.policy, app, prepared.readings, prepared.groups, g1_ok, self.statics)
+        ctx = Context(self.policy, app, prepared.readings, prepared.groups, g1_ok, self.statics, covered=covered)
         resolve_all(outcomes, ctx)
-        return Decision(self.policy, app, prepared.readings, outcomes, firings, by_id, g1_ok, self)
+        decision = Decision(self.policy, app, prepared.readings, outcomes, firings, by_id, g1_ok, self)
+        decision.covered = dict(sorted(covered.items()))
+        return decision
 
     @staticmethod
     def getter(app: Application, fact: Fact):

@@ -10,7 +10,9 @@ or reduces a benefit happens here, over the relation graph's groups, in this ord
 4. mutual exclusion per enterprise-year (X-m01): each item type's total after its
    group cap is compared, the largest wins (ties: larger before caps, then first
    listed); I-04 decides whether several projects of one type add up;
-5. group caps per enterprise-year (CAP-m01, CAP-m23), allocated largest first;
+5. group caps per enterprise-year (CAP-m01, CAP-m23, CAP-m23-suzhou), allocated largest
+   first, in the order relations.yaml lists them; before the first and after each, a
+   member whose required item is out is excluded (R-m23), so it takes no share of a cap;
 6. G4 against awards already granted or declared (I-05: top-up or exclusive);
 7. exclusion by another reward for the same subject (X-m14, I-09);
 8. requirements (R-m23).
@@ -51,6 +53,13 @@ class Statics:
             for group in groups:
                 for item_id in group:
                     self.by_member.setdefault(item_id, set()).add(rel.id)
+        # items some cover of the eligibility provision may admit, under some reading
+        self.coverable: set[str] = set()
+        for prov in policy.provisions.values():
+            covers = prov.params.get("covers", ())
+            for case in (covers.cases.values() if hasattr(covers, "cases") else [covers]):
+                for cover in case:
+                    self.coverable.update(cover.items)
         self.reading: dict[tuple[str, str], str | None] = {}
         for owner in list(policy.relations.values()) + list(policy.provisions.values()):
             for name, value in owner.params.items():
@@ -66,6 +75,7 @@ class Context:
     groups: Mapping[str, tuple[str, ...]]  # relation ID → members under these readings
     g1_ok: bool
     statics: Statics
+    covered: Mapping[str, str] = field(default_factory=dict)  # item ID → cover rule admitting the applicant (I-14)
     by_item: dict[str, list[Outcome]] = field(default_factory=dict)
     present: set[str] = field(default_factory=set)  # relations with a member among the outcomes
     context: dict[str, list[Fact]] = field(default_factory=dict)  # context facts by type
@@ -83,11 +93,17 @@ class Context:
                 and p.get("item") in items]
 
     def same_kind_priors(self, o: Outcome) -> list[Fact]:
-        """Awards already granted or declared for the same subject and kind (G4)."""
+        """Awards already granted or declared for the same subject and kind (G4).
+
+        An item that repeats yearly (its ``repeat`` under the readings) is a new event each
+        year: its own awards of earlier years do not count, but earlier awards of the other
+        items of its kind (a lower level of its ladder) still do."""
         kinds = same_kind(o.item.id, self)
+        once = resolve(o.item.repeat, self.readings) == "once"
+        year = self.app.year
         return [p for p in self.priors()
-                if p.subject == o.subject and p.get("item") in kinds and p.get("year") <= self.app.year
-                and (o.item.repeat == "once" or p.get("year") == self.app.year)]
+                if p.subject == o.subject and p.get("item") in kinds and p.get("year") <= year
+                and (once or p.get("item") != o.item.id or p.get("year") == year)]
 
     def net_of_priors(self, o: Outcome) -> Decimal:
         """What ``o`` would still pay after G4: its ceiling less what was already granted."""
@@ -141,8 +157,15 @@ def resolve_all(outcomes: list[Outcome], ctx: Context) -> None:
         highest(outcomes, ctx, rel)
     for rel in ctx.relations("exclusive"):
         exclusive(outcomes, ctx, rel)
-    for rel in ctx.relations("group_cap"):
-        group_cap(outcomes, ctx, rel)
+    # An item whose required partner is out takes no share of a group cap (Suzhou's cap goes
+    # to the loans whose Taicang subsidy stands): requirements are settled before the caps and
+    # again after each cap, so a cap listed later sees what an earlier cap cut out.
+    for rel in ctx.relations("requires"):
+        requires(outcomes, ctx, rel, final=False)
+    for cap in ctx.relations("group_cap"):
+        group_cap(outcomes, ctx, cap)
+        for rel in ctx.relations("requires"):
+            requires(outcomes, ctx, rel, final=False)
     prior_awards(outcomes, ctx)
     for rel in ctx.relations("excluded_by_other_reward"):
         other_reward(outcomes, ctx, rel)
@@ -160,8 +183,15 @@ def eligibility(outcomes: list[Outcome], ctx: Context) -> None:
     g1 = ctx.provision("eligibility")
     if g1 is None or ctx.g1_ok:
         return
+    reading = ctx.reading_of(g1.id, "covers")
     for o in outcomes:
-        o.act(Event(g1.id, g1.kind, "ineligible", before=(o.low, o.high)), status="ineligible")
+        cover = ctx.covered.get(o.item.id)
+        if cover is not None:
+            # the measure's own words admit this applicant for this item (a cover of G1)
+            o.act(Event(g1.id, g1.kind, "covered", detail=(("cover", cover),), reading=reading))
+            continue
+        o.act(Event(g1.id, g1.kind, "ineligible", before=(o.low, o.high), reading=reading if o.item.id in ctx.statics.coverable else None),
+              status="ineligible")
 
 
 def period(outcomes: list[Outcome], ctx: Context) -> None:
@@ -373,18 +403,23 @@ def other_reward(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
                         winner=others[0], detail=(("sources", tuple(sources)),), reading=reading), status="excluded")
 
 
-def requires(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
+def requires(outcomes: list[Outcome], ctx: Context, rel: Relation, final: bool = True) -> None:
+    """Exclude a member whose required item is not paid for the same subject.  Run once
+    before the group caps (``final=False``: only exclusions, so that an excluded member
+    takes no share of a cap) and once at the end, when every partner's status is final."""
     needed = rel.params["requires"]
     for o in ctx.members(rel):
         if not o.alive:
             continue
         partner = next((x for x in ctx.by_item.get(needed, ()) if x.subject == o.subject), None)
         if partner is not None and partner.is_cash:
-            o.act(Event(rel.id, rel.kind, "kept", winner=partner.rival()))
+            if final:
+                o.act(Event(rel.id, rel.kind, "kept", winner=partner.rival()))
             continue
         paid = [p for p in ctx.priors() if p.get("source") == "this_policy" and p.get("item") == needed and p.subject == o.subject]
         if paid:  # the required award was already granted (获得我市贴息奖励)
-            o.act(Event(rel.id, rel.kind, "kept", winner=Rival(needed, o.subject, paid[0].get("amount"), "granted")))
+            if final:
+                o.act(Event(rel.id, rel.kind, "kept", winner=Rival(needed, o.subject, paid[0].get("amount"), "granted")))
             continue
         status = partner.status if partner is not None else "absent"
         o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),

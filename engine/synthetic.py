@@ -82,7 +82,7 @@ class Generator:
         rng = self.rng
         self.counter += 1
         n = facts if facts is not None else rng.randint(6, 16)
-        kind = rng.choices(("enterprise", "social_organisation", "research_institution"), (90, 8, 2))[0]
+        kind = rng.choices(("enterprise", "social_organisation", "research_institution", "public_institution", "branch"), (88, 8, 2, 1, 1))[0]
         applicant = {
             "id": f"SYN{self.counter:07d}",
             "name": f"合成申请人{self.counter}",

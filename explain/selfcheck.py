@@ -2,8 +2,8 @@
 
 For every outcome of every evaluated application, the item's declarative
 conditions are re-evaluated one by one in plain Python; the verdict must be "met"
-exactly when the engine fired a rule for that fact.  The applicant's G1 check is
-compared the same way.  Returns the disagreements (none is the only good answer).
+exactly when the engine fired a rule for that fact.  The applicant's G1 check, and
+the covers of G1 that admit the applicant for some items (I-14), are compared the same way.  Returns the disagreements (none is the only good answer).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from policykb.kb import conditions as cond
+from policykb.kb.model import resolve
 
 
 def disagreements(kb, documents: Iterable[Any], readings: Mapping[str, str] | None = None) -> list[dict]:
@@ -26,6 +27,13 @@ def disagreements(kb, documents: Iterable[Any], readings: Mapping[str, str] | No
             python_g1 = cond.holds(prepared.eligibility, lambda n: app.applicant.get(n[10:]) if n.startswith("applicant.") else None)
             if (python_g1 is True) != decision.g1_ok:
                 out.append({"index": index, "item": g1.id, "subject": app.applicant["id"], "engine": decision.g1_ok, "python": python_g1})
+            python_covered = set()
+            for cover in resolve(g1.params.get("covers", ()), full) or ():
+                if cond.holds(cond.resolve(cover.conditions, full), lambda n: app.applicant.get(n[10:]) if n.startswith("applicant.") else None) is True:
+                    python_covered.update(cover.items)
+            if python_covered != set(decision.covered):
+                out.append({"index": index, "item": f"{g1.id} covers", "subject": app.applicant["id"],
+                            "engine": sorted(decision.covered), "python": sorted(python_covered)})
         for o in decision.outcomes:
             python = cond.holds(prepared.conditions[o.item.id], evaluator.getter(app, o.fact))
             engine = bool(o.rules)

@@ -20,7 +20,7 @@ from policykb.errors import EngineError, UnknownItemError, suggest
 from policykb.kb import conditions as cond
 from policykb.kb.describe import condition_text, failed_text, field_label, value_text
 from policykb.kb.messages import messages
-from policykb.kb.model import OP_SYMBOL, Compare, Item, Switch, Text, resolve
+from policykb.kb.model import OP_SYMBOL, Compare, Item, Switch, Text, resolve, switch_readings
 from policykb.money import exact, fmt, fmt_cny
 
 from .answer import Answer
@@ -120,8 +120,17 @@ class _Builder:
             get = lambda name: app.applicant.get(name[10:]) if name.startswith("applicant.") else None
             checks = cond.checks(cond.resolve(g1.conditions, decision.readings), get)
             g1_data = {"provision": g1.id, "verdict": decision.g1_ok, "quote": g1.quote, "checks": [self.check_data(c, None, None) for c in checks]}
+            cover = self.cover(g1)
             if decision.g1_ok:
                 self.say("g1_met", provision=g1.id)
+            elif cover is not None:
+                reading = policy.readings[cover[0]]
+                option = reading.options[decision.readings[cover[0]]]
+                g1_data.update({"covered_by": cover[0], "cover_quote": cover[1].quote,
+                                "cover_checks": [self.check_data(c, None, None) for c in cover[2]]})
+                self.say("g1_covered", provision=g1.id, reading=cover[0], option=option, quote=cover[1].quote)
+                for c in cover[2]:
+                    self.check_line(c, None)
             else:
                 self.say("g1_failed", provision=g1.id, quote=g1.quote)
                 for c in checks:
@@ -142,6 +151,21 @@ class _Builder:
                 else:
                     self.say("g3_year", provision=g3.id, year=year, start=start, end=end, quote=g3.quote)
         self.data["applicant_checks"] = {"eligibility": g1_data, "period": g3_data}
+
+    def cover(self, g1):
+        """(reading, cover, checks) when G1 failed but one of its covers admits the applicant for this item."""
+        o = self.o
+        if o is None or not any(e.by == g1.id and e.effect == "covered" for e in o.events):
+            return None
+        covers = g1.params.get("covers")
+        reading = next(iter(sorted(switch_readings(covers))), None)
+        app = self.decision.application
+        get = lambda name: app.applicant.get(name[10:]) if name.startswith("applicant.") else None
+        for cover in resolve(covers, self.decision.readings) or ():
+            checks = cond.checks(cond.resolve(cover.conditions, self.decision.readings), get)
+            if o.item.id in cover.items and all(c.verdict is True for c in checks):
+                return reading, cover, checks
+        return None
 
     def check_data(self, c: cond.Check, fact_type: str | None, reading: str | None) -> dict:
         comp = c.compare
@@ -349,8 +373,12 @@ class _Builder:
                 reading_obj = policy.readings.get(reading)
                 scope_text = reading_obj.options[scope] if reading_obj and scope in reading_obj.options else _t(scope)
                 self.say("rel_case_by_case", relation=e.by, support=e.get("support"), reading=reading, scope=scope_text, quote=quote)
+            for c in getattr(rel, "cites", ()):  # the relation rests on another document's words (I-15)
+                self.say("rel_cites", document=c.document, issued=c.issued or "", clause=c.clause, quote=c.quote)
             rows.append({
                 "id": e.by, "kind": e.kind, "effect": e.effect, "quote": quote, "reading": e.reading,
+                "cites": [{"document": c.document.to_dict(), "issued": c.issued.isoformat() if c.issued else None,
+                           "clause": c.clause, "quote": c.quote} for c in getattr(rel, "cites", ())],
                 "before": _bounds(e.before), "after": _bounds(e.after),
                 "winner": _rival(e.winner) if e.winner else None,
                 "rivals": [_rival(r) for r in e.rivals],

@@ -165,7 +165,11 @@ class _Checker:
 
     def item_readings(self, item, file: str, at: tuple) -> None:
         policy = self.policy
-        used = switch_readings(item.conditions) | switch_readings(item.amount)
+        used = switch_readings(item.conditions) | switch_readings(item.amount) | switch_readings(item.repeat)
+        for prov in policy.provisions.values():
+            # a provision's reading that names the item (I-14: who G1 covers for a measure's items)
+            used |= {r for r in switch_readings(prov.conditions) | switch_readings(prov.params)
+                     if item.id in (policy.readings[r].affects if policy.readings[r].affects != "all" else ())}
         for rel in policy.relations.values():
             members = rel.members.cases.values() if isinstance(rel.members, Switch) else [rel.members]
             if any(item.id in ms for ms in members):
@@ -181,6 +185,8 @@ class _Checker:
         for index, (rid, reading) in enumerate(policy.readings.items()):
             at = ("readings", index)
             self.verbatim("readings.yaml", at + ("quote",), reading.quote)
+            for j, quote in enumerate(reading.quotes):
+                self.verbatim("readings.yaml", at + ("quotes", j), quote)
             if reading.affects != "all":
                 actual = sorted(i.id for i in policy.items.values() if rid in i.readings)
                 if sorted(reading.affects) != actual:
@@ -192,10 +198,18 @@ class _Checker:
         for index, rel in enumerate(self.policy.relations.values()):
             at = ("relations", index)
             self.verbatim("relations.yaml", at + ("quote",), rel.quote)
-            if "cap" in rel.params and rel.params["cap"] not in numbers_in(rel.quote):
+            cited = [c.quote for c in rel.cites]
+            if "cap" in rel.params and not any(rel.params["cap"] in numbers_in(q) for q in [rel.quote] + cited):
                 self.add("relations.yaml", at + ("cap",), f"cap {rel.params['cap']} does not appear in its quote '{rel.quote}'")
             members = rel.members.cases.values() if isinstance(rel.members, Switch) else [rel.members]
+            if rel.payer is not None:
+                for ms in members:
+                    others = sorted(i for i in ms if self.policy.items[i].payer != rel.payer)
+                    if others:
+                        self.add("relations.yaml", at + ("payer",), f"{rel.id} is {rel.payer}'s cap, but {', '.join(others)} are paid by another payer")
             for ms in members:
+                if not ms and isinstance(rel.members, Switch):
+                    continue  # no members under one option: the relation does not act under that reading
                 if rel.kind in ("exclusive", "highest", "complementary") and len(ms) < 2:
                     self.add("relations.yaml", at + ("members",), f"a {rel.kind} relation needs at least two items")
                 if rel.kind == "requires" and rel.params.get("requires") in ms:
@@ -211,6 +225,12 @@ class _Checker:
             if prov.conditions is not None:
                 for c in cond.compares(prov.conditions):
                     self.verbatim("general.yaml", at + ("conditions",), c.says)
+            covers = prov.params.get("covers", ())
+            for cases in (covers.cases.values() if isinstance(covers, Switch) else [covers]):
+                for j, cover in enumerate(cases):
+                    self.verbatim("general.yaml", at + ("covers", j, "quote"), cover.quote)
+                    for c in cond.compares(cover.conditions):
+                        self.verbatim("general.yaml", at + ("covers", j, "conditions"), c.says)
         for index, target in enumerate(policy.targets):
             self.verbatim("targets.yaml", ("targets", index, "quote"), target.quote)
         numbers = {m.number for m in policy.measures}
@@ -247,7 +267,7 @@ def check_policy(policy: Policy) -> list[Problem]:
 def switch_readings_everywhere(policy: Policy) -> set[str]:
     found: set[str] = set()
     for item in policy.items.values():
-        found |= switch_readings(item.conditions) | switch_readings(item.amount)
+        found |= switch_readings(item.conditions) | switch_readings(item.amount) | switch_readings(item.repeat)
     for rel in policy.relations.values():
         found |= switch_readings(rel.members) | switch_readings(rel.params)
     for prov in policy.provisions.values():

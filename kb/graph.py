@@ -1,9 +1,10 @@
 """The relation graph: items as nodes, relations as labelled edges (networkx).
 
-Symmetric relations (exclusive, highest, group cap, complementary) become one edge
-per pair of members, in policy order; ``requires`` points from the item to what it
-requires; ``excluded_by_other_reward`` points from a pseudo-node standing for "any
-other reward for the same subject" to the item it excludes.  Edges whose
+Symmetric relations (exclusive, highest, complementary) become one edge per pair of
+members, in policy order; a group cap is a node of its own (kind ``cap``, with its
+amount and payer) that each member points to; ``requires`` points from the item to
+what it requires; ``excluded_by_other_reward`` points from a pseudo-node standing for
+"any other reward for the same subject" to the item it excludes.  Edges whose
 membership depends on a reading carry ``when`` (the options under which they hold).
 
 The engine resolves relations with ``relation_groups`` (members per relation under
@@ -48,20 +49,25 @@ def build_graph(policy: Policy, readings: Mapping[str, str] | None = None) -> nx
                 pairs = [(m, rel.params["requires"]) for m in members]
             elif rel.kind == "excluded_by_other_reward":
                 pairs = [(OTHER_REWARD, m) for m in members]
+            elif rel.kind == "group_cap":
+                # a cap is a node of its own (its amount and payer), each member pointing to it
+                pairs = [(m, rel.id) for m in sorted(members, key=lambda i: policy.items[i].order)]
             else:
                 ordered = sorted(members, key=lambda i: policy.items[i].order)
-                # a relation with one member (a cap on one item) is a self-loop
-                pairs = list(itertools.combinations(ordered, 2)) or [(m, m) for m in ordered]
+                pairs = list(itertools.combinations(ordered, 2))
             for pair in pairs:
                 whens.setdefault(pair, []).append(when)
         for (a, b), conditions in whens.items():
             if a == OTHER_REWARD and a not in g:
                 g.add_node(OTHER_REWARD, kind="external", title_zh="同一对象的其他智能化数字化奖励",
                            title_en="another smart/digital reward for the same subject", order=-1)
+            if rel.kind == "group_cap" and b not in g:
+                g.add_node(b, kind="cap", cap=str(rel.params["cap"]), payer=rel.payer, scope=rel.scope,
+                           title_zh=rel.title.zh, title_en=rel.title.en, order=len(policy.items) + list(policy.relations).index(rel.id))
             when = None if any(c is None for c in conditions) or len(conditions) == len(_member_sets(rel)) else _merge(conditions)
             g.add_edge(
                 a, b, key=rel.id, relation=rel.id, kind=rel.kind, scope=rel.scope,
-                directed=rel.kind in ("requires", "excluded_by_other_reward"),
+                directed=rel.kind in ("requires", "excluded_by_other_reward", "group_cap"),
                 title_zh=rel.title.zh, title_en=rel.title.en, quote=rel.quote, when=when,
             )
     return g
@@ -83,7 +89,7 @@ def relation_groups(graph: nx.MultiDiGraph, policy: Policy) -> dict[str, tuple[s
     for a, b, data in graph.edges(data=True):
         rid = data["relation"]
         group = members.setdefault(rid, set())
-        if data["kind"] == "requires":
+        if data["kind"] in ("requires", "group_cap"):
             group.add(a)
         elif data["kind"] == "excluded_by_other_reward":
             group.add(b)
@@ -118,6 +124,9 @@ def to_dot(g: nx.MultiDiGraph, lang: str = "zh") -> str:
         title = d.get(f"title_{lang}", "")
         label = f"{n}\\n{d.get('label', '')} {title}".strip()
         shape = ", shape=ellipse, style=dashed" if d.get("kind") == "external" else ""
+        if d.get("kind") == "cap":
+            label = f"{n}\\n≤ {d['cap']} ({d['payer']}, {d['scope']})\\n{title}"
+            shape = ", shape=hexagon"
         lines.append(f"  {_dot_quote(n)} [label={_dot_quote(label)}{shape}];")
     for a, b, data in sorted(g.edges(data=True), key=lambda e: (e[2]["relation"], e[0], e[1])):
         attrs = [f"label={_dot_quote(data['relation'] + _when_text(data.get('when')))}"]
@@ -142,6 +151,9 @@ def to_mermaid(g: nx.MultiDiGraph, lang: str = "zh") -> str:
     lines = ["graph LR"]
     for n, d in sorted(g.nodes(data=True), key=lambda nd: nd[1].get("order", 0)):
         title = d.get(f"title_{lang}", "").replace('"', "'")
+        if d.get("kind") == "cap":
+            lines.append(f'  {_mermaid_id(n)}{{{{"{n}<br/>≤ {d["cap"]} ({d["payer"]}, {d["scope"]})<br/>{title}"}}}}')
+            continue
         lines.append(f'  {_mermaid_id(n)}["{n}<br/>{d.get("label", "")} {title}"]')
     for a, b, data in sorted(g.edges(data=True), key=lambda e: (e[2]["relation"], e[0], e[1])):
         arrow = "-->" if data["directed"] else "---"

@@ -28,7 +28,9 @@ from .model import (
     Amount,
     Any_,
     Chapter,
+    Citation,
     Compare,
+    Cover,
     FactType,
     FieldSpec,
     Floor,
@@ -43,6 +45,7 @@ from .model import (
     Sum,
     Target,
     Term,
+    Threshold,
     Vocabulary,
 )
 from .reader import Reader, _kind, _show
@@ -284,7 +287,7 @@ class _Load:
         out: dict[str, Reading] = {}
         for i, raw in enumerate(r.sequence(top.get("readings"), ("readings",))):
             p = ("readings", i)
-            node = r.mapping(raw, p, required=("id", "question", "quote", "default", "options", "affects")) or {}
+            node = r.mapping(raw, p, required=("id", "question", "quote", "default", "options", "affects"), optional=("quotes", "cites")) or {}
             rid = r.string(node.get("id"), p + ("id",))
             if rid and not READING_ID.match(rid):
                 r.fail(p + ("id",), f"a reading ID looks like I-01; found '{rid}'")
@@ -297,9 +300,23 @@ class _Load:
             default = r.choice(node.get("default"), p + ("default",), options, "option") if options else ""
             affects_raw = node.get("affects")
             affects: Any = "all" if affects_raw == "all" else tuple(r.sequence(affects_raw, p + ("affects",), "a list of item IDs or 'all'"))
-            out[rid] = Reading(rid, r.text(node.get("question"), p + ("question",)), r.string(node.get("quote"), p + ("quote",)), default, options, affects)
+            quotes = tuple(r.string(q, p + ("quotes", j)) for j, q in enumerate(r.sequence(node.get("quotes", []), p + ("quotes",))))
+            cites = self.citations(r, node.get("cites", []), p + ("cites",))
+            out[rid] = Reading(rid, r.text(node.get("question"), p + ("question",)), r.string(node.get("quote"), p + ("quote",)), default, options, affects,
+                               quotes, cites)
             self.reading_paths[rid] = (r, p)
         return out
+
+    @staticmethod
+    def citations(r: Reader, raw: Any, path: tuple) -> tuple[Citation, ...]:
+        """Sentences of other documents: [{document: {zh, en}, issued, clause, quote}]."""
+        out = []
+        for j, c in enumerate(r.sequence(raw, path)):
+            cp = path + (j,)
+            cn = r.mapping(c, cp, required=("document", "clause", "quote"), optional=("issued",)) or {}
+            out.append(Citation(r.text(cn.get("document"), cp + ("document",)), r.date(cn["issued"], cp + ("issued",)) if "issued" in cn else None,
+                                r.string(cn.get("clause"), cp + ("clause",)), r.string(cn.get("quote"), cp + ("quote",))))
+        return tuple(out)
 
     # -- conditions
     def condition(self, r: Reader, raw: Any, path: tuple, field_type: Callable[[str], FieldSpec | None], readings) -> Any:
@@ -545,14 +562,14 @@ class _Load:
             conditions=conditions,
             amount=self.amount(r, node.get("amount"), path + ("amount",), field_type, readings),
             readings=declared,
-            repeat=r.choice(node.get("repeat", "once"), path + ("repeat",), REPEATS, "repeat rule"),
+            repeat=r.switchable(node.get("repeat", "once"), path + ("repeat",), lambda v, q: r.choice(v, q, REPEATS, "repeat rule"), readings),
             payer=r.choice(node.get("payer", "taicang"), path + ("payer",), PAYERS, "payer"),
             order=order,
             file=fname,
         )
 
     # -- general.yaml
-    def provisions(self, vocabulary: Vocabulary, readings) -> dict[str, Provision]:
+    def provisions(self, vocabulary: Vocabulary, readings, items=None) -> dict[str, Provision]:
         r = self.read("general.yaml")
         if r is None:
             return {}
@@ -570,7 +587,8 @@ class _Load:
         for i, raw in enumerate(r.sequence(top.get("provisions"), ("provisions",))):
             p = ("provisions", i)
             kind = raw.get("kind") if isinstance(raw, dict) else None
-            node = r.mapping(raw, p, required=("id", "kind", "title", "quote") + extra.get(kind, ())) or {}
+            node = r.mapping(raw, p, required=("id", "kind", "title", "quote") + extra.get(kind, ()),
+                             optional=("covers",) if kind == "eligibility" else ()) or {}
             kind = r.choice(node.get("kind"), p + ("kind",), PROVISION_KINDS, "provision kind")
             pid = r.string(node.get("id"), p + ("id",))
             if pid in out:
@@ -587,6 +605,8 @@ class _Load:
                             r.fail(p + ("fact",), f"fact type {fact} lacks the field '{needed}' that {kind} reads")
             if kind == "eligibility":
                 conditions = self.condition(r, node.get("conditions", []), p + ("conditions",), _FieldLookup(vocabulary, None), readings)
+                if "covers" in node:
+                    params["covers"] = r.switchable(node["covers"], p + ("covers",), lambda v, q: self.covers(r, v, q, vocabulary, readings, items), readings)
             elif kind == "case_by_case":
                 params["scope"] = r.switchable(node.get("scope"), p + ("scope",), lambda v, q: r.choice(v, q, ("subject", "applicant"), "G2 scope"), readings)
             elif kind == "period":
@@ -601,6 +621,20 @@ class _Load:
             if not any(pr.kind == needed for pr in out.values()):
                 r.fail(("provisions",), f"no provision of kind '{needed}' (the engine needs one)")
         return out
+
+    def covers(self, r: Reader, raw: Any, path: tuple, vocabulary: Vocabulary, readings, items) -> tuple[Cover, ...]:
+        """Applicants a measure names beyond the eligibility provision: [{items, quote, conditions}]."""
+        out = []
+        for j, c in enumerate(r.sequence(raw, path)):
+            cp = path + (j,)
+            node = r.mapping(c, cp, required=("items", "quote", "conditions")) or {}
+            ids = tuple(r.sequence(node.get("items"), cp + ("items",), "a list of item IDs"))
+            for k, iid in enumerate(ids):
+                if items is not None and iid not in items:
+                    r.fail(cp + ("items", k), f"unknown item '{iid}'{suggest(iid, items)}")
+            out.append(Cover(ids, r.string(node.get("quote"), cp + ("quote",)),
+                             self.condition(r, node.get("conditions", []), cp + ("conditions",), _FieldLookup(vocabulary, None), readings)))
+        return tuple(out)
 
     # -- relations.yaml
     def relations(self, items: dict[str, Item], readings) -> dict[str, Relation]:
@@ -621,7 +655,8 @@ class _Load:
         for i, raw in enumerate(r.sequence(top.get("relations"), ("relations",))):
             p = ("relations", i)
             kind = raw.get("kind") if isinstance(raw, dict) else None
-            node = r.mapping(raw, p, required=("id", "kind", "title", "members", "scope", "quote") + extra.get(kind, ())) or {}
+            node = r.mapping(raw, p, required=("id", "kind", "title", "members", "scope", "quote") + extra.get(kind, ()),
+                             optional=("rationale", "cites") + (("payer",) if kind == "group_cap" else ())) or {}
             kind = r.choice(node.get("kind"), p + ("kind",), RELATION_KINDS, "relation kind")
             rid = r.string(node.get("id"), p + ("id",))
             if rid in out:
@@ -645,6 +680,9 @@ class _Load:
                 id=rid, kind=kind, title=r.text(node.get("title"), p + ("title",)), members=members,
                 scope=r.choice(node.get("scope"), p + ("scope",), RELATION_SCOPES, "relation scope"),
                 quote=r.string(node.get("quote"), p + ("quote",)), params=params,
+                rationale=r.text(node["rationale"], p + ("rationale",)) if "rationale" in node else None,
+                payer=r.choice(node.get("payer", "taicang"), p + ("payer",), PAYERS, "payer") if kind == "group_cap" else None,
+                cites=self.citations(r, node.get("cites", []), p + ("cites",)),
             )
         return out
 
@@ -657,7 +695,13 @@ class _Load:
         out = []
         for i, raw in enumerate(r.sequence(top.get("targets"), ("targets",))):
             p = ("targets", i)
-            node = r.mapping(raw, p, required=("id", "measure", "quote", "what", "op", "value", "unit"), optional=("per", "by")) or {}
+            node = r.mapping(raw, p, required=("id", "measure", "quote", "what", "op", "value", "unit"), optional=("per", "by", "each")) or {}
+            each = None
+            if "each" in node:
+                ep = p + ("each",)
+                en = r.mapping(node["each"], ep, required=("what", "op", "value", "unit")) or {}
+                each = Threshold(r.text(en.get("what"), ep + ("what",)), r.choice(en.get("op"), ep + ("op",), OPS, "operator"),
+                                 r.decimal(en.get("value"), ep + ("value",)), r.text(en.get("unit"), ep + ("unit",)))
             out.append(Target(
                 id=r.string(node.get("id"), p + ("id",)),
                 measure=r.integer(node.get("measure"), p + ("measure",), 0, 99),
@@ -668,6 +712,7 @@ class _Load:
                 unit=r.text(node.get("unit"), p + ("unit",)),
                 per=r.choice(node["per"], p + ("per",), ("year",), "period") if "per" in node else None,
                 by=r.integer(node["by"], p + ("by",)) if "by" in node else None,
+                each=each,
             ))
         return tuple(out)
 
@@ -756,7 +801,7 @@ def load_policy(folder: str | Path) -> Policy:
             load.provisions(vocabulary, None)
         raise KBError(load.problems)
     measures, items = load.measures(vocabulary, readings)
-    provisions = load.provisions(vocabulary, readings)
+    provisions = load.provisions(vocabulary, readings, items)
     relations = load.relations(items, readings)
     targets = load.targets()
     glossary = load.glossary(vocabulary)

@@ -247,7 +247,7 @@ class Item:
     conditions: Any  # a condition node (All at the top), possibly holding Switches
     amount: Any  # Amount or Switch of Amounts
     readings: tuple[str, ...]
-    repeat: str = "once"  # "once" per subject, or "yearly"
+    repeat: Any = "once"  # "once" per subject, "yearly", or a Switch between them (I-12)
     payer: str = "taicang"
     order: int = 0  # position in the policy, for stable output and tie-breaks
     file: str = ""
@@ -262,6 +262,19 @@ class Relation:
     scope: str
     quote: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    rationale: Text | None = None  # why the quoted words make this relation (and which reading decides it)
+    payer: str | None = None  # group caps: whose cap it is (every member is paid by this payer)
+    cites: tuple["Citation", ...] = ()  # words of another document the relation rests on
+
+
+@dataclass(frozen=True)
+class Cover:
+    """Applicants a measure names that the eligibility provision's words do not cover
+    (I-14): admitted, when ``conditions`` hold, for ``items`` only."""
+
+    items: tuple[str, ...]
+    quote: str
+    conditions: Any
 
 
 @dataclass(frozen=True)
@@ -275,6 +288,16 @@ class Provision:
 
 
 @dataclass(frozen=True)
+class Citation:
+    """Words of another document that a reading relies on (not in this policy's text)."""
+
+    document: Text
+    issued: _dt.date | None
+    clause: str
+    quote: str
+
+
+@dataclass(frozen=True)
 class Reading:
     id: str
     question: Text
@@ -282,6 +305,12 @@ class Reading:
     default: str
     options: Mapping[str, Text]
     affects: Any  # "all" or a tuple of item IDs
+    quotes: tuple[str, ...] = ()  # further sentences of this text that the reading reads
+    cites: tuple[Citation, ...] = ()  # sentences of other documents it relies on
+
+    @property
+    def all_quotes(self) -> tuple[str, ...]:
+        return (self.quote,) + self.quotes
 
 
 @dataclass(frozen=True)
@@ -295,6 +324,15 @@ class Target:
     unit: Text
     per: str | None = None
     by: int | None = None
+    each: "Threshold | None" = None  # what each counted unit must reach (超5亿元 → > 500,000,000)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    what: Text
+    op: str
+    value: Decimal
+    unit: Text
 
 
 @dataclass(frozen=True)

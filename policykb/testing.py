@@ -20,6 +20,7 @@ Case file format (docs/engine.md has the full description)::
           - {item: m01.equipment, subject: P1, status: eligible, min: "0.00", max: "180000.00"}
         absent: [m01.digital_app]             # items that must have no outcome (optional)
         totals: {max: "180000.00"}            # optional
+        totals_by_payer: {taicang: {max: "180000.00"}}  # optional: per payer (a payer left out must be absent)
         error: facts[0].equipment_investment  # instead of expect: the input must be refused
 """
 
@@ -32,7 +33,7 @@ from typing import Any
 import pytest
 import yaml
 
-CASE_KEYS = ("name", "year", "applicant", "facts", "readings", "expect", "absent", "totals", "error", "note")
+CASE_KEYS = ("name", "year", "applicant", "facts", "readings", "expect", "absent", "totals", "totals_by_payer", "error", "note")
 EXPECT_KEYS = ("item", "subject", "status", "min", "max", "kind", "by", "readings", "missing")
 
 
@@ -135,7 +136,16 @@ class CaseItem(pytest.Item):
         for bound, value in (self.case.get("totals") or {}).items():
             if result["totals"].get(bound) != str(value):
                 problems.append(f"totals.{bound}: expected {value}, got {result['totals'].get(bound)}")
-        if not (self.case.get("expect") or self.case.get("absent") or self.case.get("totals")):
+        wanted_payers = self.case.get("totals_by_payer")
+        if wanted_payers is not None:
+            got = result["totals_by_payer"]
+            for payer in sorted(set(got) - set(wanted_payers)):
+                problems.append(f"totals_by_payer.{payer}: expected no total, got {got[payer]}")
+            for payer, bounds in wanted_payers.items():
+                for bound, value in (bounds or {}).items():
+                    if got.get(payer, {}).get(bound) != str(value):
+                        problems.append(f"totals_by_payer.{payer}.{bound}: expected {value}, got {got.get(payer, {}).get(bound)}")
+        if not (self.case.get("expect") or self.case.get("absent") or self.case.get("totals") or wanted_payers):
             problems.append("the case asserts nothing (give expect, absent or totals)")
         if problems:
             raise CaseError("\n".join(problems))

@@ -14,6 +14,13 @@ def _amount(policy: Policy, item):
     return item.amount.pick(policy.default_readings()) if isinstance(item.amount, Switch) else item.amount
 
 
+def _switchable(value):
+    """A plain value, or {reading, cases} for one that switches with a reading."""
+    if isinstance(value, Switch):
+        return {"reading": value.reading, "cases": {k: _switchable(v) for k, v in value.cases.items()}}
+    return value
+
+
 def item_relations(policy: Policy, item_id: str) -> list[str]:
     out = []
     for rel in policy.relations.values():
@@ -56,7 +63,7 @@ def item_rows(policy: Policy) -> list[dict]:
             "readings": list(item.readings),
             "relations": item_relations(policy, item.id),
             "payer": item.payer,
-            "repeat": item.repeat,
+            "repeat": _switchable(item.repeat),
         })
     return rows
 

@@ -76,3 +76,55 @@ def test_the_same_project_under_two_measure_1_items_in_two_years_is_a_duplicate(
     topped_up = record(2022, [dict(PROJECT, equipment_investment=10000000, demo_listed=True)],
                        [{"item": "m01.demo", "subject": "P1", "amount": "200000.00"}], decision="D2")
     assert codes(kb, [y1, topped_up]) == []
+
+
+def _loan(subject, disbursed):
+    return {"type": "loan", "subject": subject, "via_platform": True, "smart_transformation": True, "disbursed": disbursed, "suzhou_approved": False}
+
+
+def test_the_taicang_interest_subsidy_is_exact_and_a_grant_below_1_percent_is_under_floor(kb):
+    exact = record(2022, [_loan("L1", 10000000)], [{"item": "m23.loan_interest", "subject": "L1", "amount": "100000.00"}])
+    assert codes(kb, [exact]) == []
+    short = record(2022, [_loan("L1", 10000000)], [{"item": "m23.loan_interest", "subject": "L1", "amount": "99999.99"}])
+    found = list(kb.audit([short]))
+    assert [(f.code, f.item, f.subject) for f in found] == [("UNDER_FLOOR", "m23.loan_interest", "L1")]
+    assert found[0].to_dict()["allowed"] == {"min": "100000.00", "max": "100000.00"}
+
+
+def test_a_loan_subsidy_cut_by_the_annual_cap_is_not_under_floor(kb):
+    # 1.5M + 1.5M is due, CAP-m23 leaves 500,000 for the second loan: paying that is right
+    first = record(2022, [_loan("L1", 150000000)], [{"item": "m23.loan_interest", "subject": "L1", "amount": "1500000.00"}])
+    second = record(2022, [_loan("L2", 150000000)], [{"item": "m23.loan_interest", "subject": "L2", "amount": "500000.00"}], decision="D2", day="12-02")
+    assert codes(kb, [first, second]) == []
+    # … but paying less than the cap leaves is still short
+    less = record(2022, [_loan("L2", 150000000)], [{"item": "m23.loan_interest", "subject": "L2", "amount": "499999.99"}], decision="D2", day="12-02")
+    assert codes(kb, [first, less]) == [("UNDER_FLOOR", 1, "m23.loan_interest", "L2")]
+    # within one application the decision itself applies the cap
+    both = record(2022, [_loan("L1", 150000000), _loan("L2", 150000000)],
+                  [{"item": "m23.loan_interest", "subject": "L1", "amount": "1500000.00"},
+                   {"item": "m23.loan_interest", "subject": "L2", "amount": "500000.00"}])
+    assert codes(kb, [both]) == []
+
+
+def test_suzhous_matching_is_held_against_suzhous_own_cap_under_i15(kb):
+    loan = dict(_loan("L1", 250000000), suzhou_approved=True)
+    capped = record(2022, [loan], [{"item": "m23.loan_interest", "subject": "L1", "amount": "2000000.00"},
+                                   {"item": "m23.suzhou_matching", "subject": "L1", "amount": "2000000.00"}])
+    assert codes(kb, [capped]) == []
+    full = record(2022, [loan], [{"item": "m23.loan_interest", "subject": "L1", "amount": "2000000.00"},
+                                 {"item": "m23.suzhou_matching", "subject": "L1", "amount": "2500000.00"}])
+    assert codes(kb, [full]) == [("OVER_GROUP_CAP", 0, "m23.suzhou_matching", "L1")]
+    assert codes(kb, [full], {"I-15": "text_alone"}) == []
+    assert codes(kb, [capped], {"I-15": "text_alone"}) == [("UNDER_FLOOR", 0, "m23.suzhou_matching", "L1")]
+
+
+def test_a_ranking_paid_again_in_a_later_year_is_no_duplicate_under_i12(kb):
+    first = record(2021, [{"type": "recognition", "award": "suzhou_ic_top20"}], [{"item": "m15.ic_suzhou_top20", "subject": "AR", "amount": "200000.00"}])
+    again = record(2022, [{"type": "recognition", "award": "suzhou_ic_top20"}], [{"item": "m15.ic_suzhou_top20", "subject": "AR", "amount": "200000.00"}], decision="D2")
+    assert codes(kb, [first, again]) == []
+    assert codes(kb, [first, again], {"I-12": "once_per_subject"}) == [("DUPLICATE_SAME_KIND", 1, "m15.ic_suzhou_top20", "AR")]
+    # a lower level in 2021 still counts against the higher level in 2022 (I-13 ladder) …
+    lower = record(2021, [{"type": "recognition", "award": "suzhou_ic_top20_shortlist"}], [{"item": "m15.ic_suzhou_shortlist", "subject": "AR", "amount": "100000.00"}])
+    assert codes(kb, [lower, again]) == [("DUPLICATE_SAME_KIND", 1, "m15.ic_suzhou_top20", "AR")]
+    # … but not when each level is paid in full (I-13 each_level)
+    assert codes(kb, [lower, again], {"I-13": "each_level"}) == []

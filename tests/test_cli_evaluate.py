@@ -27,7 +27,7 @@ def test_every_example_evaluates(cli, example, kb):
 def test_decision_json_shape_and_amount_strings(cli):
     decision = cli("evaluate", ROOT / "examples" / "precision-machinery-sme.json", "--format", "json").json()
     assert list(decision) == ["policy", "kb_version", "applicant", "year", "readings", "outcomes", "totals", "totals_by_payer"]
-    assert decision["readings"]["I-05"] == "top_up" and len(decision["readings"]) == 11
+    assert decision["readings"]["I-05"] == "top_up" and len(decision["readings"]) == 15
     by = {(o["item"], o["subject"]): o for o in decision["outcomes"]}
     equipment = by[("m01.equipment", "P-2022-01")]
     assert equipment["status"] == "eligible" and equipment["amount"] == {"kind": "ceiling", "min": "0.00", "max": "2400000.00"}

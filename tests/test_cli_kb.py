@@ -74,6 +74,31 @@ def test_kb_graph_text_formats(cli, fmt, marker):
     assert run.code == 0 and marker in run.out and "X-m01" in run.out and "R-m23" in run.out
 
 
+def test_a_cap_is_a_node_of_its_own_with_its_members(cli):
+    mermaid = cli("kb", "graph", "--format", "mermaid").out
+    assert "n_m23_loan_interest --- n_m23_loan_interest" not in mermaid and "---|CAP-m23|" not in mermaid
+    assert 'n_CAP_m23{{"CAP-m23<br/>≤ 2000000 (taicang, enterprise_year)' in mermaid
+    assert "n_m23_loan_interest -->|CAP-m23| n_CAP_m23" in mermaid
+    assert "n_m23_suzhou_matching -->|CAP-m23-suzhou [I-15=suzhou_cap]| n_CAP_m23_suzhou" in mermaid
+    graph = cli("kb", "graph", "--format", "json").json()
+    caps = {n["id"]: n for n in graph["nodes"] if n["kind"] == "cap"}
+    assert {k: (v["cap"], v["payer"]) for k, v in caps.items()} == {
+        "CAP-m01": ("3000000", "taicang"), "CAP-m23": ("2000000", "taicang"), "CAP-m23-suzhou": ("2000000", "suzhou")}
+    assert sorted(e["source"] for e in graph["edges"] if e["target"] == "CAP-m01") == [
+        "m01.demo", "m01.digital_app", "m01.equipment", "m01.robot"]
+    assert not [e for e in graph["edges"] if e["source"] == e["target"]]
+    text_alone = cli("kb", "graph", "--format", "json", "--reading", "I-15=text_alone").json()
+    assert not [e for e in text_alone["edges"] if e["relation"] == "CAP-m23-suzhou"]
+
+
+def test_kb_list_shows_the_taicang_interest_subsidy_as_exact(cli):
+    rows = {r["id"]: r for r in cli("kb", "list", "--format", "json").json()}
+    assert rows["m23.loan_interest"]["amount_kind"] == "exact" and rows["m23.suzhou_matching"]["amount_kind"] == "exact"
+    assert rows["m15.ic_suzhou_top20"]["repeat"] == {"reading": "I-12", "cases": {"new_event": "yearly", "once_per_subject": "once"}}
+    assert rows["m16.cmmi5"]["repeat"] == "once" and rows["m14.base_station"]["repeat"] == "yearly"
+    assert rows["m01.robot"]["subject"] == "enterprise" and rows["m02.provincial_demo"]["subject"] == "workshop_or_pilot"
+
+
 def test_usage_errors_exit_2_without_traceback(cli):
     run = cli("kb", "list", "--format", "xml")
     assert run.code == 2 and "invalid choice" in run.err and "Traceback" not in run.err

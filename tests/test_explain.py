@@ -212,7 +212,7 @@ def test_selfcheck_finds_no_disagreement_over_every_yaml_case(kb):
 def test_selfcheck_finds_no_disagreement_over_synthetic_applications(kb):
     docs = list(Generator(kb.policy, seed=2021).applications(1500))
     assert disagreements(kb, docs) == []
-    assert disagreements(kb, docs[:500], {"I-01": "no_threshold", "I-02": "threshold", "I-06": "per_station",
+    assert disagreements(kb, docs[:500], {"I-01": "no_threshold", "I-02": "threshold", "I-06": "per_station", "I-14": "g1_literal",
                                           "I-07": "pro_rata", "I-10": "any_enterprise"}) == []
 
 
@@ -240,7 +240,8 @@ def test_readings_that_change_an_application(kb, example_documents):
     assert "I-06" in result["no_effect"]
     sme = sensitivity.reading_effects(kb, example_documents["precision-machinery-sme"])
     changed = {e["reading"] for e in sme["effects"]}
-    assert changed == {"I-04", "I-05"}  # an SME: I-10 changes nothing; one project a year, and exclusive G4, do
+    # an SME: I-10 changes nothing; one project a year, exclusive G4, and each level paid (I-13) do
+    assert changed == {"I-04", "I-05", "I-13"}
 
 
 def test_runners_up_of_the_exclusive_group(kb, example_documents):
@@ -293,3 +294,65 @@ def test_whatif_qualify_readings_runners_commands(cli):
     assert run.code == 0 and run.json()["results"][0]["ways"][0]["verified"]
     assert "I-09" in cli("readings", examples / "telecom-operator.json").out
     assert "X-m01" in cli("runners-up", examples / "precision-machinery-sme.json").out
+
+
+# -- the readings I-12 … I-15 as an analyst sees them -------------------------------------------
+
+_APPLICANT = {"id": "A-RD", "name": "解读测试", "kind": "enterprise", "registered_in_taicang": True,
+              "independent_legal_person": True, "industrial": True, "size": "sme", "integrated_circuit": True}
+_AFFECTED = {
+    # I-12: the Suzhou IC top 20 again in 2022 after 2021
+    "I-12": ({"applicant": _APPLICANT, "year": 2022, "facts": [
+        {"type": "recognition", "award": "suzhou_ic_top20"},
+        {"type": "prior_award", "source": "this_policy", "item": "m15.ic_suzhou_top20", "year": 2021, "amount": 200000}]},
+        "once_per_subject", ("m15.ic_suzhou_top20", "A-RD"), ("eligible", "200000.00"), ("excluded", "0.00")),
+    # I-13: a workshop rated at Suzhou and at provincial level
+    "I-13": ({"applicant": _APPLICANT, "year": 2022, "facts": [
+        {"type": "recognition", "subject": "W1", "award": "suzhou_smart_workshop"},
+        {"type": "recognition", "subject": "W1", "award": "provincial_smart_workshop"}]},
+        "each_level", ("m02.suzhou_workshop", "W1"), ("excluded", "0.00"), ("eligible", "200000.00")),
+    # I-14: a telecom operator's Taicang branch
+    "I-14": ({"applicant": dict(_APPLICANT, id="A-BR", kind="branch", independent_legal_person=False), "year": 2022, "facts": [
+        {"type": "base_station_build", "subject": "BS", "planned_stations": 10, "stations_in_operation": 10}]},
+        "g1_literal", ("m14.base_station", "BS"), ("eligible", "80000.00"), ("ineligible", "0.00")),
+    # I-15: a loan whose Suzhou matching passes Suzhou's own cap
+    "I-15": ({"applicant": _APPLICANT, "year": 2022, "facts": [
+        {"type": "loan", "subject": "L1", "via_platform": True, "smart_transformation": True, "disbursed": 300000000, "suzhou_approved": True}]},
+        "text_alone", ("m23.suzhou_matching", "L1"), ("reduced", "2000000.00"), ("eligible", "3000000.00")),
+}
+
+
+@pytest.mark.parametrize("rid", sorted(_AFFECTED))
+def test_each_new_reading_is_named_and_its_switch_shown(kb, cli, tmp_path, rid):
+    document, option, (item, subject), before, after = _AFFECTED[rid]
+    def outcome(readings=None):
+        found = [o for o in kb.evaluate(document, readings).to_dict()["outcomes"] if (o["item"], o["subject"]) == (item, subject)]
+        return found[0]
+
+    o = outcome()
+    assert rid in o["readings"] and (o["status"], o["amount"]["max"]) == before
+    switched = outcome({rid: option})
+    assert rid in switched["readings"] and (switched["status"], switched["amount"]["max"]) == after
+    result = sensitivity.reading_effects(kb, document)
+    effect = next(e for e in result["effects"] if e["reading"] == rid)
+    assert effect["option"] == option and any(r["item"] == item and r["subject"] == subject for r in effect["changes"])
+    path = tmp_path / "app.json"
+    path.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    out = cli("readings", path, "--lang", "en").out
+    assert rid in out and kb.policy.readings[rid].options[option].en in out and item in out
+
+
+def test_the_covers_of_g1_are_decided_by_the_rules_engine(kb):
+    branch = _AFFECTED["I-14"][0]
+    assert kb.evaluate(branch).covered == {i: "G1/cover1" for i in ("m14.base_station", "m14.scenario_5g", "m14.vertical_pilot")}
+    assert kb.evaluate(branch, {"I-14": "g1_literal"}).covered == {}
+    assert disagreements(kb, [branch]) == [] and disagreements(kb, [branch], {"I-14": "g1_literal"}) == []
+
+
+def test_why_cites_suzhous_own_cap_for_the_matching_subsidy(kb):
+    document = _AFFECTED["I-15"][0]
+    e = kb.evaluate(document).explain("m23.suzhou_matching", "L1")
+    text = e.to_text("zh")
+    assert "CAP-m23-suzhou" in text and "单个企业每年最高奖励额度不超过200万元" in text and "2020-12-11" in text
+    cap = next(r for r in e.data["relations"] if r["id"] == "CAP-m23-suzhou")
+    assert cap["effect"] == "reduced" and cap["cites"][0]["clause"] == "（一）"

@@ -91,7 +91,7 @@ def test_provisions_g1_to_g5(policy):
 
 
 def test_relations_of_the_reading_rules(policy):
-    assert set(policy.relations) == {"X-m01", "CAP-m01", "CAP-m23", "H-m02", "H-m04", "H-m12", "H-m15", "H-m16", "X-m14", "R-m23", "C-m23"}
+    assert set(policy.relations) == {"X-m01", "CAP-m01", "CAP-m23", "H-m02", "H-m04", "H-m12", "H-m15", "H-m16", "X-m14", "R-m23", "C-m23", "CAP-m23-suzhou"}
 
 
 def test_default_readings_are_those_of_reading_rules(policy):
@@ -99,7 +99,8 @@ def test_default_readings_are_those_of_reading_rules(policy):
     assert policy.default_readings() == {
         "I-01": "threshold", "I-02": "no_threshold", "I-03": "three_items", "I-04": "several_projects",
         "I-05": "top_up", "I-06": "task_completed", "I-07": "whole_steps", "I-08": "subject",
-        "I-09": "any_reward", "I-10": "sme_only", "I-11": "guaranteed",
+        "I-09": "any_reward", "I-10": "sme_only", "I-11": "guaranteed", "I-12": "new_event", "I-13": "ladder",
+        "I-14": "measure_words", "I-15": "suzhou_cap",
     }
 
 
@@ -155,3 +156,45 @@ def test_load_is_cached_per_content(kb):
 
     again = policykb.load(path=KB_DIR)
     assert again.policy is kb.policy
+
+
+def test_wording_of_the_fidelity_review(policy):
+    # the ladders quote the item sentences that make them, and say that the ladder is I-13
+    for rid in ("H-m02", "H-m04", "H-m12", "H-m15", "H-m16"):
+        rel = policy.relations[rid]
+        assert rel.quote != "按就高不重复原则执行" and "I-13" in rel.rationale.zh and "I-13" in rel.rationale.en
+        assert rel.members.reading == "I-13" and rel.members.cases["each_level"] == ()
+    assert "获评苏州市级示范智能车间给予最高20万元奖励" in policy.relations["H-m02"].quote
+    terms = {t.term: t for t in policy.glossary}
+    assert terms["以上"].used_in == (1, 2, 9, 15, 16, 20) and terms["超"].used_in == (9, 11, 17, 25)
+    targets = {t.id: t for t in policy.targets}
+    revenue = targets["T-m09-revenue"].each
+    assert (revenue.op, revenue.value) == ("gt", Decimal(500000000))
+    assert "基本" in targets["T-coverage"].what.zh and "substantially" in targets["T-coverage"].what.en
+    i15 = policy.readings["I-15"]
+    assert i15.cites[0].quote == "单个企业每年最高奖励额度不超过200万元" and i15.cites[0].issued.isoformat() == "2020-12-11"
+    caps = {r.id: r.payer for r in policy.relations.values() if r.kind == "group_cap"}
+    assert caps == {"CAP-m01": "taicang", "CAP-m23": "taicang", "CAP-m23-suzhou": "suzhou"}
+
+
+def test_a_cap_over_another_payers_item_and_a_stray_quote_are_reported(tmp_path):
+    copy = tmp_path / "kb"
+    shutil.copytree(KB_DIR, copy, ignore=shutil.ignore_patterns("cases"))
+    relations = copy / "relations.yaml"
+    relations.write_text(relations.read_text(encoding="utf-8").replace("    payer: suzhou\n", "    payer: taicang\n"), encoding="utf-8")
+    readings = copy / "readings.yaml"
+    readings.write_text(readings.read_text(encoding="utf-8").replace("      - 按就高不重复原则执行\n", "      - 按就高不重复原则办理\n"), encoding="utf-8")
+    problems = [f"{p.where}: {p.message}" for p in check_policy(load_policy(copy))]
+    assert any("CAP-m23-suzhou is taicang's cap, but m23.suzhou_matching" in p for p in problems), problems
+    assert any("按就高不重复原则办理" in p for p in problems), problems
+
+
+def test_docs_list_every_reading_with_its_options_and_default(policy):
+    text = (ROOT / "docs" / "kb.md").read_text(encoding="utf-8")
+    for rid, reading in policy.readings.items():
+        row = next((line for line in text.splitlines() if line.startswith(f"| {rid} |")), None)
+        assert row is not None, f"docs/kb.md does not list {rid}"
+        assert f"**`{reading.default}`**" in row, rid
+        for option, label in reading.options.items():
+            marked = f"**`{option}`**" if option == reading.default else f"`{option}`"
+            assert f"{marked} — {label.en}" in row, (rid, option)

@@ -40,7 +40,7 @@ def problem(answer: httpx.Response, status: int, slug: str) -> dict:
 def restricted(tmp_path_factory):
     token_file = tmp_path_factory.mktemp("token") / "token"
     token_file.write_text(TOKEN + "\n", encoding="ascii")
-    with Server("--token-file", token_file, "--max-body", "4096", "--timeout", "0.001") as server:
+    with Server("--token-file", token_file, "--max-body", "65536", "--timeout", "0.001") as server:
         yield server
 
 
@@ -138,12 +138,12 @@ def test_declared_body_over_5_mib_is_413_before_it_is_read(service):
 def test_streamed_body_over_the_limit_is_413_while_read(restricted):
     def chunks():
         for _ in range(3):
-            yield b" " * 2000  # 6,000 bytes in all, with no Content-Length: counted as they arrive
+            yield b" " * 30000  # 90,000 bytes in all, with no Content-Length: counted as they arrive
 
     with restricted.client(headers={"Authorization": f"Bearer {TOKEN}"}) as client:
         answer = client.post("/v1/evaluate", content=chunks(), headers=JSON)
         body = problem(answer, 413, "body-too-large")
-        assert body["limit"] == 4096
+        assert body["limit"] == 65536
         small = client.post("/v1/policies", content=b"")
         assert small.status_code == 405
 
@@ -323,3 +323,14 @@ def test_malformed_form_is_400(http):
     unterminated = http.post("/v1/audit", content=f'--{boundary}\r\nContent-Disposition: form-data; name="records"\r\n'.encode(),
                              headers={"content-type": f"multipart/form-data; boundary={boundary}"})
     assert unterminated.status_code in (400, 422) and unterminated.headers["content-type"] == "application/problem+json"
+
+
+def test_stream_past_the_timeout_ends_with_a_timeout_line(restricted):
+    """The status of a stream is sent with its first line: a slice past the timeout ends it with an error line."""
+    one = json.dumps(json.loads((ROOT / "examples" / "security-service.json").read_text(encoding="utf-8")), ensure_ascii=False)
+    lines = [one] * 40  # 16 evaluations a slice: well past 1 ms, and past the 5 ms the GIL gives a thread before the timer runs
+    with restricted.client(headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+        answer = client.post("/v1/evaluate/batch", content=("\n".join(lines) + "\n").encode(), headers={"content-type": "application/x-ndjson"})
+        assert answer.status_code == 200
+        last = json.loads(answer.text.splitlines()[-1])
+        assert last["index"] == 0 and last["error"]["kind"] == "Timeout" and "--timeout" in last["error"]["message"]

@@ -260,7 +260,7 @@ def test_request_id_and_server_timing(http):
 
 def test_access_log_is_structured(http, service):
     http.get("/v1/policies", headers={"X-Request-Id": "access-log-probe"})
-    for _ in range(50):
+    for _ in range(400):  # the line is written just after the answer is sent
         entries = [e for e in service.log_entries() if e.get("request_id") == "access-log-probe"]
         if entries:
             break

@@ -7,6 +7,10 @@ over keep-alive HTTP/1.1 connections from an asyncio client in this process:
 - ``c1_p50_ms``, ``c1_p99_ms`` — latency, one connection, one request at a time;
 - ``c16_per_second`` — requests per second of wall time over ``concurrency``
   connections (16 by default), with ``c16_p50_ms``/``c16_p99_ms`` under that load;
+- ``server_cpu_ms_per_request``, ``client_cpu_ms_per_request`` — CPU time the server's
+  processes and this client spent per request in the throughput run: on a shared machine
+  the wall-clock figures depend on the other load, these much less
+  (``cpus × 1000 / server_cpu_ms_per_request`` is what the server could answer alone);
 - ``errors`` — answers other than 200 (the run fails if there are any).
 
 The client shares the machine with the server; on 2 cores the figures include its cost.
@@ -90,6 +94,21 @@ async def _measure(port: int, bodies: list[bytes], concurrency: int) -> tuple[li
     return latencies, errors, time.perf_counter() - start
 
 
+def _server_cpu(pid: int) -> float:
+    """CPU seconds used so far by the server process and its workers."""
+    import psutil
+
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -140,7 +159,9 @@ def run_http(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, c
         else:
             raise EngineError("the server's workers did not all become ready")
         one, errors_one, _ = asyncio.run(_measure(port, bodies, 1))
+        server_before, client_before = _server_cpu(proc.pid), time.process_time()
         many, errors_many, wall = asyncio.run(_measure(port, bodies, concurrency))
+        server_cpu, client_cpu = _server_cpu(proc.pid) - server_before, time.process_time() - client_before
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -162,6 +183,8 @@ def run_http(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, c
         f"c{concurrency}_per_second": round(applications / wall, 1),
         f"c{concurrency}_p50_ms": round(statistics.median(many) * 1000, 3),
         f"c{concurrency}_p99_ms": round(_percentile(many, 0.99) * 1000, 3),
+        "server_cpu_ms_per_request": round(server_cpu / applications * 1000, 3),
+        "client_cpu_ms_per_request": round(client_cpu / applications * 1000, 3),
         "errors": errors,
         "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "python": f"{sys.version_info.major}.{sys.version_info.minor}",

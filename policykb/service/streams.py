@@ -25,6 +25,7 @@ import shutil
 import tempfile
 import time
 import uuid
+import weakref
 from pathlib import Path
 
 from starlette.requests import Request
@@ -247,7 +248,10 @@ async def audit(request: Request):
             spool.close()
             shutil.rmtree(folder, ignore_errors=True)
 
-    return StreamingResponse(lines(), media_type=JSONL_TYPE)
+    response = StreamingResponse(lines(), media_type=JSONL_TYPE)
+    # a caller gone before the first line means lines() never runs its finally: clean up with the response
+    weakref.finalize(response, shutil.rmtree, str(folder), True)
+    return response
 
 
 REPORT_TYPES = {"json": JSON_TYPE, "text": TEXT_TYPE, "md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}
