@@ -47,8 +47,10 @@ async def readyz(request: Request):
 
 
 def default_extras() -> list[BaseRoute]:
-    """Routes every ``policykb serve`` adds after the API (the workbench page goes here)."""
-    return []
+    """Routes every ``policykb serve`` adds after the API: the workbench page at ``/``."""
+    from policykb.workbench import routes as workbench
+
+    return workbench.routes()
 
 
 def create_app(config: ServiceConfig | None = None, *, extra_routes: Sequence[BaseRoute] = (),
@@ -114,4 +116,7 @@ def _on_sighup(decision_log: DecisionLog | None) -> bool:
 
 def app_from_env() -> Starlette:
     """The factory uvicorn calls in each worker: settings from the environment (``ServiceConfig.to_env``)."""
-    return create_app(ServiceConfig.from_env(), extra_routes=default_extras())
+    from policykb.workbench import routes as workbench
+
+    return create_app(ServiceConfig.from_env(), extra_routes=default_extras(),
+                      public_paths=workbench.PUBLIC, public_prefixes=workbench.PUBLIC_PREFIXES)

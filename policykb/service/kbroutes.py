@@ -2,7 +2,10 @@
 
 ``…/items`` is what ``policykb kb list --format json`` prints, ``…/graph`` what
 ``policykb kb graph`` prints (json, dot or mermaid), ``…/schema`` what ``policykb
-schema`` prints; ``…/readings`` lists the readings of ambiguous sentences.
+schema`` prints; ``…/readings`` lists the readings of ambiguous sentences;
+``…/vocabulary`` describes an application's fields for a form (labels, units, the
+sentences each feeds: ``policykb.forms.vocabulary``) and ``…/text`` is the policy's text,
+which every quote is verbatim from.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from starlette.routing import Route
 from policykb.errors import Problem, suggest
 from policykb.views import item_rows, items_json, json_text, policy_summary, readings_rows
 
-from .answers import JSON_TYPE, answers, text_response
+from .answers import JSON_TYPE, TEXT_TYPE, answers, text_response
 from .handling import LANGS, Query, checked_readings
 from .problems import HTTPProblem
 
@@ -91,6 +94,20 @@ async def readings(request: Request):
     return text_response(json_text(readings_rows(policy_of(request).policy)))
 
 
+@answers
+async def vocabulary(request: Request):
+    from policykb.forms import vocabulary as describe
+
+    Query(request, ())
+    return text_response(json_text(describe(policy_of(request).policy)))
+
+
+@answers
+async def text(request: Request):
+    Query(request, ())
+    return text_response(policy_of(request).policy.text, TEXT_TYPE)
+
+
 def routes() -> list[Route]:
     return [
         Route("/v1/policies", policies, methods=["GET"]),
@@ -100,4 +117,6 @@ def routes() -> list[Route]:
         Route("/v1/policies/{policy}/graph", graph, methods=["GET"]),
         Route("/v1/policies/{policy}/schema", schema, methods=["GET"]),
         Route("/v1/policies/{policy}/readings", readings, methods=["GET"]),
+        Route("/v1/policies/{policy}/vocabulary", vocabulary, methods=["GET"]),
+        Route("/v1/policies/{policy}/text", text, methods=["GET"]),
     ]

@@ -293,8 +293,13 @@ def build(kb, *, token: bool = False, example: Any = None) -> dict:
                                 ["reading", "lang", "format"], _with_text(_ref("Answer")), body=_application_body(None), op="runnersUp"),
         "/v1/audit": _post(
             "Audit granted awards", "Records as JSON Lines or a JSON array, or a form with `awards` (CSV) and `applications` (JSON Lines); "
-            "answered as JSON Lines: the findings as they are found, then the report head with the summary.", ["reading"],
-            {"application/x-ndjson": {"schema": {"type": "string"}, "x-item-schema": _ref("AuditLine")}},
+            "answered as JSON Lines: the findings as they are found, then the report head with the summary; with `format`, "
+            "the whole report `policykb audit --format` writes (json, text, md, html) in `lang`.",
+            ["reading", {"name": "format", "in": "query", "required": False, "description": "jsonl (default, streamed) or a whole report",
+                         "schema": {"type": "string", "enum": ["jsonl", "json", "text", "md", "html"], "default": "jsonl"}}, "lang"],
+            {"application/x-ndjson": {"schema": {"type": "string"}, "x-item-schema": _ref("AuditLine")},
+             "application/json": _json(OPEN_OBJECT), "text/plain": _json({"type": "string"}),
+             "text/markdown": _json({"type": "string"}), "text/html": _json({"type": "string"})},
             body={"required": True, "content": {
                 "application/json": _json({"type": "array", "items": {"type": "object"}}),
                 **{t: {"schema": {"type": "string"}} for t in JSONL},
@@ -318,6 +323,12 @@ def build(kb, *, token: bool = False, example: Any = None) -> dict:
                                              op="schema", description="`policykb schema`"),
         "/v1/policies/{policy}/readings": _get("Readings of ambiguous sentences", ["policy"],
                                                {"application/json": _json({"type": "array", "items": _ref("Reading")})}, op="policyReadings"),
+        "/v1/policies/{policy}/vocabulary": _get(
+            "What an application may say, for a form", ["policy"], {"application/json": _json(OPEN_OBJECT)}, op="vocabulary",
+            description="The applicant's and each fact type's fields with labels (zh, en), units, enum values and the sentences "
+                        "each feeds, and the KB's words for statuses and explanations (`policykb.forms.vocabulary`)."),
+        "/v1/policies/{policy}/text": _get("The policy text", ["policy"], {"text/plain": _json({"type": "string"})}, op="policyText",
+                                           description="The text every quote is verbatim from."),
         "/healthz": _get("The process is up", [], {"application/json": _json(_ref("Health"))}, op="healthz", errors=()),
         "/readyz": _get("The KB is loaded and has evaluated", [], {"application/json": _json(_ref("Health"))}, op="readyz", errors=("503",)),
     }

@@ -6,7 +6,9 @@ is one line per application, in order: the decision object, or ``{"index",
 An audit takes the records as JSON Lines or a JSON array, or a multipart form with
 the awards CSV (``awards``) and the applications as JSON Lines (``applications``);
 the answer is one line per finding as it is found, then the report head (policy,
-KB version, readings, input, summary) last.
+KB version, readings, input, summary) last.  With ``?format=json|text|md|html`` (and
+``lang``) the answer is instead the whole report ``policykb audit --format`` writes,
+built in full before it is sent — what the workbench offers as downloads.
 
 Work runs in a worker thread a slice at a time, each slice under the request
 timeout; a slice that passes it ends the stream with an error line (the status,
@@ -15,6 +17,7 @@ timeout; a slice that passes it ends the stream with an error line (the status,
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
@@ -32,8 +35,8 @@ from starlette.routing import Route
 from policykb.errors import InputError, PolicyKBError, Problem
 from policykb.views import json_line
 
-from .answers import JSONL_TYPE, answers
-from .handling import INLINE_PARSE_BYTES, Query, checked_readings, decode, in_thread, parse_document, run_timed
+from .answers import JSON_TYPE, JSONL_TYPE, TEXT_TYPE, answers, text_response
+from .handling import INLINE_PARSE_BYTES, LANGS, Query, checked_readings, decode, in_thread, parse_document, run_timed
 from .limits import JSON, JSONL, MULTIPART, media_type, read_body
 from .problems import HTTPProblem
 from .routes import log_decision, served
@@ -192,8 +195,10 @@ async def audit(request: Request):
     from policykb.audit.run import audit_groups
 
     kb = served(request)
-    q = Query(request, ("reading",))
+    q = Query(request, ("reading", "format", "lang"))
     readings = kb.readings_with(checked_readings(kb, q.readings()))
+    fmt = q.one("format", "jsonl", ("jsonl", *REPORT_TYPES))
+    lang = q.one("lang", "zh", LANGS)
     folder = Path(tempfile.mkdtemp(prefix="policykb-audit-"))
     try:
         records, awards, origin = await _audit_files(request, folder)
@@ -204,6 +209,12 @@ async def audit(request: Request):
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+    if fmt != "jsonl":
+        try:
+            text = await run_timed(request, _report, kb, source, readings, origin, fmt, lang)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return text_response(text, REPORT_TYPES[fmt])
     stream = _Stream(request)
     findings = audit_groups(kb, source, readings, workers=1, progress=False)
     spool = report.Spool()
@@ -244,6 +255,33 @@ async def audit(request: Request):
     # a caller gone before the first line means lines() never runs its finally: clean up with the response
     weakref.finalize(response, shutil.rmtree, str(folder), True)
     return response
+
+
+REPORT_TYPES = {"json": JSON_TYPE, "text": TEXT_TYPE, "md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}
+
+
+def _report(kb, source, readings, origin, fmt: str, lang: str) -> str:
+    """The whole audit report, as ``policykb audit --format FMT --lang LANG`` writes it."""
+    from policykb.audit import report
+    from policykb.audit.run import audit_groups
+
+    spool = report.Spool()
+    try:
+        for finding in audit_groups(kb, source, readings, workers=1, progress=False):
+            spool.add(finding)
+        summary = spool.summary(source.records, source.applicants)
+        out = io.StringIO()
+        if fmt == "json":
+            report.write_json(out, kb, readings, summary, spool, origin)
+        elif fmt == "text":
+            report.write_text(out, kb, readings, summary, spool, lang)
+        elif fmt == "md":
+            report.write_markdown(out, kb, readings, summary, spool, lang)
+        else:
+            report.write_html(out, kb, readings, summary, spool, lang)
+        return out.getvalue()
+    finally:
+        spool.close()
 
 
 def routes() -> list[Route]:
