@@ -122,7 +122,7 @@ def application_schema(policy: Policy) -> dict:
         "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": f"https://policykb.invalid/schema/{policy.id}/application.json",
         "title": f"Application under {policy.document_number} {policy.title.zh}",
-        "description": "applicant + year + facts; money in yuan; see docs/engine.md",
+        "description": "applicant + year + facts; money in yuan; see `policykb help engine` (docs/engine.md in the repository)",
         "type": "object",
         "required": ["applicant", "year", "facts"],
         "additionalProperties": False,

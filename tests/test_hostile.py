@@ -557,3 +557,18 @@ def test_line_splitter_agrees_with_a_reference_on_any_bytes(monkeypatch):
         assert [content for _, content, _ in got] == [line if len(line) <= 8 else None for line in expected]
 
     agrees()
+
+
+def test_the_application_yaml_loader_is_the_safe_loader_restricted_further(tmp_path, cli):
+    """parse_yaml calls yaml.load with its own Loader: it must stay a SafeLoader, so that a
+    YAML tag cannot build a Python object."""
+    import yaml
+
+    from policykb.engine import documents
+
+    assert issubclass(documents._ApplicationLoader, (yaml.SafeLoader, getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    path = tmp_path / "tagged.yaml"
+    path.write_text("applicant: !!python/object/apply:os.system ['echo owned']\nyear: 2022\nfacts: []\n", encoding="utf-8")
+    run = cli("evaluate", str(path))
+    assert run.code == 2 and "Traceback" not in run.err
+    assert "owned" not in run.out
