@@ -184,7 +184,7 @@ class RulesEngine:
                 joined = self._joined
                 for fact in derived:
                     if joined is None or (fact["t"] in joined and not fact.get("$local")):
-                        c.assert_fact(dict(fact))  # durable_rules writes its sid into the dict it is given
+                        c.assert_fact(dict(fact))  # trap 17: durable_rules writes its sid into the dict it is given
                     if c.s.exception:  # durable_rules keeps a failed assert here, not raising it
                         raise EngineError(str(c.s.exception))
             except Exception as exc:  # never let durable_rules swallow it (upstream #305)
