@@ -370,7 +370,10 @@ def test_ctrl_c_during_a_parallel_audit_exits_130_cleanly(tmp_path):
     env = dict(os.environ, TMPDIR=str(temp))
     process = subprocess.Popen([sys.executable, "-m", "policykb.cli", "audit", str(path), "--workers", "2", "--no-progress",
                                 "--format", "json", "--output", str(tmp_path / "report.json")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, env=env)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, env=env,
+                               # as from a terminal: a SIGINT ignored by this test process (an ignored
+                               # signal stays ignored across exec) must not be inherited
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     import psutil
 
     deadline = time.monotonic() + 60
