@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import tempfile
 from collections import Counter
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import IO, Iterable
+from typing import IO
 
 from policykb.kb.messages import messages
 from policykb.money import fmt_cny
@@ -26,7 +27,7 @@ class Spool:
     """Findings on disk, and their counts in memory."""
 
     def __init__(self):
-        self.file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        self.file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 -- open as long as the report is written, closed by close()
         self.by_code: Counter = Counter()
         self.by_severity: Counter = Counter()
         self.by_measure: Counter = Counter()
