@@ -152,9 +152,9 @@ class _Checker:
         implied = boundary_op(c.says)
         if c.op in ("gt", "gte", "lt", "lte") and implied and implied != c.op:
             self.add(file, path, f"{c.field}: boundary: the words '{c.says}' mean {implied}, but the comparison uses {c.op}")
-        if c.ref is None and c.op in ("gt", "gte", "lt", "lte") and isinstance(c.value, (int, Decimal)) and c.value != 0:
-            if Decimal(c.value) not in numbers_in(c.says):
-                self.add(file, path, f"{c.field}: threshold {c.value} does not appear in its words '{c.says}'")
+        if (c.ref is None and c.op in ("gt", "gte", "lt", "lte") and isinstance(c.value, (int, Decimal)) and c.value != 0
+                and Decimal(c.value) not in numbers_in(c.says)):
+            self.add(file, path, f"{c.field}: threshold {c.value} does not appear in its words '{c.says}'")
 
     def sum_words(self, file: str, path: tuple, s, is_rate: bool) -> None:
         if is_rate:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import networkx as nx
 
@@ -33,7 +34,7 @@ def _member_sets(rel: Relation) -> list[tuple[tuple[str, ...], dict | None]]:
 
 def build_graph(policy: Policy, readings: Mapping[str, str] | None = None) -> nx.MultiDiGraph:
     """The relation graph; with ``readings``, only the edges that hold under them."""
-    g = nx.MultiDiGraph(policy=policy.id, kb_version=policy.version)
+    g: nx.MultiDiGraph[str] = nx.MultiDiGraph(policy=policy.id, kb_version=policy.version)
     for item in policy.items.values():
         amount = item.amount.pick(policy.default_readings()) if isinstance(item.amount, Switch) else item.amount
         g.add_node(

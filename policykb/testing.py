@@ -33,6 +33,8 @@ from typing import Any
 import pytest
 import yaml
 
+from policykb.errors import PolicyKBError
+
 CASE_KEYS = ("name", "year", "applicant", "facts", "readings", "expect", "absent", "totals", "totals_by_payer", "error", "note")
 EXPECT_KEYS = ("item", "subject", "status", "min", "max", "kind", "by", "readings", "missing")
 
@@ -59,8 +61,8 @@ class CaseFile(pytest.File):
             yield CaseItem.from_parent(self, name=name, case=case, defaults=defaults, index=index)
 
 
-class CaseError(Exception):
-    pass
+class CaseError(PolicyKBError):
+    """A YAML case that does not hold (or is not written as a case): a failed test, not a crash."""
 
 
 def _merge(base: Any, override: Any) -> Any:

@@ -68,7 +68,9 @@ ANSWER_SCHEMAS: dict[str, dict] = {
             "outcomes": {"type": "array", "items": _ref("Outcome")},
             "totals": RANGE,
             "totals_by_payer": {"type": "object", "additionalProperties": RANGE},
-            "trace": {"type": "object", "description": "with ?trace=true: the provenance — rule firings, derived facts and the resolved relation graph (networkx node-link JSON), as `policykb evaluate --format json --trace` prints it (docs/engine.md)"},
+            "trace": {"type": "object", "description": "with ?trace=true: the provenance — rule firings, derived facts and the "
+                      "resolved relation graph (networkx node-link JSON), as `policykb evaluate --format json --trace` "
+                      "prints it (docs/engine.md)"},
         },
         "additionalProperties": False,
     },
