@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from policykb import __version__
 from policykb.text import json_text
+from policykb.vocabulary import Status
 
 from .answers import JSON_TYPE, answers, text_response
 from .limits import JSON, JSONL, YAML
@@ -81,7 +82,7 @@ ANSWER_SCHEMAS: dict[str, dict] = {
             "item": {"type": "string"},
             "measure": {"type": "integer"},
             "subject": {"type": "string"},
-            "status": {"type": "string", "enum": ["eligible", "reduced", "excluded", "ineligible", "undetermined", "discretionary", "service"]},
+            "status": {"type": "string", "enum": [status.value for status in Status]},
             "amount": {
                 "type": "object",
                 "required": ["kind", "min", "max"],
