@@ -402,6 +402,7 @@ def other_reward(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
     reading = ctx.reading_of(rel.id, "other_rewards")
     sources = resolve(rel.params["other_rewards"], ctx.readings)
     declared = tuple(rel.params.get("declared_sources", ()))  # from the KB: which declared awards count
+    flag = rel.params.get("declared_flag")  # and the field of theirs that must say so, if any
     for o in ctx.members(rel):
         if not o.alive:
             continue
@@ -416,7 +417,7 @@ def other_reward(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
                        if p.get("source") == THIS_POLICY and p.get("item") != o.item.id]
         if "declared" in sources:
             others += [Rival(p.get("item") or p.get("source"), p.subject, p.get("amount"), "declared") for p in joined
-                       if p.get("source") in declared and p.get("smart_digital")]
+                       if p.get("source") in declared and (flag is None or p.get(flag))]
         if others:
             o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None), rivals=tuple(others),
                         winner=others[0], detail=(("sources", tuple(sources)),), reading=reading), status="excluded")

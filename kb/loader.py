@@ -38,6 +38,7 @@ from .model import (
     Floor,
     Item,
     Measure,
+    OWN_SOURCE,
     PerUnit,
     Policy,
     Provision,
@@ -47,6 +48,7 @@ from .model import (
     Sum,
     Target,
     Term,
+    Text,
     Threshold,
     Vocabulary,
 )
@@ -65,7 +67,8 @@ PROVISION_KINDS = ("eligibility", "case_by_case", "period", "highest_wins", "aut
 OTHER_REWARD_SOURCES = ("met", "granted", "declared")
 FLOOR_APPLIES = ("always", "when_reached")
 REPEATS = ("once", "yearly")
-PAYERS = ("taicang", "suzhou")
+PAYER_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+DEFAULT_PAYER = "issuer"  # the one payer of a policy.yaml that lists none
 
 _CN_DIGITS = "零一二三四五六七八九"
 
@@ -150,6 +153,8 @@ class _Load:
         self.problems: list[Problem] = []
         self.files: dict[str, YamlFile] = {}
         self.reading_paths: dict[str, tuple] = {}
+        self.payer_ids: tuple[str, ...] = (DEFAULT_PAYER,)  # from policy.yaml, read first
+        self.default_payer = DEFAULT_PAYER
 
     def read(self, name: str) -> Reader | None:
         path = self.folder / name
@@ -178,7 +183,7 @@ class _Load:
         node = r.mapping(
             r.yf.data, (),
             required=("id", "document_number", "title", "issuer", "issued", "in_force", "interpretation_authority", "text"),
-            optional=("notice_title", "currency", "chapters"),
+            optional=("notice_title", "currency", "chapters", "payers", "default_payer"),
         ) or {}
         meta: dict[str, Any] = {
             "id": r.string(node.get("id"), ("id",)),
@@ -212,7 +217,26 @@ class _Load:
                 r.fail(p + ("measures",), "expected [first, last] measure numbers")
             chapters.append(Chapter(r.string(ch.get("number"), p + ("number",)), first, last, r.text(ch.get("title"), p + ("title",))))
         meta["chapters"] = tuple(chapters)
+        meta["payers"], meta["default_payer"] = self.payers(r, node, meta["issuer"])
+        self.payer_ids, self.default_payer = tuple(meta["payers"]), meta["default_payer"]
         return meta
+
+    @staticmethod
+    def payers(r: Reader, node: dict, issuer: Text) -> tuple[dict[str, Text], str]:
+        """Who pays: ``payers: {id: {zh, en}}`` (the policy's issuer alone when absent) and
+        ``default_payer`` (the first listed when absent), the payer of an item naming none."""
+        if "payers" not in node:
+            return {DEFAULT_PAYER: issuer}, DEFAULT_PAYER
+        raw = r.table(node.get("payers"), ("payers",))
+        payers = {str(k): r.text(v, ("payers", k)) for k, v in raw.items()}
+        for pid in payers:
+            if not PAYER_ID.match(pid):
+                r.fail(("payers", pid), f"a payer ID is lower-case letters, digits and _ (like taicang); found '{pid}'")
+        if not payers:
+            r.fail(("payers",), "name at least one payer")
+            return {DEFAULT_PAYER: issuer}, DEFAULT_PAYER
+        default = r.choice(node.get("default_payer", next(iter(payers))), ("default_payer",), payers, "payer")
+        return payers, default or next(iter(payers))
 
     # -- facts.yaml
     def field_spec(self, r: Reader, name: str, raw: Any, path: tuple, derived: bool = False) -> FieldSpec:
@@ -606,7 +630,7 @@ class _Load:
             amount=self.amount(r, node.get("amount"), path + ("amount",), field_type, readings),
             readings=declared,
             repeat=r.switchable(node.get("repeat", "once"), path + ("repeat",), lambda v, q: r.choice(v, q, REPEATS, "repeat rule"), readings),
-            payer=r.choice(node.get("payer", "taicang"), path + ("payer",), PAYERS, "payer"),
+            payer=r.choice(node.get("payer", self.default_payer), path + ("payer",), self.payer_ids, "payer"),
             order=order,
             file=fname,
         )
@@ -626,7 +650,7 @@ class _Load:
             "authority": ("authority",),
         }
         # the fields the engine reads from the context facts these provisions name
-        context_fields = {"case_by_case": ("items",), "highest_wins": ("source", "item", "year", "amount", "smart_digital")}
+        context_fields = {"case_by_case": ("items",), "highest_wins": ("source", "item", "year", "amount")}
         for i, raw in enumerate(r.sequence(top.get("provisions"), ("provisions",))):
             p = ("provisions", i)
             kind = raw.get("kind") if isinstance(raw, dict) else None
@@ -646,6 +670,9 @@ class _Load:
                     for needed in context_fields[kind]:
                         if needed not in present:
                             r.fail(p + ("fact",), f"fact type {fact} lacks the field '{needed}' that {kind} reads")
+                    source = present.get("source")
+                    if kind == "highest_wins" and source is not None and source.values is not None and OWN_SOURCE not in source.values:
+                        r.fail(p + ("fact",), f"the 'source' field of {fact} needs the value '{OWN_SOURCE}' (an award of this same policy)")
             if kind == "eligibility":
                 conditions = self.condition(r, node.get("conditions", []), p + ("conditions",), _FieldLookup(vocabulary, None), readings)
                 if "covers" in node:
@@ -680,7 +707,9 @@ class _Load:
         return tuple(out)
 
     # -- relations.yaml
-    def relations(self, items: dict[str, Item], readings) -> dict[str, Relation]:
+    def relations(self, items: dict[str, Item], readings, prior: FactType | None = None) -> dict[str, Relation]:
+        """``prior``: the context fact type of awards already granted (the highest_wins
+        provision's ``fact``), whose fields ``declared_sources`` and ``declared_flag`` name."""
         r = self.read("relations.yaml")
         if r is None:
             return {}
@@ -700,7 +729,7 @@ class _Load:
             kind = raw.get("kind") if isinstance(raw, dict) else None
             node = r.mapping(raw, p, required=("id", "kind", "title", "members", "scope", "quote") + extra.get(kind, ()),
                              optional=("rationale", "cites") + (("payer",) if kind == "group_cap" else ())
-                             + (("declared_sources",) if kind == "excluded_by_other_reward" else ())) or {}
+                             + (("declared_sources", "declared_flag", "other_label") if kind == "excluded_by_other_reward" else ())) or {}
             kind = r.choice(node.get("kind"), p + ("kind",), RELATION_KINDS, "relation kind")
             rid = r.string(node.get("id"), p + ("id",))
             if rid in out:
@@ -715,9 +744,9 @@ class _Load:
                 def sources(v: Any, q: tuple) -> tuple:
                     return tuple(r.choice(s, q + (j,), OTHER_REWARD_SOURCES, "kind of other reward") for j, s in enumerate(r.sequence(v, q)))
                 params["other_rewards"] = r.switchable(node.get("other_rewards"), p + ("other_rewards",), sources, readings)
-                # which sources of a declared award (prior_award.source) count as "declared"
-                params["declared_sources"] = tuple(r.string(s, p + ("declared_sources", j))
-                                                   for j, s in enumerate(r.sequence(node.get("declared_sources", []), p + ("declared_sources",))))
+                params.update(self.declared(r, node, p, prior))
+                if "other_label" in node:  # the other reward in words (the relation graph's node)
+                    params["other_label"] = r.text(node["other_label"], p + ("other_label",))
             elif kind == "requires":
                 target = node.get("requires")
                 if target not in items:
@@ -728,9 +757,29 @@ class _Load:
                 scope=r.choice(node.get("scope"), p + ("scope",), RELATION_SCOPES, "relation scope"),
                 quote=r.string(node.get("quote"), p + ("quote",)), params=params,
                 rationale=r.text(node["rationale"], p + ("rationale",)) if "rationale" in node else None,
-                payer=r.choice(node.get("payer", "taicang"), p + ("payer",), PAYERS, "payer") if kind == "group_cap" else None,
+                payer=r.choice(node.get("payer", self.default_payer), p + ("payer",), self.payer_ids, "payer") if kind == "group_cap" else None,
                 cites=self.citations(r, node.get("cites", []), p + ("cites",)),
             )
+        return out
+
+    @staticmethod
+    def declared(r: Reader, node: dict, p: tuple, prior: FactType | None) -> dict[str, Any]:
+        """Which declared awards count as another reward: ``declared_sources`` (values of the
+        prior-award fact's ``source``) and ``declared_flag`` (a bool field of it that must be true)."""
+        sources_spec = prior.fields.get("source") if prior is not None else None
+        allowed = tuple(sources_spec.values) if sources_spec is not None and sources_spec.values else None
+        out: dict[str, Any] = {"declared_sources": tuple(
+            r.choice(s, p + ("declared_sources", j), allowed, "source of a declared award") if allowed else r.string(s, p + ("declared_sources", j))
+            for j, s in enumerate(r.sequence(node.get("declared_sources", []), p + ("declared_sources",))))}
+        if "declared_flag" in node:
+            flag = r.string(node["declared_flag"], p + ("declared_flag",))
+            spec = prior.fields.get(flag) if prior is not None else None
+            if prior is None:
+                r.fail(p + ("declared_flag",), "a declared_flag needs a highest_wins provision naming the fact type of awards already granted")
+            elif spec is None or spec.type != "bool":
+                bools = [n for n, f in prior.fields.items() if f.type == "bool"]
+                r.fail(p + ("declared_flag",), f"'{flag}' is not a bool field of {prior.name}; its bool fields: {', '.join(bools) or 'none'}{suggest(flag, bools)}")
+            out["declared_flag"] = flag
         return out
 
     # -- targets.yaml, glossary.yaml, inventory.yaml
@@ -849,7 +898,8 @@ def load_policy(folder: str | Path) -> Policy:
         raise KBError(load.problems)
     measures, items = load.measures(vocabulary, readings)
     provisions = load.provisions(vocabulary, readings, items)
-    relations = load.relations(items, readings)
+    g4 = next((pr for pr in provisions.values() if pr.kind == "highest_wins" and "fact" in pr.params), None)
+    relations = load.relations(items, readings, vocabulary.fact_types[g4.params["fact"]] if g4 is not None else None)
     targets = load.targets()
     glossary = load.glossary(vocabulary)
     inventory = load.inventory()
@@ -879,4 +929,6 @@ def load_policy(folder: str | Path) -> Policy:
         inventory=inventory,
         version=content_hash(folder),
         path=str(folder),
+        payers=meta["payers"],
+        default_payer=meta["default_payer"],
     )

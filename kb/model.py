@@ -232,6 +232,10 @@ class Amount:
 
 # --- items, relations, provisions, readings ------------------------------------------
 
+# The value of a context fact's ``source`` that means "granted under this same policy": the
+# context fact type a ``highest_wins`` provision names must offer it (the loader checks).
+OWN_SOURCE = "this_policy"
+
 
 @dataclass(frozen=True)
 class Item:
@@ -248,7 +252,7 @@ class Item:
     amount: Any  # Amount or Switch of Amounts
     readings: tuple[str, ...]
     repeat: Any = "once"  # "once" per subject, "yearly", or a Switch between them (I-12)
-    payer: str = "taicang"
+    payer: str = ""  # a payer of policy.yaml's ``payers`` (the loader fills in the default payer)
     order: int = 0  # position in the policy, for stable output and tie-breaks
     file: str = ""
 
@@ -387,6 +391,9 @@ class Policy:
     inventory: tuple[str, ...]
     version: str
     path: str
+    payers: Mapping[str, Text] = field(default_factory=dict)  # who pays, by id: {zh, en} names
+    default_payer: str = ""  # the payer of an item that names none
+
 
     def default_readings(self) -> dict[str, str]:
         return {rid: r.default for rid, r in self.readings.items()}
