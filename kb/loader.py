@@ -231,7 +231,7 @@ class _Load:
         payers = {str(k): r.text(v, ("payers", k)) for k, v in raw.items()}
         for pid in payers:
             if not PAYER_ID.match(pid):
-                r.fail(("payers", pid), f"a payer ID is lower-case letters, digits and _ (like taicang); found '{pid}'")
+                r.fail(("payers", pid), f"a payer ID is lower-case letters, digits and _ (like city_fund); found '{pid}'")
         if not payers:
             r.fail(("payers",), "name at least one payer")
             return {DEFAULT_PAYER: issuer}, DEFAULT_PAYER
