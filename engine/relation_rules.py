@@ -18,13 +18,16 @@ batch (docs/engine.md, "New traps that chaining brings").
 
 from __future__ import annotations
 
+import itertools
 from typing import Mapping
 
 from policykb.kb.graph import build_graph, relation_groups
-from policykb.kb.model import Policy
+from policykb.kb.model import OWN_SOURCE, Policy, switch_readings
+from policykb.vocabulary import ProvisionKind
 
-# The value of a context fact's ``source`` that means "granted under this same policy".
-THIS_POLICY = "this_policy"
+# The value of a context fact's ``source`` that means "granted under this same policy"
+# (a convention of the KB's context fact types, checked by the loader).
+THIS_POLICY = OWN_SOURCE
 
 # $met fields that hold relation keys, by relation kind
 KEY_FIELDS = {
@@ -62,10 +65,6 @@ def relation_keys(policy: Policy, readings: Mapping[str, str]) -> dict[str, dict
 
 def key_problems(policy: Policy) -> list[str]:
     """Relation memberships the key-based rules cannot represent."""
-    import itertools
-
-    from policykb.kb.model import switch_readings
-
     # only the readings that switch relation members matter here
     ids = sorted(set().union(*(switch_readings(r.members) for r in policy.relations.values())) if policy.relations else set())
     base = policy.default_readings()
@@ -102,11 +101,12 @@ def _same(binding: str, *names: str) -> list[dict]:
 
 def relation_rules(policy: Policy, keys: Mapping[str, Mapping[str, str]]) -> dict:
     """name → (durable_rules rule, RuleInfo) for the relation layer."""
+    # deferred: the compiler imports this module, and RuleInfo is the compiler's
     from .compiler import RuleInfo
 
     present = {k for item_keys in keys.values() for k in item_keys}
-    g4 = next((p for p in policy.provisions.values() if p.kind == "highest_wins"), None)
-    g2 = next((p for p in policy.provisions.values() if p.kind == "case_by_case"), None)
+    g4 = policy.provision(ProvisionKind.HIGHEST_WINS)
+    g2 = policy.provision(ProvisionKind.CASE_BY_CASE)
     prior = g4.params.get("fact") if g4 is not None else None
     support = g2.params.get("fact") if g2 is not None else None
     out: dict = {}
@@ -126,7 +126,7 @@ def relation_rules(policy: Policy, keys: Mapping[str, Mapping[str, str]]) -> dic
     # An exclusive group (enterprise-year scope) is the relation's member edges, one per $met
     # fact, never a pair rule: pairs would be quadratic in the projects of one application.
     applicant = ("y", {"$and": [{"t": "$applicant"}, *_ex("year", "applicant_id")]})
-    if prior:
+    if g4 is not None and prior:
         # awards of this policy already granted this year, joined with the applicant's year (one
         # join per award, whatever the number of outcomes): the relation they count against
         this_year = [{"source": THIS_POLICY}, *_ex("year"), *_same("y", "year")]
@@ -171,7 +171,7 @@ def relation_rules(policy: Policy, keys: Mapping[str, Mapping[str, str]]) -> dic
             ("a", _met(*_ex("needs", "subject"))),
             ("b", _met(*_ex("item", "subject"), {"item": {"a": "needs"}}, *_same("a", "subject"))),
         ])
-    if support:  # case-by-case support for the subject, or given to the enterprise itself
+    if g2 is not None and support:  # case-by-case support for the subject, or given to the enterprise itself
         add("~case_by_case#1", g2.id, "case_by_case", [
             ("s", {"$and": [{"t": support}, *_ex("subject")]}),
             ("a", _met(*_ex("subject"), {"subject": {"s": "subject"}})),

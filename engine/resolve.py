@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Mapping
 
-from policykb.kb.model import Policy, Provision, Relation, resolve
+from policykb.kb.model import Policy, Provision, Relation, resolve, switch_readings
 from policykb.money import ZERO
+from policykb.vocabulary import ProvisionKind
 
 import networkx as nx
 
@@ -45,8 +46,6 @@ class Statics:
     kind, and the reading each switchable parameter depends on."""
 
     def __init__(self, policy: Policy):
-        from policykb.kb.model import switch_readings
-
         self.policy = policy
         self.provisions = {p.kind: p for p in policy.provisions.values()}
         self.relations: dict[str, list[Relation]] = {}
@@ -126,10 +125,11 @@ class Context:
         """What ``o`` would still pay after G4: its ceiling less what was already granted."""
         found = self.same_kind_priors(o)
         if not found:
-            return o.high
-        if resolve(self.provision("highest_wins").params["prior_awards"], self.readings) == "exclusive":
+            return _high(o)
+        g4 = self.provision(ProvisionKind.HIGHEST_WINS)
+        if g4 is not None and resolve(g4.params["prior_awards"], self.readings) == "exclusive":
             return ZERO
-        return max(ZERO, o.high - sum((p.get("amount") for p in found), ZERO))
+        return max(ZERO, _high(o) - sum((p.get("amount") for p in found), ZERO))
 
     def members(self, rel: Relation) -> list[Outcome]:
         """The outcomes a relation joins (its ``member`` edges), in policy order."""
@@ -152,9 +152,23 @@ class Context:
         return [r for r in self.statics.relations.get(kind, ()) if f"clause:{r.id}" in self.graph]
 
 
+def _high(o: Outcome) -> Decimal:
+    """A cash outcome's upper bound (every cash outcome has one)."""
+    return o.high if o.high is not None else ZERO
+
+
+def _low(o: Outcome) -> Decimal:
+    return o.low if o.low is not None else ZERO
+
+
+def _raw_high(o: Outcome) -> Decimal:
+    """The upper bound before the item's own cap (ties, reading-rules §3)."""
+    return o.computed.raw_high if o.computed is not None and o.computed.raw_high is not None else ZERO
+
+
 def _rank(o: Outcome) -> tuple:
     """Largest after caps first; ties: larger before caps, then first listed, then subject."""
-    return (-(o.high or ZERO), -(o.computed.raw_high if o.computed and o.computed.raw_high is not None else ZERO), o.item.order, o.subject)
+    return (-_high(o), -_raw_high(o), o.item.order, o.subject)
 
 
 def resolve_all(outcomes: list[Outcome], ctx: Context) -> None:
@@ -226,9 +240,9 @@ def period(outcomes: list[Outcome], ctx: Context) -> None:
 
 
 def case_by_case(outcomes: list[Outcome], ctx: Context) -> None:
-    g2 = ctx.provision("case_by_case")
+    g2 = ctx.provision(ProvisionKind.CASE_BY_CASE)
     supports = ctx.context_facts(g2)
-    if not supports:
+    if g2 is None or not supports:
         return
     reading = ctx.reading_of(g2.id, "scope")
     scope = resolve(g2.params["scope"], ctx.readings)
@@ -256,7 +270,7 @@ def case_by_case(outcomes: list[Outcome], ctx: Context) -> None:
 
 def highest(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
     cash = {ctx.node(o) for o in ctx.members(rel) if o.is_cash}
-    edges = nx.Graph()
+    edges: nx.Graph = nx.Graph()
     edges.add_nodes_from(sorted(cash))
     edges.add_edges_from((a, b) for a, b, d in ctx.graph.edges(data=True)
                          if d.get("kind") == "highest" and d.get("relation") == rel.id and a in cash and b in cash)
@@ -286,46 +300,65 @@ def exclusive(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
         if o.is_cash:
             by_item.setdefault(o.item.id, []).append(o)
     mode = resolve(rel.params.get("projects", "all"), ctx.readings)
-    reading = ctx.reading_of(rel.id, "projects")
     claimed = ctx.granted_claims(rel, members)  # this year's awards already granted under the relation
     if not by_item or (len(by_item) < 2 and mode == "all" and not claimed):
         return
     if claimed:
-        # The enterprise already received one item type this year: it is the one that stands.
-        kept_type = sorted(claimed, key=lambda p: (-p.get("amount"), ctx.policy.items[p.get("item")].order))[0]
-        winner = Rival(kept_type.get("item"), kept_type.subject, kept_type.get("amount"), "granted")
-        detail = (("mode", mode), ("granted", tuple((p.key, p.get("item"), p.subject, p.get("amount")) for p in claimed)))
-        for item_id, group in by_item.items():
-            for o in group:
-                if item_id != winner.item or mode == "largest":
-                    o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None), winner=winner,
-                                rivals=(winner,), detail=detail + (("one_project", item_id == winner.item),), reading=reading),
-                          status="excluded")
-        return
-    totals: dict[str, tuple[Decimal, Decimal, list[Outcome]]] = {}
+        _exclusive_granted(by_item, claimed, ctx, rel, mode)
+    else:
+        _exclusive_ranked(by_item, _exclusive_totals(by_item, ctx, mode), ctx, rel, mode)
+
+
+Totals = dict[str, tuple[Decimal, Decimal, list[Outcome]]]
+
+
+def _exclusive_granted(by_item: dict[str, list[Outcome]], claimed: list[Fact], ctx: Context, rel: Relation, mode: str) -> None:
+    """The enterprise already received one item type this year: it is the one that stands."""
+    reading = ctx.reading_of(rel.id, "projects")
+    kept_type = sorted(claimed, key=lambda p: (-p.get("amount"), ctx.policy.items[p.get("item")].order))[0]
+    winner = Rival(kept_type.get("item"), kept_type.subject, kept_type.get("amount"), "granted")
+    detail = (("mode", mode), ("granted", tuple((p.key, p.get("item"), p.subject, p.get("amount")) for p in claimed)))
+    for item_id, group in by_item.items():
+        for o in group:
+            if item_id != winner.item or mode == "largest":
+                o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None), winner=winner,
+                            rivals=(winner,), detail=detail + (("one_project", item_id == winner.item),), reading=reading),
+                      status="excluded")
+
+
+def _exclusive_totals(by_item: dict[str, list[Outcome]], ctx: Context, mode: str) -> Totals:
+    """Per item type: what it would pay (after earlier awards and its group cap), before caps, and the projects chosen."""
+    totals: Totals = {}
     for item_id, group in by_item.items():
         # ranked by what each would still pay after earlier awards (G4), so the winner is never empty-handed
         ordered = sorted(group, key=lambda o: (-ctx.net_of_priors(o),) + _rank(o))
         chosen = ordered[:1] if mode == "largest" else ordered
         value = sum((ctx.net_of_priors(o) for o in chosen), ZERO)
-        raw = sum((o.computed.raw_high for o in chosen), ZERO)
+        raw = sum((_raw_high(o) for o in chosen), ZERO)
         for cap_rel in _group_caps_of(group[0], ctx):
             value = min(value, cap_rel.params["cap"])
         totals[item_id] = (value, raw, chosen)
+    return totals
+
+
+def _exclusive_ranked(by_item: dict[str, list[Outcome]], totals: Totals, ctx: Context, rel: Relation, mode: str) -> None:
+    """The largest item type stands; the others, and the projects of its type not chosen, are excluded."""
+    reading = ctx.reading_of(rel.id, "projects")
     order = {i: ctx.policy.items[i].order for i in totals}
     ranking = sorted(totals, key=lambda i: (-totals[i][0], -totals[i][1], order[i]))
     winner_id = ranking[0]
     winner = Rival(winner_id, "", totals[winner_id][0], "eligible")
     rivals = tuple(Rival(i, "", totals[i][0], "eligible") for i in ranking)
-    detail = (("mode", mode), ("totals", tuple((i, totals[i][0], totals[i][1]) for i in ranking)))
+    detail: tuple[tuple[str, Any], ...] = (("mode", mode), ("totals", tuple((i, totals[i][0], totals[i][1]) for i in ranking)))
+    chosen = totals[winner_id][2]
     for item_id, group in by_item.items():
         for o in group:
             if item_id != winner_id:
                 o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),
                             winner=winner, rivals=rivals, detail=detail, reading=reading), status="excluded")
-            elif not any(o is c for c in totals[winner_id][2]):
+            elif not any(o is c for c in chosen):
                 o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),
-                            winner=totals[winner_id][2][0].rival(), rivals=tuple(x.rival() for x in sorted(group, key=_rank)),
+                            winner=chosen[0].rival(), rivals=tuple(x.rival() for x in sorted(group, key=_rank)),
                             detail=detail + (("one_project", True),), reading=reading), status="excluded")
             elif len(totals) > 1:
                 o.act(Event(rel.id, rel.kind, "kept", winner=winner, rivals=rivals, detail=detail, reading=reading))
@@ -351,13 +384,13 @@ def group_cap(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
         if share == net[id(o)]:
             o.act(Event(rel.id, rel.kind, "kept", detail=detail))
             continue
-        high = o.high - (net[id(o)] - share)  # G4 takes the earlier awards off what remains
+        high = _high(o) - (net[id(o)] - share)  # G4 takes the earlier awards off what remains
         if share == ZERO:
             o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(ZERO, ZERO), detail=detail),
                   status="excluded", low=ZERO, high=ZERO)
         else:
-            o.act(Event(rel.id, rel.kind, "reduced", before=(o.low, o.high), after=(min(o.low, high), high), detail=detail),
-                  status="reduced", low=min(o.low, high), high=high)
+            o.act(Event(rel.id, rel.kind, "reduced", before=(o.low, o.high), after=(min(_low(o), high), high), detail=detail),
+                  status="reduced", low=min(_low(o), high), high=high)
 
 
 def _cap_members(rel: Relation, ctx: Context) -> tuple[str, ...]:
@@ -366,9 +399,9 @@ def _cap_members(rel: Relation, ctx: Context) -> tuple[str, ...]:
 
 
 def prior_awards(outcomes: list[Outcome], ctx: Context) -> None:
-    g4 = ctx.provision("highest_wins")
+    g4 = ctx.provision(ProvisionKind.HIGHEST_WINS)
     priors = ctx.context_facts(g4)
-    if not priors:
+    if g4 is None or not priors:
         return
     reading = ctx.reading_of(g4.id, "prior_awards")
     mode = resolve(g4.params["prior_awards"], ctx.readings)
@@ -388,8 +421,8 @@ def prior_awards(outcomes: list[Outcome], ctx: Context) -> None:
         if granted == ZERO:  # an award of nothing cuts nothing: weighed, not reduced (issue 10 item 20)
             o.act(Event(g4.id, g4.kind, "kept", before=(o.low, o.high), after=(o.low, o.high), detail=detail, reading=reading))
             continue
-        high = max(ZERO, o.high - granted)
-        low = max(ZERO, o.low - granted)
+        high = max(ZERO, _high(o) - granted)
+        low = max(ZERO, _low(o) - granted)
         if high == ZERO:
             o.act(Event(g4.id, g4.kind, "excluded", before=(o.low, o.high), after=(ZERO, ZERO), detail=detail, reading=reading),
                   status="excluded", low=ZERO, high=ZERO)

@@ -80,24 +80,30 @@ class Generator:
         if t == "bool":
             return rng.random() < 0.75
         if t == "enum":
-            values = list(spec.values or {})
-            return rng.choice(values)
+            return rng.choice(list(spec.values or {}))
         if t in ("integer", "count", "year"):
-            low = spec.minimum if spec.minimum is not None else 0
-            high = spec.maximum if spec.maximum is not None else 500
-            numeric = [v for v in near if isinstance(v, int)]
-            if numeric and rng.random() < 0.7:
-                base = rng.choice(numeric)
-                return max(low, base + rng.choice((-1, 0, 1, 1, 2, 50)))
-            return rng.randint(low, high)
+            return self.whole(spec, [v for v in near if isinstance(v, int)])
         if t == "money":
-            numeric = [v for v in near if isinstance(v, Decimal)]
-            if numeric and rng.random() < 0.6:
-                base = rng.choice(numeric)
-                delta = rng.choice((Decimal("-0.01"), Decimal(0), Decimal("0.01"), Decimal(1), Decimal(250000)))
-                return f"{max(Decimal(0), base + delta):.2f}"
-            return rng.choice((rng.randint(0, 50) * 100000, rng.randint(0, 99999999), rng.randint(1, 3000) * 10000))
+            return self.money([v for v in near if isinstance(v, Decimal)])
         return f"T{rng.randint(1, 99)}"
+
+    def whole(self, spec: FieldSpec, near: list[int]) -> int:
+        """A whole number, mostly at or next to a threshold of a condition."""
+        rng = self.rng
+        low = spec.minimum if spec.minimum is not None else 0
+        high = spec.maximum if spec.maximum is not None else 500
+        if near and rng.random() < 0.7:
+            return max(low, rng.choice(near) + rng.choice((-1, 0, 1, 1, 2, 50)))
+        return rng.randint(low, high)
+
+    def money(self, near: list[Decimal]) -> Any:
+        """An amount, often a fen either side of a threshold of a condition."""
+        rng = self.rng
+        if near and rng.random() < 0.6:
+            base = rng.choice(near)
+            delta = rng.choice((Decimal("-0.01"), Decimal(0), Decimal("0.01"), Decimal(1), Decimal(250000)))
+            return f"{max(Decimal(0), base + delta):.2f}"
+        return rng.choice((rng.randint(0, 50) * 100000, rng.randint(0, 99999999), rng.randint(1, 3000) * 10000))
 
     def fact(self, fact_type: str, subject: str) -> dict:
         ft = self.policy.vocabulary.fact_types[fact_type]

@@ -16,10 +16,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from policykb.errors import KBError, Problem
+from policykb.vocabulary import RelationKind
 
 from . import conditions as cond
 from .loader import load_policy, measure_label
-from .model import Policy, Switch, switch_readings
+from .model import Policy, Relation, Switch, switch_readings
 from .yamlio import YamlFile
 
 _SPACE = re.compile(r"\s+")
@@ -208,14 +209,9 @@ class _Checker:
                     if others:
                         self.add("relations.yaml", at + ("payer",), f"{rel.id} is {rel.payer}'s cap, but {', '.join(others)} are paid by another payer")
             for ms in members:
-                if not ms and isinstance(rel.members, Switch):
-                    continue  # no members under one option: the relation does not act under that reading
-                if rel.kind in ("exclusive", "highest", "complementary") and len(ms) < 2:
-                    self.add("relations.yaml", at + ("members",), f"a {rel.kind} relation needs at least two items")
-                if rel.kind == "requires" and rel.params.get("requires") in ms:
-                    self.add("relations.yaml", at + ("requires",), "an item cannot require itself")
-                if rel.kind in ("exclusive", "group_cap") and rel.scope != "enterprise_year":
-                    self.add("relations.yaml", at + ("scope",), f"a {rel.kind} relation acts per enterprise and year")
+                if ms or not isinstance(rel.members, Switch):  # no members under one option: the relation does not act under that reading
+                    for key, message in _shape_problems(rel, ms):
+                        self.add("relations.yaml", at + (key,), message)
 
     def provisions_targets_glossary(self) -> None:
         policy = self.policy
@@ -257,6 +253,18 @@ class _Checker:
         self.problems.extend(check_messages()[1])
         self.engine_limits()
         return self.problems
+
+
+def _shape_problems(rel: Relation, members: tuple[str, ...]) -> list[tuple[str, str]]:
+    """What a relation's kind asks of its members and scope: (key, message) pairs."""
+    checks = [
+        (rel.kind in (RelationKind.EXCLUSIVE, RelationKind.HIGHEST, RelationKind.COMPLEMENTARY) and len(members) < 2, "members",
+         f"a {rel.kind} relation needs at least two items"),
+        (rel.kind == RelationKind.REQUIRES and rel.params.get("requires") in members, "requires", "an item cannot require itself"),
+        (rel.kind in (RelationKind.EXCLUSIVE, RelationKind.GROUP_CAP) and rel.scope != "enterprise_year", "scope",
+         f"a {rel.kind} relation acts per enterprise and year"),
+    ]
+    return [(key, message) for bad, key, message in checks if bad]
 
 
 def check_policy(policy: Policy) -> list[Problem]:

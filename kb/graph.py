@@ -19,6 +19,8 @@ from typing import Any, Mapping
 
 import networkx as nx
 
+from policykb.vocabulary import RelationKind
+
 from .model import Policy, Relation, Switch, Text
 
 OTHER_REWARD = "*other-reward"
@@ -43,36 +45,47 @@ def build_graph(policy: Policy, readings: Mapping[str, str] | None = None) -> nx
             title_zh=item.title.zh, title_en=item.title.en, amount_kind=amount.kind, payer=item.payer,
         )
     for rel in policy.relations.values():
-        whens: dict[tuple[str, str], list] = {}
-        for members, when in _member_sets(rel):
-            if readings is not None and when is not None and any(readings.get(k) != v for k, v in when.items()):
-                continue
-            if rel.kind == "requires":
-                pairs = [(m, rel.params["requires"]) for m in members]
-            elif rel.kind == "excluded_by_other_reward":
-                pairs = [(OTHER_REWARD, m) for m in members]
-            elif rel.kind == "group_cap":
-                # a cap is a node of its own (its amount and payer), each member pointing to it
-                pairs = [(m, rel.id) for m in sorted(members, key=lambda i: policy.items[i].order)]
-            else:
-                ordered = sorted(members, key=lambda i: policy.items[i].order)
-                pairs = list(itertools.combinations(ordered, 2))
-            for pair in pairs:
-                whens.setdefault(pair, []).append(when)
-        for (a, b), conditions in whens.items():
-            if a == OTHER_REWARD and a not in g:
-                label = rel.params.get("other_label") or OTHER_REWARD_LABEL
-                g.add_node(OTHER_REWARD, kind="external", title_zh=label.zh, title_en=label.en, order=-1)
-            if rel.kind == "group_cap" and b not in g:
-                g.add_node(b, kind="cap", cap=str(rel.params["cap"]), payer=rel.payer, scope=rel.scope,
-                           title_zh=rel.title.zh, title_en=rel.title.en, order=len(policy.items) + list(policy.relations).index(rel.id))
-            when = None if any(c is None for c in conditions) or len(conditions) == len(_member_sets(rel)) else _merge(conditions)
-            g.add_edge(
-                a, b, key=rel.id, relation=rel.id, kind=rel.kind, scope=rel.scope,
-                directed=rel.kind in ("requires", "excluded_by_other_reward", "group_cap"),
-                title_zh=rel.title.zh, title_en=rel.title.en, quote=rel.quote, when=when,
-            )
+        for (a, b), conditions in _pairs(policy, rel, readings).items():
+            _add_relation_edge(g, policy, rel, a, b, conditions)
     return g
+
+
+def _pairs(policy: Policy, rel: Relation, readings: Mapping[str, str] | None) -> dict[tuple[str, str], list]:
+    """The node pairs a relation joins, each with the reading cases it holds under."""
+    whens: dict[tuple[str, str], list] = {}
+    for members, when in _member_sets(rel):
+        if readings is not None and when is not None and any(readings.get(k) != v for k, v in when.items()):
+            continue
+        for pair in _member_pairs(policy, rel, members):
+            whens.setdefault(pair, []).append(when)
+    return whens
+
+
+def _member_pairs(policy: Policy, rel: Relation, members: tuple[str, ...]) -> list[tuple[str, str]]:
+    if rel.kind == RelationKind.REQUIRES:
+        return [(m, rel.params["requires"]) for m in members]
+    if rel.kind == RelationKind.EXCLUDED_BY_OTHER_REWARD:
+        return [(OTHER_REWARD, m) for m in members]
+    ordered = sorted(members, key=lambda i: policy.items[i].order)
+    if rel.kind == RelationKind.GROUP_CAP:
+        # a cap is a node of its own (its amount and payer), each member pointing to it
+        return [(m, rel.id) for m in ordered]
+    return list(itertools.combinations(ordered, 2))
+
+
+def _add_relation_edge(g: nx.MultiDiGraph, policy: Policy, rel: Relation, a: str, b: str, conditions: list) -> None:
+    if a == OTHER_REWARD and a not in g:
+        label = rel.params.get("other_label") or OTHER_REWARD_LABEL
+        g.add_node(OTHER_REWARD, kind="external", title_zh=label.zh, title_en=label.en, order=-1)
+    if rel.kind == RelationKind.GROUP_CAP and b not in g:
+        g.add_node(b, kind="cap", cap=str(rel.params["cap"]), payer=rel.payer, scope=rel.scope,
+                   title_zh=rel.title.zh, title_en=rel.title.en, order=len(policy.items) + list(policy.relations).index(rel.id))
+    when = None if any(c is None for c in conditions) or len(conditions) == len(_member_sets(rel)) else _merge(conditions)
+    g.add_edge(
+        a, b, key=rel.id, relation=rel.id, kind=rel.kind, scope=rel.scope,
+        directed=rel.kind in (RelationKind.REQUIRES, RelationKind.EXCLUDED_BY_OTHER_REWARD, RelationKind.GROUP_CAP),
+        title_zh=rel.title.zh, title_en=rel.title.en, quote=rel.quote, when=when,
+    )
 
 
 def _merge(conditions: list[dict]) -> dict:

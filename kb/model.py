@@ -70,7 +70,6 @@ def switch_readings(value: Any) -> set[str]:
 # --- the fact vocabulary -------------------------------------------------------
 
 FIELD_TYPES = ("money", "count", "integer", "bool", "enum", "text", "date", "year", "item", "items")
-NUMERIC_TYPES = ("money", "count", "integer", "year")
 
 
 @dataclass(frozen=True)
@@ -160,8 +159,6 @@ ALWAYS = Always()
 
 
 # --- amounts -----------------------------------------------------------------------
-
-AMOUNT_KINDS = ("ceiling", "exact", "range", "none", "discretionary")
 
 
 @dataclass(frozen=True)
