@@ -21,7 +21,7 @@ from typing import Any, Mapping
 from policykb.kb import conditions as cond
 from policykb.kb import expressions
 from policykb.kb.model import All, Amount, Compare, Item, Policy, resolve
-from policykb.vocabulary import AmountKind, Status
+from policykb.vocabulary import AmountKind, ProvisionKind, Status
 
 from . import compiler as comp
 from . import provenance
@@ -119,9 +119,9 @@ class Evaluator:
                     for value in i.select[field_name]:
                         index.setdefault(value, []).append(i)
                 self._select_index[fact_type] = (field_name, index)
-        g1 = policy.provision("eligibility")
+        g1 = policy.provision(ProvisionKind.ELIGIBILITY)
         self.g1_rule = g1.id if g1 is not None and g1.conditions is not None else None
-        g3 = policy.provision("period")
+        g3 = policy.provision(ProvisionKind.PERIOD)
         self.g3_rule = g3.id if g3 is not None else None
         self._engine_applicant_fields = [n for n in policy.vocabulary.applicant if n not in ("id", "name")]
         self._money_fields = {
@@ -143,7 +143,7 @@ class Evaluator:
             definition, info = self.compiler.compile(readings, keys)
             name = comp.ruleset_name(self.policy, definition)
             self.engine.register(name, definition)
-            g1 = self.policy.provision("eligibility")
+            g1 = self.policy.provision(ProvisionKind.ELIGIBILITY)
             conditions = {i.id: full_condition(i, readings) for i in self.policy.items.values()}
             prepared = Prepared(
                 readings=dict(readings),
@@ -279,9 +279,9 @@ class Evaluator:
         """One outcome per item and subject: the best of its facts (met, then largest)."""
         if len(group) == 1:
             return group[0]
-        rank = {"eligible": 0, "service": 0, "discretionary": 0, "undetermined": 1, "ineligible": 2}
+        rank: dict[str, int] = {Status.ELIGIBLE: 0, Status.SERVICE: 0, Status.DISCRETIONARY: 0, Status.UNDETERMINED: 1, Status.INELIGIBLE: 2}
 
-        def key(o: Outcome):
+        def key(o: Outcome) -> tuple:
             return (rank.get(o.status, 3), -(o.high or 0), o.fact.key)
 
         best = sorted(group, key=key)[0]

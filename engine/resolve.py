@@ -29,7 +29,7 @@ from typing import Any, Mapping
 
 from policykb.kb.model import Policy, Provision, Relation, resolve, switch_readings
 from policykb.money import ZERO
-from policykb.vocabulary import ProvisionKind
+from policykb.vocabulary import Effect, ProvisionKind, RelationKind, Status
 
 import networkx as nx
 
@@ -91,7 +91,7 @@ class Context:
         return self.statics.reading.get((owner_id, param))
 
     def priors(self) -> list[Fact]:
-        return self.context_facts(self.provision("highest_wins"))
+        return self.context_facts(self.provision(ProvisionKind.HIGHEST_WINS))
 
     def node(self, o: Outcome) -> str:
         return outcome_node(o.item.id, o.subject)
@@ -182,23 +182,23 @@ def resolve_all(outcomes: list[Outcome], ctx: Context) -> None:
     eligibility(outcomes, ctx)
     period(outcomes, ctx)
     case_by_case(outcomes, ctx)
-    for rel in ctx.relations("highest"):
+    for rel in ctx.relations(RelationKind.HIGHEST):
         highest(outcomes, ctx, rel)
-    for rel in ctx.relations("exclusive"):
+    for rel in ctx.relations(RelationKind.EXCLUSIVE):
         exclusive(outcomes, ctx, rel)
     # An item whose required partner is out takes no share of a group cap (Suzhou's cap goes
     # to the loans whose Taicang subsidy stands): requirements are settled before the caps and
     # again after each cap, so a cap listed later sees what an earlier cap cut out.
-    for rel in ctx.relations("requires"):
+    for rel in ctx.relations(RelationKind.REQUIRES):
         requires(outcomes, ctx, rel, final=False)
-    for cap in ctx.relations("group_cap"):
+    for cap in ctx.relations(RelationKind.GROUP_CAP):
         group_cap(outcomes, ctx, cap)
-        for rel in ctx.relations("requires"):
+        for rel in ctx.relations(RelationKind.REQUIRES):
             requires(outcomes, ctx, rel, final=False)
     prior_awards(outcomes, ctx)
-    for rel in ctx.relations("excluded_by_other_reward"):
+    for rel in ctx.relations(RelationKind.EXCLUDED_BY_OTHER_REWARD):
         other_reward(outcomes, ctx, rel)
-    for rel in ctx.relations("requires"):
+    for rel in ctx.relations(RelationKind.REQUIRES):
         requires(outcomes, ctx, rel)
     for o in outcomes:
         if o.high is not None:
@@ -209,7 +209,7 @@ def resolve_all(outcomes: list[Outcome], ctx: Context) -> None:
 
 
 def eligibility(outcomes: list[Outcome], ctx: Context) -> None:
-    g1 = ctx.provision("eligibility")
+    g1 = ctx.provision(ProvisionKind.ELIGIBILITY)
     if g1 is None or ctx.g1_ok:  # G1's rule derived $covered
         return
     reading = ctx.reading_of(g1.id, "covers")
@@ -217,14 +217,14 @@ def eligibility(outcomes: list[Outcome], ctx: Context) -> None:
         cover = ctx.covered.get(o.item.id)
         if cover is not None:
             # the measure's own words admit this applicant for this item (a cover of G1)
-            o.act(Event(g1.id, g1.kind, "covered", detail=(("cover", cover),), reading=reading))
+            o.act(Event(g1.id, g1.kind, Effect.COVERED, detail=(("cover", cover),), reading=reading))
             continue
-        o.act(Event(g1.id, g1.kind, "ineligible", before=(o.low, o.high), reading=reading if o.item.id in ctx.statics.coverable else None),
-              status="ineligible")
+        o.act(Event(g1.id, g1.kind, Effect.INELIGIBLE, before=(o.low, o.high), reading=reading if o.item.id in ctx.statics.coverable else None),
+              status=Status.INELIGIBLE)
 
 
 def period(outcomes: list[Outcome], ctx: Context) -> None:
-    g3 = ctx.provision("period")
+    g3 = ctx.provision(ProvisionKind.PERIOD)
     if g3 is None:
         return
     start, end = g3.params["from"], g3.params["to"]
@@ -234,9 +234,9 @@ def period(outcomes: list[Outcome], ctx: Context) -> None:
     for o in outcomes:
         date = o.fact.date
         if year_outside:
-            o.act(Event(g3.id, g3.kind, "ineligible", detail=(("year", ctx.app.year), ("from", start), ("to", end))), status="ineligible")
+            o.act(Event(g3.id, g3.kind, Effect.INELIGIBLE, detail=(("year", ctx.app.year), ("from", start), ("to", end))), status=Status.INELIGIBLE)
         elif o.fact.key in ctx.out_of_period:
-            o.act(Event(g3.id, g3.kind, "ineligible", detail=(("date", date), ("from", start), ("to", end))), status="ineligible")
+            o.act(Event(g3.id, g3.kind, Effect.INELIGIBLE, detail=(("date", date), ("from", start), ("to", end))), status=Status.INELIGIBLE)
 
 
 def case_by_case(outcomes: list[Outcome], ctx: Context) -> None:
@@ -261,9 +261,9 @@ def case_by_case(outcomes: list[Outcome], ctx: Context) -> None:
             concerned = s.key in joined and (not covered or o.item.id in covered)
             if scope == "applicant" or concerned:
                 o.act(
-                    Event(g2.id, g2.kind, "excluded", before=(o.low, o.high), after=(None, None),
+                    Event(g2.id, g2.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None),
                           detail=(("support", s.key), ("subject", s.subject), ("scope", scope)), reading=reading),
-                    status="excluded",
+                    status=Status.EXCLUDED,
                 )
                 break
 
@@ -283,14 +283,14 @@ def highest(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
         winner, losers = ordered[0], ordered[1:]
         rivals = tuple(o.rival() for o in ordered)
         for o in losers:
-            o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),
-                        winner=winner.rival(), rivals=rivals), status="excluded")
-        winner.act(Event(rel.id, rel.kind, "kept", winner=winner.rival(), rivals=rivals))
+            o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None),
+                        winner=winner.rival(), rivals=rivals), status=Status.EXCLUDED)
+        winner.act(Event(rel.id, rel.kind, Effect.KEPT, winner=winner.rival(), rivals=rivals))
 
 
 def _group_caps_of(o: Outcome, ctx: Context) -> list[Relation]:
     caps = set(ctx.sources(ctx.node(o), "member"))  # the clauses with a member edge into o
-    return [r for r in ctx.relations("group_cap") if f"clause:{r.id}" in caps]
+    return [r for r in ctx.relations(RelationKind.GROUP_CAP) if f"clause:{r.id}" in caps]
 
 
 def exclusive(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
@@ -321,9 +321,9 @@ def _exclusive_granted(by_item: dict[str, list[Outcome]], claimed: list[Fact], c
     for item_id, group in by_item.items():
         for o in group:
             if item_id != winner.item or mode == "largest":
-                o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None), winner=winner,
+                o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None), winner=winner,
                             rivals=(winner,), detail=detail + (("one_project", item_id == winner.item),), reading=reading),
-                      status="excluded")
+                      status=Status.EXCLUDED)
 
 
 def _exclusive_totals(by_item: dict[str, list[Outcome]], ctx: Context, mode: str) -> Totals:
@@ -347,21 +347,21 @@ def _exclusive_ranked(by_item: dict[str, list[Outcome]], totals: Totals, ctx: Co
     order = {i: ctx.policy.items[i].order for i in totals}
     ranking = sorted(totals, key=lambda i: (-totals[i][0], -totals[i][1], order[i]))
     winner_id = ranking[0]
-    winner = Rival(winner_id, "", totals[winner_id][0], "eligible")
-    rivals = tuple(Rival(i, "", totals[i][0], "eligible") for i in ranking)
+    winner = Rival(winner_id, "", totals[winner_id][0], Status.ELIGIBLE)
+    rivals = tuple(Rival(i, "", totals[i][0], Status.ELIGIBLE) for i in ranking)
     detail: tuple[tuple[str, Any], ...] = (("mode", mode), ("totals", tuple((i, totals[i][0], totals[i][1]) for i in ranking)))
     chosen = totals[winner_id][2]
     for item_id, group in by_item.items():
         for o in group:
             if item_id != winner_id:
-                o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),
-                            winner=winner, rivals=rivals, detail=detail, reading=reading), status="excluded")
+                o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None),
+                            winner=winner, rivals=rivals, detail=detail, reading=reading), status=Status.EXCLUDED)
             elif not any(o is c for c in chosen):
-                o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),
+                o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None),
                             winner=chosen[0].rival(), rivals=tuple(x.rival() for x in sorted(group, key=_rank)),
-                            detail=detail + (("one_project", True),), reading=reading), status="excluded")
+                            detail=detail + (("one_project", True),), reading=reading), status=Status.EXCLUDED)
             elif len(totals) > 1:
-                o.act(Event(rel.id, rel.kind, "kept", winner=winner, rivals=rivals, detail=detail, reading=reading))
+                o.act(Event(rel.id, rel.kind, Effect.KEPT, winner=winner, rivals=rivals, detail=detail, reading=reading))
 
 
 def group_cap(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
@@ -382,15 +382,15 @@ def group_cap(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
         share = min(net[id(o)], remaining)
         remaining -= share
         if share == net[id(o)]:
-            o.act(Event(rel.id, rel.kind, "kept", detail=detail))
+            o.act(Event(rel.id, rel.kind, Effect.KEPT, detail=detail))
             continue
         high = _high(o) - (net[id(o)] - share)  # G4 takes the earlier awards off what remains
         if share == ZERO:
-            o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(ZERO, ZERO), detail=detail),
-                  status="excluded", low=ZERO, high=ZERO)
+            o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(ZERO, ZERO), detail=detail),
+                  status=Status.EXCLUDED, low=ZERO, high=ZERO)
         else:
-            o.act(Event(rel.id, rel.kind, "reduced", before=(o.low, o.high), after=(min(_low(o), high), high), detail=detail),
-                  status="reduced", low=min(_low(o), high), high=high)
+            o.act(Event(rel.id, rel.kind, Effect.REDUCED, before=(o.low, o.high), after=(min(_low(o), high), high), detail=detail),
+                  status=Status.REDUCED, low=min(_low(o), high), high=high)
 
 
 def _cap_members(rel: Relation, ctx: Context) -> tuple[str, ...]:
@@ -415,20 +415,20 @@ def prior_awards(outcomes: list[Outcome], ctx: Context) -> None:
         detail = (("prior", tuple((p.key, p.get("source"), p.get("item"), p.get("year"), p.get("amount")) for p in found)),
                   ("granted", granted), ("mode", mode))
         if mode == "exclusive":
-            o.act(Event(g4.id, g4.kind, "excluded", before=(o.low, o.high), after=(None, None), detail=detail, reading=reading),
-                  status="excluded")
+            o.act(Event(g4.id, g4.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None), detail=detail, reading=reading),
+                  status=Status.EXCLUDED)
             continue
         if granted == ZERO:  # an award of nothing cuts nothing: weighed, not reduced (issue 10 item 20)
-            o.act(Event(g4.id, g4.kind, "kept", before=(o.low, o.high), after=(o.low, o.high), detail=detail, reading=reading))
+            o.act(Event(g4.id, g4.kind, Effect.KEPT, before=(o.low, o.high), after=(o.low, o.high), detail=detail, reading=reading))
             continue
         high = max(ZERO, _high(o) - granted)
         low = max(ZERO, _low(o) - granted)
         if high == ZERO:
-            o.act(Event(g4.id, g4.kind, "excluded", before=(o.low, o.high), after=(ZERO, ZERO), detail=detail, reading=reading),
-                  status="excluded", low=ZERO, high=ZERO)
+            o.act(Event(g4.id, g4.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(ZERO, ZERO), detail=detail, reading=reading),
+                  status=Status.EXCLUDED, low=ZERO, high=ZERO)
         else:
-            o.act(Event(g4.id, g4.kind, "reduced", before=(o.low, o.high), after=(low, high), detail=detail, reading=reading),
-                  status="reduced", low=low, high=high)
+            o.act(Event(g4.id, g4.kind, Effect.REDUCED, before=(o.low, o.high), after=(low, high), detail=detail, reading=reading),
+                  status=Status.REDUCED, low=low, high=high)
 
 
 def other_reward(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
@@ -443,7 +443,7 @@ def other_reward(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
         others: list[Rival] = []
         if "met" in sources:  # other rewards met now for the same subject (~other#1 edges)
             others += [x.rival() for x in ctx.outcomes_into(node, "other_reward", rel.id)
-                       if x is not o and x.status in ("eligible", "reduced", "discretionary")]
+                       if x is not o and x.status in (Status.ELIGIBLE, Status.REDUCED, Status.DISCRETIONARY)]
         joined = ctx.facts_into(node, "other_reward", rel.id)  # awards for the same subject (~other#2 edges)
         if "granted" in sources:
             others += [Rival(p.get("item"), p.subject, p.get("amount"), "granted") for p in joined
@@ -452,8 +452,8 @@ def other_reward(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
             others += [Rival(p.get("item") or p.get("source"), p.subject, p.get("amount"), "declared") for p in joined
                        if p.get("source") in declared and (flag is None or p.get(flag))]
         if others:
-            o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None), rivals=tuple(others),
-                        winner=others[0], detail=(("sources", tuple(sources)),), reading=reading), status="excluded")
+            o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None), rivals=tuple(others),
+                        winner=others[0], detail=(("sources", tuple(sources)),), reading=reading), status=Status.EXCLUDED)
 
 
 def requires(outcomes: list[Outcome], ctx: Context, rel: Relation, final: bool = True) -> None:
@@ -469,14 +469,14 @@ def requires(outcomes: list[Outcome], ctx: Context, rel: Relation, final: bool =
         partner = met[0] if met else ctx.by_node.get(outcome_node(needed, o.subject))  # else its outcome, to name it
         if partner is not None and partner.is_cash:
             if final:
-                o.act(Event(rel.id, rel.kind, "kept", winner=partner.rival()))
+                o.act(Event(rel.id, rel.kind, Effect.KEPT, winner=partner.rival()))
             continue
         paid = ctx.facts_into(node, "satisfies", rel.id)  # the required award already granted
         if paid:  # the required award was already granted (获得我市贴息奖励)
             if final:
-                o.act(Event(rel.id, rel.kind, "kept", winner=Rival(needed, o.subject, paid[0].get("amount"), "granted")))
+                o.act(Event(rel.id, rel.kind, Effect.KEPT, winner=Rival(needed, o.subject, paid[0].get("amount"), "granted")))
             continue
         status = partner.status if partner is not None else "absent"
-        o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),
+        o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None),
                     winner=partner.rival() if partner else None, detail=(("requires", needed), ("partner_status", status))),
-              status="excluded")
+              status=Status.EXCLUDED)

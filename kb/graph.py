@@ -104,9 +104,9 @@ def relation_groups(graph: nx.MultiDiGraph, policy: Policy) -> dict[str, tuple[s
     for a, b, data in graph.edges(data=True):
         rid = data["relation"]
         group = members.setdefault(rid, set())
-        if data["kind"] in ("requires", "group_cap"):
+        if data["kind"] in (RelationKind.REQUIRES, RelationKind.GROUP_CAP):
             group.add(a)
-        elif data["kind"] == "excluded_by_other_reward":
+        elif data["kind"] == RelationKind.EXCLUDED_BY_OTHER_REWARD:
             group.add(b)
         else:
             group.update((a, b))
@@ -147,11 +147,11 @@ def to_dot(g: nx.MultiDiGraph, lang: str = "zh") -> str:
         attrs = [f"label={_dot_quote(data['relation'] + _when_text(data.get('when')))}"]
         if not data["directed"]:
             attrs.append("dir=none")
-        if data["kind"] in ("exclusive", "excluded_by_other_reward"):
+        if data["kind"] in (RelationKind.EXCLUSIVE, RelationKind.EXCLUDED_BY_OTHER_REWARD):
             attrs.append("color=red")
-        elif data["kind"] == "highest":
+        elif data["kind"] == RelationKind.HIGHEST:
             attrs.append("color=blue")
-        elif data["kind"] == "group_cap":
+        elif data["kind"] == RelationKind.GROUP_CAP:
             attrs.append("style=dashed")
         lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)} [{', '.join(attrs)}];")
     lines.append("}")

@@ -975,7 +975,7 @@ def load_policy(folder: str | Path) -> Policy:
         raise KBError(load.problems)
     measures, items = load.measures(vocabulary, readings)
     provisions = load.provisions(vocabulary, readings, items)
-    g4 = next((pr for pr in provisions.values() if pr.kind == "highest_wins" and "fact" in pr.params), None)
+    g4 = next((pr for pr in provisions.values() if pr.kind == ProvisionKind.HIGHEST_WINS and "fact" in pr.params), None)
     relations = load.relations(items, readings, vocabulary.fact_types[g4.params["fact"]] if g4 is not None else None)
     targets = load.targets()
     glossary = load.glossary(vocabulary)
