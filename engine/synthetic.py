@@ -109,7 +109,7 @@ class Generator:
         ft = self.policy.vocabulary.fact_types[fact_type]
         out: dict[str, Any] = {"type": fact_type, "subject": subject}
         for name, spec in ft.fields.items():
-            if self.rng.random() < 0.04:  # sometimes a field is missing: undetermined
+            if self.rng.random() < 0.04 and not spec.required:  # sometimes a field is missing: undetermined
                 continue
             out[name] = self.value(fact_type, spec)
         if self.rng.random() < 0.03:

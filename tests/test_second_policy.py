@@ -223,6 +223,40 @@ def test_why_speaks_of_the_fixture_only(linhe):
     assert "太仓" not in text and "Taicang" not in text
 
 
+# -- synthetic applications come from the KB too
+
+
+@pytest.mark.parametrize("readings", [{}, {"I-01": "any_enterprise"}], ids=["defaults", "I-01=any_enterprise"])
+def test_synthetic_applications_of_the_fixture_agree_with_the_oracle(linhe, readings):
+    from test_oracle import disagreements
+
+    from policykb.engine.synthetic import Generator
+
+    start, end = linhe.policy.provision("period").params["from"], linhe.policy.provision("period").params["to"]
+    documents = list(Generator(linhe.policy, seed=12).applications(400))
+    statuses = set()
+    found: list[str] = []
+    for document in documents:
+        assert set(document["applicant"]) <= set(linhe.policy.vocabulary.applicant)
+        assert start.year - 1 <= document["year"] <= end.year + 1
+        for fact in document["facts"]:
+            assert fact["type"] in linhe.policy.vocabulary.fact_types
+        found += disagreements(linhe, document, readings)
+        statuses |= {o["status"] for o in linhe.evaluate(document, readings).to_dict()["outcomes"]}  # every one is valid input
+    assert found == []
+    # the generator reaches both sides of the fixture's rules and its relations
+    assert {"eligible", "ineligible", "excluded", "undetermined", "service"} <= statuses
+    assert any(f["type"] == "prior_award" for d in documents for f in d["facts"])
+
+
+def test_bench_runs_on_the_fixture(linhe, cli):
+    run = cli("bench", "--kb", FIXTURE, "--applications", "20", "--workers", "1", "--format", "json")
+    assert run.code == 0, run.err
+    figures = json.loads(run.out)
+    assert figures["kb_version"] == linhe.policy.version and figures["applications"] == 20
+    assert figures["firings_per_application"] > 0
+
+
 # -- the new KB keys are checked, with file and line
 
 
