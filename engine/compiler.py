@@ -30,9 +30,10 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from policykb.kb import conditions as cond
 from policykb.kb.model import ALWAYS, All, Any_, Compare, Item, Policy, Provision, resolve, switch_readings

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from policykb.kb.model import FactType, FieldSpec, Policy
 from policykb.kb.schema import DATE_PATTERN, MAX_COUNT, MAX_FACTS, MONEY_LIMIT, MONEY_PATTERN, subject_needed
@@ -186,7 +187,7 @@ class FastPath:
         return (shape.ft, subject, date, values, index)
 
     @staticmethod
-    def _complete(shape: "FactShape", raw: dict) -> None:
+    def _complete(shape: FactShape, raw: dict) -> None:
         """Refuse a fact lacking a required field, or a subject its type needs."""
         if any(name not in raw for name in shape.required):
             raise NotClean

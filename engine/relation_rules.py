@@ -30,7 +30,7 @@ from policykb.vocabulary import ProvisionKind, RelationKind
 THIS_POLICY = OWN_SOURCE
 
 # $met fields that hold relation keys, by relation kind
-KEY_FIELDS = {
+KEY_FIELDS: dict[str, str] = {
     RelationKind.HIGHEST: "ladder",
     RelationKind.EXCLUSIVE: "group",
     RelationKind.GROUP_CAP: "cap",

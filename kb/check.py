@@ -20,7 +20,7 @@ from policykb.vocabulary import RelationKind
 
 from . import conditions as cond
 from .loader import load_policy, measure_label
-from .model import Policy, Relation, Switch, switch_readings
+from .model import Policy, Switch, switch_readings
 from .yamlio import YamlFile
 
 _SPACE = re.compile(r"\s+")
@@ -153,9 +153,9 @@ class _Checker:
         implied = boundary_op(c.says)
         if c.op in ("gt", "gte", "lt", "lte") and implied and implied != c.op:
             self.add(file, path, f"{c.field}: boundary: the words '{c.says}' mean {implied}, but the comparison uses {c.op}")
-        if c.ref is None and c.op in ("gt", "gte", "lt", "lte") and isinstance(c.value, (int, Decimal)) and c.value != 0:
-            if Decimal(c.value) not in numbers_in(c.says):
-                self.add(file, path, f"{c.field}: threshold {c.value} does not appear in its words '{c.says}'")
+        if (c.ref is None and c.op in ("gt", "gte", "lt", "lte") and isinstance(c.value, (int, Decimal)) and c.value != 0
+                and Decimal(c.value) not in numbers_in(c.says)):
+            self.add(file, path, f"{c.field}: threshold {c.value} does not appear in its words '{c.says}'")
 
     def sum_words(self, file: str, path: tuple, s, is_rate: bool) -> None:
         if is_rate:
@@ -209,9 +209,17 @@ class _Checker:
                     if others:
                         self.add("relations.yaml", at + ("payer",), f"{rel.id} is {rel.payer}'s cap, but {', '.join(others)} are paid by another payer")
             for ms in members:
-                if ms or not isinstance(rel.members, Switch):  # no members under one option: the relation does not act under that reading
-                    for key, message in _shape_problems(rel, ms):
-                        self.add("relations.yaml", at + (key,), message)
+                if ms or not isinstance(rel.members, Switch):  # none under one option: it does not act under that reading
+                    self.relation_members(at, rel, ms)
+
+    def relation_members(self, at: tuple, rel, ms) -> None:
+        """What one set of a relation's members must satisfy for the relation's kind."""
+        if rel.kind in (RelationKind.EXCLUSIVE, RelationKind.HIGHEST, RelationKind.COMPLEMENTARY) and len(ms) < 2:
+            self.add("relations.yaml", at + ("members",), f"a {rel.kind} relation needs at least two items")
+        if rel.kind == RelationKind.REQUIRES and rel.params.get("requires") in ms:
+            self.add("relations.yaml", at + ("requires",), "an item cannot require itself")
+        if rel.kind in (RelationKind.EXCLUSIVE, RelationKind.GROUP_CAP) and rel.scope != "enterprise_year":
+            self.add("relations.yaml", at + ("scope",), f"a {rel.kind} relation acts per enterprise and year")
 
     def provisions_targets_glossary(self) -> None:
         policy = self.policy
@@ -253,18 +261,6 @@ class _Checker:
         self.problems.extend(check_messages()[1])
         self.engine_limits()
         return self.problems
-
-
-def _shape_problems(rel: Relation, members: tuple[str, ...]) -> list[tuple[str, str]]:
-    """What a relation's kind asks of its members and scope: (key, message) pairs."""
-    checks = [
-        (rel.kind in (RelationKind.EXCLUSIVE, RelationKind.HIGHEST, RelationKind.COMPLEMENTARY) and len(members) < 2, "members",
-         f"a {rel.kind} relation needs at least two items"),
-        (rel.kind == RelationKind.REQUIRES and rel.params.get("requires") in members, "requires", "an item cannot require itself"),
-        (rel.kind in (RelationKind.EXCLUSIVE, RelationKind.GROUP_CAP) and rel.scope != "enterprise_year", "scope",
-         f"a {rel.kind} relation acts per enterprise and year"),
-    ]
-    return [(key, message) for bad, key, message in checks if bad]
 
 
 def check_policy(policy: Policy) -> list[Problem]:

@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import networkx as nx
 
 from policykb.vocabulary import RelationKind
 
 from .model import Policy, Relation, Switch, Text
+
+#: relations that point one way: from the item that requires, is excluded or is capped
+DIRECTED = frozenset({RelationKind.REQUIRES, RelationKind.EXCLUDED_BY_OTHER_REWARD, RelationKind.GROUP_CAP})
 
 OTHER_REWARD = "*other-reward"
 # the other reward's node, unless the relation names it (``other_label``)
@@ -37,7 +41,7 @@ def _member_sets(rel: Relation) -> list[tuple[tuple[str, ...], dict | None]]:
 
 def build_graph(policy: Policy, readings: Mapping[str, str] | None = None) -> nx.MultiDiGraph:
     """The relation graph; with ``readings``, only the edges that hold under them."""
-    g = nx.MultiDiGraph(policy=policy.id, kb_version=policy.version)
+    g: nx.MultiDiGraph[str] = nx.MultiDiGraph(policy=policy.id, kb_version=policy.version)
     for item in policy.items.values():
         amount = item.amount.pick(policy.default_readings()) if isinstance(item.amount, Switch) else item.amount
         g.add_node(
@@ -45,23 +49,13 @@ def build_graph(policy: Policy, readings: Mapping[str, str] | None = None) -> nx
             title_zh=item.title.zh, title_en=item.title.en, amount_kind=amount.kind, payer=item.payer,
         )
     for rel in policy.relations.values():
-        for (a, b), conditions in _pairs(policy, rel, readings).items():
-            _add_relation_edge(g, policy, rel, a, b, conditions)
+        _add_relation(g, policy, rel, _relation_pairs(policy, rel, readings))
     return g
 
 
-def _pairs(policy: Policy, rel: Relation, readings: Mapping[str, str] | None) -> dict[tuple[str, str], list]:
-    """The node pairs a relation joins, each with the reading cases it holds under."""
-    whens: dict[tuple[str, str], list] = {}
-    for members, when in _member_sets(rel):
-        if readings is not None and when is not None and any(readings.get(k) != v for k, v in when.items()):
-            continue
-        for pair in _member_pairs(policy, rel, members):
-            whens.setdefault(pair, []).append(when)
-    return whens
-
-
-def _member_pairs(policy: Policy, rel: Relation, members: tuple[str, ...]) -> list[tuple[str, str]]:
+def _edge_pairs(policy: Policy, rel: Relation, members: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The edges one set of members makes: from each member to what it requires or to its cap,
+    from another reward to each member, or between every two members of a symmetric relation."""
     if rel.kind == RelationKind.REQUIRES:
         return [(m, rel.params["requires"]) for m in members]
     if rel.kind == RelationKind.EXCLUDED_BY_OTHER_REWARD:
@@ -73,19 +67,31 @@ def _member_pairs(policy: Policy, rel: Relation, members: tuple[str, ...]) -> li
     return list(itertools.combinations(ordered, 2))
 
 
-def _add_relation_edge(g: nx.MultiDiGraph, policy: Policy, rel: Relation, a: str, b: str, conditions: list) -> None:
-    if a == OTHER_REWARD and a not in g:
-        label = rel.params.get("other_label") or OTHER_REWARD_LABEL
-        g.add_node(OTHER_REWARD, kind="external", title_zh=label.zh, title_en=label.en, order=-1)
-    if rel.kind == RelationKind.GROUP_CAP and b not in g:
-        g.add_node(b, kind="cap", cap=str(rel.params["cap"]), payer=rel.payer, scope=rel.scope,
-                   title_zh=rel.title.zh, title_en=rel.title.en, order=len(policy.items) + list(policy.relations).index(rel.id))
-    when = None if any(c is None for c in conditions) or len(conditions) == len(_member_sets(rel)) else _merge(conditions)
-    g.add_edge(
-        a, b, key=rel.id, relation=rel.id, kind=rel.kind, scope=rel.scope,
-        directed=rel.kind in (RelationKind.REQUIRES, RelationKind.EXCLUDED_BY_OTHER_REWARD, RelationKind.GROUP_CAP),
-        title_zh=rel.title.zh, title_en=rel.title.en, quote=rel.quote, when=when,
-    )
+def _relation_pairs(policy: Policy, rel: Relation, readings: Mapping[str, str] | None) -> dict[tuple[str, str], list]:
+    """Each edge of ``rel`` with the reading conditions (None: always) under which it holds."""
+    whens: dict[tuple[str, str], list] = {}
+    for members, when in _member_sets(rel):
+        if readings is not None and when is not None and any(readings.get(k) != v for k, v in when.items()):
+            continue
+        for pair in _edge_pairs(policy, rel, members):
+            whens.setdefault(pair, []).append(when)
+    return whens
+
+
+def _add_relation(g: nx.MultiDiGraph, policy: Policy, rel: Relation, whens: dict[tuple[str, str], list]) -> None:
+    for (a, b), conditions in whens.items():
+        if a == OTHER_REWARD and a not in g:
+            label = rel.params.get("other_label") or OTHER_REWARD_LABEL
+            g.add_node(OTHER_REWARD, kind="external", title_zh=label.zh, title_en=label.en, order=-1)
+        if rel.kind == RelationKind.GROUP_CAP and b not in g:
+            g.add_node(b, kind="cap", cap=str(rel.params["cap"]), payer=rel.payer, scope=rel.scope,
+                       title_zh=rel.title.zh, title_en=rel.title.en, order=len(policy.items) + list(policy.relations).index(rel.id))
+        when = None if any(c is None for c in conditions) or len(conditions) == len(_member_sets(rel)) else _merge(conditions)
+        g.add_edge(
+            a, b, key=rel.id, relation=rel.id, kind=rel.kind, scope=rel.scope,
+            directed=rel.kind in DIRECTED,
+            title_zh=rel.title.zh, title_en=rel.title.en, quote=rel.quote, when=when,
+        )
 
 
 def _merge(conditions: list[dict]) -> dict:

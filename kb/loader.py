@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -26,6 +27,7 @@ from .model import (
     ALWAYS,
     FIELD_TYPES,
     OPS,
+    OWN_SOURCE,
     All,
     Amount,
     Any_,
@@ -38,7 +40,6 @@ from .model import (
     Floor,
     Item,
     Measure,
-    OWN_SOURCE,
     PerUnit,
     Policy,
     Provision,
@@ -424,7 +425,7 @@ class _Load:
         return Compare(name, op, self.typed(r, value, path + ("value",), spec), says)
 
     @staticmethod
-    def reference(r: Reader, value: dict, path: tuple, field_type: "_FieldLookup", name: str, op: str, spec: FieldSpec | None) -> str:
+    def reference(r: Reader, value: dict, path: tuple, field_type: _FieldLookup, name: str, op: str, spec: FieldSpec | None) -> str:
         """The other field of the same fact a comparison reads (``value: {field: G}``)."""
         ref_node = r.mapping(value, path + ("value",), required=("field",)) or {}
         ref = r.string(ref_node.get("field"), path + ("value", "field"))
@@ -501,7 +502,7 @@ class _Load:
         return low, high
 
     @staticmethod
-    def base(r: Reader, node: dict, path: tuple, field_type: "_FieldLookup") -> str | None:
+    def base(r: Reader, node: dict, path: tuple, field_type: _FieldLookup) -> str | None:
         if "base" not in node:
             return None
         base = r.string(node["base"], path + ("base",))
@@ -513,7 +514,7 @@ class _Load:
         return base
 
     @staticmethod
-    def per_unit(r: Reader, node: dict, path: tuple, field_type: "_FieldLookup") -> tuple[PerUnit, ...]:
+    def per_unit(r: Reader, node: dict, path: tuple, field_type: _FieldLookup) -> tuple[PerUnit, ...]:
         out = []
         for i, pu in enumerate(r.sequence(node.get("per_unit", []), path + ("per_unit",))):
             at = path + ("per_unit", i)
@@ -528,7 +529,7 @@ class _Load:
         return tuple(out)
 
     @staticmethod
-    def steps(r: Reader, node: dict, path: tuple, field_type: "_FieldLookup") -> Steps | None:
+    def steps(r: Reader, node: dict, path: tuple, field_type: _FieldLookup) -> Steps | None:
         if "steps" not in node:
             return None
         at = path + ("steps",)
@@ -644,7 +645,7 @@ class _Load:
             r.fail(path + ("id",), f"item '{iid}' is in measure {number}; its ID must start with m{number:02d}.")
         return iid
 
-    def select(self, r: Reader, node: dict, path: tuple, fact: str, field_type: "_FieldLookup") -> dict[str, tuple]:
+    def select(self, r: Reader, node: dict, path: tuple, fact: str, field_type: _FieldLookup) -> dict[str, tuple]:
         """The selector values that narrow the item's facts (award, level …)."""
         select: dict[str, tuple] = {}
         for name, values in r.table(node.get("select", {}), path + ("select",)).items():
