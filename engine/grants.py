@@ -403,11 +403,12 @@ class _Ledger:
                 continue
             rid = self.g.edges[edges[0]]["relation"]
             rel = self.policy.relations[rid]
-            sources = tuple(rel.params.get("declared_sources", ()))
+            # which declared awards count, from the KB: their sources, and the flag of theirs that must say so
+            counted = (tuple(rel.params.get("declared_sources", ())), rel.params.get("declared_flag"))
             for g in grants:
                 names: dict[str, tuple] = {}
                 for edge in edges:
-                    name = self._other_name(edge[0], g, sources)
+                    name = self._other_name(edge[0], g, counted)
                     if name is not None:
                         names.setdefault(name, edge)
                 if names:
@@ -416,12 +417,12 @@ class _Ledger:
                                        (("others", tuple(sorted(names))),)))
         return sorted(out, key=lambda v: self.by_key[v.grant].seq)
 
-    def _other_name(self, source: str, g: GrantIn, sources: tuple) -> str | None:
+    def _other_name(self, source: str, g: GrantIn, counted: tuple) -> str | None:
         """The reward ``source`` names when it counts against ``g``: granted before it in
         policy order, or declared for its year or before; None when it does not count."""
         d = self.declared.get(source)
         if d is not None:
-            return (d.get("item") or d.get("source")) if _declared_reward(d, g, sources) else None
+            return (d.get("item") or d.get("source")) if _declared_reward(d, g, counted) else None
         earlier = [x for x in self.of_award.get(source, ()) if x.seq < g.seq]
         return earlier[0].item if earlier else None
 
@@ -538,9 +539,10 @@ def _short_of_cap(g: GrantIn, cap: Decimal, total: Decimal) -> bool:
     return g.amount < min(g.due, max(ZERO, cap - (total - g.amount)))
 
 
-def _declared_reward(d: Declared, g: GrantIn, sources: tuple) -> bool:
-    """Does a declared award count as another reward against ``g`` (X-m14): obtained by then,
-    of another item, and of this policy or a declared source's smart/digital reward?"""
+def _declared_reward(d: Declared, g: GrantIn, counted: tuple) -> bool:
+    """Does a declared award count as another reward against ``g``: obtained by then, of another
+    item, and of this policy, or of a source the relation names (with its flag set, if it names one)?"""
     if d.get("year") > g.year or d.get("item") == g.item:
         return False
-    return d.get("source") == THIS_POLICY or bool(d.get("source") in sources and d.get("smart_digital"))
+    sources, flag = counted
+    return d.get("source") == THIS_POLICY or bool(d.get("source") in sources and (flag is None or d.get(flag)))

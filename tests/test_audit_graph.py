@@ -154,3 +154,42 @@ def test_the_readings_an_audit_tries_come_from_the_kb(kb):
     narrow = set(checks.alternative_readings(policy, only_cap))
     assert "I-09" not in narrow and "I-04" not in narrow
     assert narrow >= {"I-05", "I-08", "I-14"}
+
+
+def test_a_second_policy_is_audited_with_no_audit_code_of_its_own():
+    """The fixture policy linhe-2024-7 has its own exclusive group and group cap: the same
+    audit finds their violations from its KB alone."""
+    from pathlib import Path
+
+    import policykb
+
+    linhe = policykb.load(path=Path(__file__).parent / "fixtures" / "linhe-2024-7")
+    policy = linhe.policy
+    applicant = {"id": "L-9", "name": "临河测试企业", "kind": "enterprise", "registered_in_linhe": True,
+                 "independent_legal_person": True, "size": "sme"}
+    application = {"applicant": applicant, "year": 2024, "facts": [
+        {"type": "recognition", "award": "demo_enterprise"}, {"type": "recognition", "award": "smart_workshop"},
+        {"type": "skills_training", "trainees": 300}, {"type": "talent_hiring", "hires": 8}]}
+    decision = linhe.evaluate(application)
+    due = {o.item.id: o.computed.high for o in decision.outcomes}  # what each item allows on its own
+    cap_rel = next(r for r in policy.relations.values() if r.kind == "group_cap")
+    exclusive = next(r for r in policy.relations.values() if r.kind == "exclusive")
+    first, second = sorted(cap_rel.members, key=lambda i: policy.items[i].order)
+    assert due[first] + due[second] > cap_rel.params["cap"]
+    kept, other = sorted(exclusive.members, key=lambda i: -due[i])
+    records = [
+        {"application": application, "decision": {"decision_id": "D1", "decided_on": "2024-06-01", "granted": [
+            {"item": kept, "amount": str(due[kept])}, {"item": other, "amount": str(due[other])}]}},
+        {"application": application, "decision": {"decision_id": "D2", "decided_on": "2024-07-01", "granted": [
+            {"item": first, "amount": str(due[first])}, {"item": second, "amount": str(due[second])}]}},
+    ]
+    found = {(f.code, f.item): f for f in linhe.audit(records)}
+    g4 = policy.provision("highest_wins")
+    # the two items of the exclusive group are also one G4 kind for the one subject (the applicant)
+    assert set(found) == {("EXCLUSIVE_CONFLICT", other), ("OVER_GROUP_CAP", second), ("DUPLICATE_SAME_KIND", other)}
+    assert found[("DUPLICATE_SAME_KIND", other)].clause["id"] == g4.id
+    assert found[("EXCLUSIVE_CONFLICT", other)].clause["id"] == exclusive.id
+    over = found[("OVER_GROUP_CAP", second)]
+    assert over.clause["id"] == cap_rel.id and over.allowed == (0, cap_rel.params["cap"] - due[first])
+    # the readings it would try are the fixture's own
+    assert set(checks.alternative_readings(policy, list(found.values()))) <= set(policy.readings)
