@@ -244,10 +244,7 @@ class Evaluator:
                     covered.setdefault(item_id, info.name)
         ctx = Context(self.policy, app, prepared.readings, graph, g1_ok, in_period, out_of_period, self.statics, covered=covered)
         resolve_all(outcomes, ctx)
-        provenance.record_resolution(graph, outcomes)
-        decision = Decision(self.policy, app, prepared.readings, outcomes, firings, by_id, g1_ok, self, graph=graph, derived=derived)
-        decision.covered = dict(sorted(covered.items()))
-        return decision
+        return Decision.resolved(self.policy, app, prepared.readings, outcomes, firings, by_id, g1_ok, graph=graph, derived=derived, covered=covered)
 
     @staticmethod
     def getter(app: Application, fact: Fact):

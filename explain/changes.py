@@ -14,10 +14,11 @@ import copy
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Sequence
 
 from policykb.engine.decision import amount_dict
 from policykb.engine.documents import loads_json
+
 from policykb.errors import InputError, Problem, suggest
 from policykb.numbers import shown_key
 
@@ -111,7 +112,7 @@ def set_path(document: dict, path: str, value: Any) -> Change:
     return Change(f"facts[{index}].{name}", old, value)
 
 
-def apply(document: dict, sets: list[str] = (), adds: list[str] = (), removes: list[str] = ()) -> tuple[dict, list[Change]]:
+def apply(document: dict, sets: Sequence[str] = (), adds: Sequence[str] = (), removes: Sequence[str] = ()) -> tuple[dict, list[Change]]:
     """A changed copy of ``document`` and the list of changes made.
 
     Every path names a fact of the original document; values are set first, new facts

@@ -12,16 +12,36 @@ from ``kb/messages.yaml`` and the KB's labels.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
-from policykb.engine.amounts import compute
-from policykb.engine.outcomes import Outcome
-from policykb.errors import EngineError, UnknownItemError, suggest
+from policykb.engine.amounts import Step, compute, round_outcome
+from policykb.engine.decision import amount_dict
+from policykb.engine.evaluate import Evaluator, full_condition
+from policykb.engine.outcomes import Event, Outcome, Rival
 from policykb.kb import conditions as cond
-from policykb.kb.describe import condition_text, failed_text, field_label, value_text
+from policykb.kb.describe import (
+    condition_text,
+    failed_text,
+    field_label,
+    rate_text,
+    value_text,
+)
 from policykb.kb.messages import messages
-from policykb.kb.model import OP_SYMBOL, Compare, Item, Switch, Text, resolve, switch_readings
+from policykb.kb.model import (
+    OP_SYMBOL,
+    Amount,
+    Compare,
+    Item,
+    Switch,
+    Text,
+    resolve,
+    switch_readings,
+)
+
+from policykb.api import knowledge_base
+from policykb.errors import EngineError, UnknownItemError, suggest
 from policykb.money import exact, fmt, fmt_cny
+from policykb.vocabulary import PAYING, AmountKind, Effect, ProvisionKind, RelationKind
 
 from .answer import Answer
 
@@ -95,6 +115,14 @@ class _Builder:
         self.m = messages()
         self.lines: list[Text] = []
         self.data: dict[str, Any] = {}
+        self.events: list[Event] = decision.events(outcome) if outcome is not None else []  # read off the relation graph
+
+    @property
+    def outcome(self) -> Outcome:
+        """The outcome explained (every section but the heading of an absent item has one)."""
+        if self.o is None:
+            raise EngineError(f"{self.item.id}: no outcome to explain")
+        return self.o
 
     def say(self, name: str, **values: Any) -> Text:
         text = self.m.both(name, **values)
@@ -117,7 +145,7 @@ class _Builder:
         self.say("source", document=policy.document_number, label=label, quote=item.quote)
 
     def applicant_section(self) -> None:
-        decision, policy, o = self.decision, self.policy, self.o
+        decision, policy = self.decision, self.policy
         self.section("section_applicant")
         g1 = policy.provision("eligibility")
         g1_data: dict[str, Any] = {}
@@ -145,7 +173,7 @@ class _Builder:
         g3_data: dict[str, Any] = {}
         if g3 is not None:
             start, end = g3.params["from"], g3.params["to"]
-            events = [e for e in (o.events if o else []) if e.by == g3.id]
+            events = [e for e in self.events if e.by == g3.id]
             year = decision.application.year
             g3_data = {"provision": g3.id, "from": start.isoformat(), "to": end.isoformat(), "year": year, "verdict": not events, "quote": g3.quote}
             if not events and start.year <= year <= end.year:
@@ -161,7 +189,7 @@ class _Builder:
     def cover(self, g1):
         """(reading, cover, checks) when G1 failed but one of its covers admits the applicant for this item."""
         o = self.o
-        if o is None or not any(e.by == g1.id and e.effect == "covered" for e in o.events):
+        if o is None or not any(e.by == g1.id and e.effect == Effect.COVERED for e in self.events):
             return None
         covers = g1.params.get("covers")
         reading = next(iter(sorted(switch_readings(covers))), None)
@@ -175,25 +203,18 @@ class _Builder:
 
     def check_data(self, c: cond.Check, fact_type: str | None, reading: str | None) -> dict:
         comp = c.compare
-        spec_type = self.field_type(fact_type, comp.field)
         return {
             "field": comp.field,
             "label": Text(field_label(self.policy, fact_type, comp.field, "zh"), field_label(self.policy, fact_type, comp.field, "en")).to_dict(),
             "op": comp.op,
             "symbol": OP_SYMBOL[comp.op],
-            "required": _json_value(c.expected, spec_type),
+            "required": _json_value(c.expected),
             "required_field": comp.ref,
-            "actual": _json_value(c.actual, spec_type),
+            "actual": _json_value(c.actual),
             "verdict": c.verdict,
             "says": comp.says,
             "reading": reading,
         }
-
-    def field_type(self, fact_type: str | None, name: str) -> str:
-        spec = self.policy.vocabulary.field(fact_type or "", name) if fact_type else None
-        if spec is None and name.startswith("applicant."):
-            spec = self.policy.vocabulary.applicant.get(name[10:])
-        return spec.type if spec else "text"
 
     def condition_words(self, c: Compare, fact_type: str | None) -> Text:
         if c.field == "applicant.kind" and not c.says:
@@ -225,12 +246,11 @@ class _Builder:
         return line
 
     def conditions_section(self) -> bool | None:
-        decision, o, item = self.decision, self.o, self.item
+        decision, o, item = self.decision, self.outcome, self.item
         self.section("section_conditions")
-        evaluator = decision.evaluator
-        prepared = evaluator.prepare(decision.readings)
-        condition = prepared.conditions[item.id]
-        get = evaluator.getter(decision.application, o.fact)
+        # the plain-Python evaluator explains the condition; the rules decided it
+        condition = full_condition(item, decision.readings)
+        get = Evaluator.getter(decision.application, o.fact)
         origins = {id(c): r for c, r in compare_reading_origins(item.conditions, decision.readings)}
         rows = []
         for name, values in item.select.items():  # what makes the fact relevant: the award, the level …
@@ -247,7 +267,7 @@ class _Builder:
         return verdict
 
     def rules_section(self, python_verdict: bool | None) -> None:
-        decision, o = self.decision, self.o
+        decision, o = self.decision, self.outcome
         self.section("section_rules")
         fid = next((k for k, f in decision.facts_by_id.items() if f is o.fact), None)
         fired = [f for f in decision.firings if f.rule in o.rules and dict(f.matched).get("p") == fid]
@@ -265,7 +285,7 @@ class _Builder:
         self.data["verdict"] = {"engine": engine, "python": python_verdict, "agree": agree}
 
     def amount_section(self) -> None:
-        decision, o = self.decision, self.o
+        decision, o = self.decision, self.outcome
         amount = resolve(o.item.amount, decision.readings)
         if o.verdict is not True:
             self.data["amount_steps"] = []
@@ -276,125 +296,158 @@ class _Builder:
         if o.computed is not None and (traced.low, traced.high) != (o.computed.low, o.computed.high):
             raise EngineError(f"{o.item.id}: the traced amount differs from the evaluated one")
         steps = []
-        ft = o.fact.type
-        label = lambda name: Text(field_label(self.policy, ft, name, "zh"), field_label(self.policy, ft, name, "en"))
         for step in traced.steps:
-            inputs = dict(step.inputs)
-            if step.op == "fixed":
-                self.say("step_fixed", value=money_text(step.high), says=step.says)
-            elif step.op == "rate" and "rate_low" in inputs:
-                base_name = amount.base
-                self.say("step_range", base_label=label(base_name), base=money_text(inputs[base_name]), rate_low=_pct(inputs["rate_low"]),
-                         rate_high=_pct(inputs["rate_high"]), low=money_text(step.low), high=money_text(step.high), says=step.says)
-            elif step.op == "rate":
-                base_name = amount.base
-                self.say("step_rate", base_label=label(base_name), base=money_text(inputs[base_name]), rate=_pct(inputs["rate"]),
-                         result=money_text(step.high), says=step.says)
-            elif step.op == "per_unit":
-                count_name = next(k for k in inputs if k != "each")
-                self.say("step_per_unit", count_label=label(count_name), count=inputs[count_name], each=money_text(inputs["each"]),
-                         result=money_text(step.high), says=step.says)
-            elif step.op == "sum":
-                self.say("step_sum", result=money_text(step.high))
-            elif step.op == "steps":
-                of_name = amount.steps.of
-                self.say("step_steps", of_label=label(of_name), of=money_text(inputs[of_name]), size=money_text(inputs["size"]),
-                         whole=inputs["steps"], each=money_text(inputs["each"]), result=money_text(step.high), says=step.says)
-            elif step.op == "floor":
-                self.say("step_floor", floor=money_text(inputs["floor"]), low=money_text(step.low), high=money_text(step.high), says=step.says)
-            elif step.op == "floor_not_reached":
-                self.say("step_floor_not_reached", floor=money_text(inputs["floor"]), says=step.says)
-            elif step.op == "cap":
-                self.say("step_cap", cap=money_text(inputs["cap"]), low=money_text(step.low), high=money_text(step.high), says=step.says)
+            self.say_step(step, amount)
             steps.append(_present({"op": step.op, "says": step.says,
                                    "inputs": {k: (_json_value(v) if k.startswith("rate") or k == "steps" else _money_json(v)) for k, v in step.inputs},
-                                   "low": fmt(step.low) if step.low is not None else None, "high": fmt(step.high) if step.high is not None else None}))
-        if amount.kind == "ceiling" and traced.high is not None:
+                                   "low": _fmt(step.low), "high": _fmt(step.high)}))
+        if amount.kind == AmountKind.CEILING and traced.high is not None:
             self.say("step_ceiling", low=money_text(traced.low), high=money_text(traced.high))
         if o.rounded_from is not None:
-            exact = o.rounded_from[1]
-            self.say("step_round", exact=f"{exact.normalize():f}", rounded=money_text(o.high))
-            steps.append({"op": "round", "says": "", "inputs": {"exact": f"{exact:f}"}, "low": fmt(o.low), "high": fmt(o.high)})
+            steps.append(self.rounding(o.rounded_from))
         self.data["amount_steps"] = steps
         self.data["amount_text"] = {"zh": [x.zh for x in self.lines[first_line:]], "en": [x.en for x in self.lines[first_line:]]}
 
+    def rounding(self, rounded_from: tuple[Decimal | None, Decimal | None]) -> dict[str, Any]:
+        """The final rounding to the fen (the outcome's bounds before a relation removed it, if one did)."""
+        exact_low, exact_high = rounded_from
+        low, high = round_outcome(exact_low, exact_high)
+        assert exact_high is not None  # only an outcome with bounds is rounded
+        self.say("step_round", exact=f"{exact_high.normalize():f}", rounded=money_text(high))
+        return {"op": "round", "says": "", "inputs": {"exact": f"{exact_high:f}"}, "low": _fmt(low), "high": _fmt(high)}
+
+    def field_text(self, name: str) -> Text:
+        ft = self.outcome.fact.type
+        return Text(field_label(self.policy, ft, name, "zh"), field_label(self.policy, ft, name, "en"))
+
+    def say_step(self, step: Step, amount: Amount) -> None:
+        """One step of the amount in words (kb/messages.yaml ``step_*``)."""
+        inputs, says = dict(step.inputs), step.says
+        low, high = money_text(step.low), money_text(step.high)
+        if step.op == "fixed":
+            self.say("step_fixed", value=high, says=says)
+        elif step.op == "rate":
+            self.say_rate(step, amount, inputs)
+        elif step.op == "per_unit":
+            count_name = next(k for k in inputs if k != "each")
+            self.say("step_per_unit", count_label=self.field_text(count_name), count=inputs[count_name], each=money_text(inputs["each"]),
+                     result=high, says=says)
+        elif step.op == "sum":
+            self.say("step_sum", result=high)
+        elif step.op == "steps":
+            of_name = _named(amount.steps.of if amount.steps is not None else None)
+            self.say("step_steps", of_label=self.field_text(of_name), of=money_text(inputs[of_name]), size=money_text(inputs["size"]),
+                     whole=inputs["steps"], each=money_text(inputs["each"]), result=high, says=says)
+        elif step.op in ("floor", "cap"):
+            self.say(f"step_{step.op}", **{step.op: money_text(inputs[step.op])}, low=low, high=high, says=says)
+        elif step.op == "floor_not_reached":
+            self.say("step_floor_not_reached", floor=money_text(inputs["floor"]), says=says)
+
+    def say_rate(self, step: Step, amount: Amount, inputs: dict[str, Any]) -> None:
+        base_name = _named(amount.base)
+        base = dict(base_label=self.field_text(base_name), base=money_text(inputs[base_name]))
+        if "rate_low" in inputs:
+            self.say("step_range", **base, rate_low=_pct(inputs["rate_low"]), rate_high=_pct(inputs["rate_high"]),
+                     low=money_text(step.low), high=money_text(step.high), says=step.says)
+        else:
+            self.say("step_rate", **base, rate=_pct(inputs["rate"]), result=money_text(step.high), says=step.says)
+
+    # -- relations and provisions that acted
     def relations_section(self) -> None:
-        o, policy = self.o, self.policy
-        events = [e for e in o.events if e.kind not in ("eligibility", "period")]
-        rows = []
+        events = [e for e in self.events if e.kind not in (ProvisionKind.ELIGIBILITY, ProvisionKind.PERIOD)]
         if events:
             self.section("section_relations")
-        for e in events:
-            rel = policy.relations.get(e.by) or policy.provisions.get(e.by)
-            quote = rel.quote if rel else ""
-            said_at = len(self.lines)
-            before = e.before[1] if e.before else None
-            after = e.after[1] if e.after else None
-            rivals = [r for r in e.rivals if not (r.item == o.item.id and r.subject == o.subject)]
-            rival_text = Text("；".join(self.m.say("rival", "zh", item=r.item, amount=fmt_cny(r.high)) for r in rivals),
-                              "; ".join(self.m.say("rival", "en", item=r.item, amount=fmt_cny(r.high)) for r in rivals))
-            reading = e.reading or ""
-            if e.kind == "highest":
-                if e.effect == "kept":
-                    self.say("rel_highest_kept", relation=e.by, amount=money_text(o.high if o.status in ("eligible", "reduced") else before), rivals=rival_text, quote=quote)
-                else:
-                    self.say("rel_highest_excluded", relation=e.by, winner=e.winner.item, winner_amount=money_text(e.winner.high), amount=money_text(before), quote=quote)
-            elif e.kind == "exclusive":
-                totals = {i: v for i, v, _ in e.get("totals", ())}
-                if e.get("one_project"):
-                    self.say("rel_one_project", relation=e.by, reading=reading, winner=f"{e.winner.item}（{e.winner.subject}）" if e.winner.subject else e.winner.item,
-                             winner_amount=money_text(e.winner.high), quote=quote)
-                elif e.effect == "kept":
-                    totals_text = Text("；".join(f"{i} {fmt_cny(v)}" for i, v in totals.items()), "; ".join(f"{i} {fmt_cny(v)}" for i, v in totals.items()))
-                    self.say("rel_exclusive_kept", relation=e.by, rivals=totals_text, quote=quote)
-                else:
-                    self.say("rel_exclusive_excluded", relation=e.by, winner=e.winner.item, winner_amount=money_text(e.winner.high),
-                             amount=money_text(totals.get(o.item.id, before)), quote=quote)
-            elif e.kind == "group_cap":
-                values = dict(cap=money_text(e.get("cap")), total=money_text(e.get("total")), quote=quote)
-                if e.effect == "kept":
-                    self.say("rel_cap_kept", relation=e.by, **values)
-                elif e.effect == "reduced":
-                    self.say("rel_cap_cut", relation=e.by, before=money_text(before), after=money_text(after), **values)
-                else:
-                    self.say("rel_cap_excluded", relation=e.by, before=money_text(before), **values)
-            elif e.kind == "highest_wins":
-                priors = self.priors_text(e.get("prior", ()))
-                values = dict(relation=e.by, reading=reading, priors=priors, granted=money_text(e.get("granted")), quote=quote)
-                if e.get("mode") == "exclusive":
-                    self.say("rel_prior_exclusive", **{k: v for k, v in values.items() if k != "granted"})
-                elif e.effect == "reduced":
-                    self.say("rel_prior_top_up", before=money_text(before), after=money_text(after), **values)
-                else:
-                    self.say("rel_prior_used_up", before=money_text(before), **values)
-            elif e.kind == "excluded_by_other_reward":
-                self.say("rel_other_reward", relation=e.by, rivals=rival_text, reading=reading, quote=quote)
-            elif e.kind == "requires":
-                if e.effect == "kept":
-                    self.say("rel_requires_met", relation=e.by, winner=e.winner.item)
-                else:
-                    status = e.get("partner_status")
-                    partner = Text(self.m.status(status, "zh"), self.m.status(status, "en")) if status in self.m.statuses else Text("未申报", "not claimed")
-                    self.say("rel_requires_failed", relation=e.by, winner=e.get("requires"), partner=partner, quote=quote)
-            elif e.kind == "case_by_case":
-                scope = e.get("scope")
-                reading_obj = policy.readings.get(reading)
-                scope_text = reading_obj.options[scope] if reading_obj and scope in reading_obj.options else _t(scope)
-                self.say("rel_case_by_case", relation=e.by, support=e.get("support"), reading=reading, scope=scope_text, quote=quote)
-            said = self.lines[-1] if len(self.lines) > said_at else None
-            for c in getattr(rel, "cites", ()):  # the relation rests on another document's words (I-15)
-                self.say("rel_cites", document=c.document, issued=c.issued or "", clause=c.clause, quote=c.quote)
-            rows.append(_present({
-                "id": e.by, "kind": e.kind, "effect": e.effect, "quote": quote, "reading": e.reading,
-                "text": said.to_dict() if said is not None else None,
-                "cites": [_present({"document": c.document.to_dict(), "issued": c.issued.isoformat() if c.issued else None,
-                                    "clause": c.clause, "quote": c.quote}) for c in getattr(rel, "cites", ())],
-                "before": _bounds(e.before), "after": _bounds(e.after),
-                "winner": _rival(e.winner) if e.winner else None,
-                "rivals": [_rival(r) for r in e.rivals],
-                "detail": {k: _money_json(v) for k, v in e.detail},
-            }))
-        self.data["relations"] = rows
+        self.data["relations"] = [self.relation_row(e) for e in events]
+
+    def relation_row(self, e: Event) -> dict[str, Any]:
+        """Say what one relation or provision did; its row of the explanation's data."""
+        rel = self.policy.relations.get(e.by) or self.policy.provisions.get(e.by)
+        quote = rel.quote if rel else ""
+        said_at = len(self.lines)
+        words = _RELATION_WORDS.get(e.kind)
+        if words is not None:
+            words(self, e, quote)
+        said = self.lines[-1] if len(self.lines) > said_at else None
+        cites = tuple(getattr(rel, "cites", ()))  # relations may cite; provisions do not
+        for c in cites:  # the relation rests on another document's words (I-15)
+            self.say("rel_cites", document=c.document, issued=c.issued or "", clause=c.clause, quote=c.quote)
+        return _present({
+            "id": e.by, "kind": e.kind, "effect": e.effect, "quote": quote, "reading": e.reading,
+            "text": said.to_dict() if said is not None else None,
+            "cites": [_present({"document": c.document.to_dict(), "issued": c.issued.isoformat() if c.issued else None,
+                                "clause": c.clause, "quote": c.quote}) for c in cites],
+            "before": _bounds(e.before), "after": _bounds(e.after),
+            "winner": _rival(e.winner) if e.winner else None,
+            "rivals": [_rival(r) for r in e.rivals],
+            "detail": {k: _money_json(v) for k, v in e.detail},
+        })
+
+    def rival_text(self, e: Event) -> Text:
+        o = self.outcome
+        rivals = [r for r in e.rivals if not (r.item == o.item.id and r.subject == o.subject)]
+        return Text("；".join(self.m.say("rival", "zh", item=r.item, amount=fmt_cny(r.high)) for r in rivals),
+                    "; ".join(self.m.say("rival", "en", item=r.item, amount=fmt_cny(r.high)) for r in rivals))
+
+    def say_highest(self, e: Event, quote: str) -> None:
+        o = self.outcome
+        if e.effect == Effect.KEPT:
+            amount = o.high if o.status in PAYING else _high(e.before)
+            self.say("rel_highest_kept", relation=e.by, amount=money_text(amount), rivals=self.rival_text(e), quote=quote)
+        else:
+            winner = _winner(e)
+            self.say("rel_highest_excluded", relation=e.by, winner=winner.item, winner_amount=money_text(winner.high),
+                     amount=money_text(_high(e.before)), quote=quote)
+
+    def say_exclusive(self, e: Event, quote: str) -> None:
+        totals = {i: v for i, v, _ in e.get("totals", ())}
+        if e.get("one_project"):
+            winner = _winner(e)
+            self.say("rel_one_project", relation=e.by, reading=e.reading or "",
+                     winner=f"{winner.item}（{winner.subject}）" if winner.subject else winner.item,
+                     winner_amount=money_text(winner.high), quote=quote)
+        elif e.effect == Effect.KEPT:
+            totals_text = Text("；".join(f"{i} {fmt_cny(v)}" for i, v in totals.items()), "; ".join(f"{i} {fmt_cny(v)}" for i, v in totals.items()))
+            self.say("rel_exclusive_kept", relation=e.by, rivals=totals_text, quote=quote)
+        else:
+            winner = _winner(e)
+            self.say("rel_exclusive_excluded", relation=e.by, winner=winner.item, winner_amount=money_text(winner.high),
+                     amount=money_text(totals.get(self.outcome.item.id, _high(e.before))), quote=quote)
+
+    def say_group_cap(self, e: Event, quote: str) -> None:
+        values = dict(cap=money_text(e.get("cap")), total=money_text(e.get("total")), quote=quote)
+        if e.effect == Effect.KEPT:
+            self.say("rel_cap_kept", relation=e.by, **values)
+        elif e.effect == Effect.REDUCED:
+            self.say("rel_cap_cut", relation=e.by, before=money_text(_high(e.before)), after=money_text(_high(e.after)), **values)
+        else:
+            self.say("rel_cap_excluded", relation=e.by, before=money_text(_high(e.before)), **values)
+
+    def say_prior_awards(self, e: Event, quote: str) -> None:
+        values = dict(relation=e.by, reading=e.reading or "", priors=self.priors_text(e.get("prior", ())), quote=quote)
+        if e.get("mode") == "exclusive":
+            self.say("rel_prior_exclusive", **values)
+        elif e.effect == Effect.REDUCED:
+            self.say("rel_prior_top_up", before=money_text(_high(e.before)), after=money_text(_high(e.after)),
+                     granted=money_text(e.get("granted")), **values)
+        else:
+            self.say("rel_prior_used_up", before=money_text(_high(e.before)), granted=money_text(e.get("granted")), **values)
+
+    def say_other_reward(self, e: Event, quote: str) -> None:
+        self.say("rel_other_reward", relation=e.by, rivals=self.rival_text(e), reading=e.reading or "", quote=quote)
+
+    def say_requires(self, e: Event, quote: str) -> None:
+        if e.effect == Effect.KEPT:
+            self.say("rel_requires_met", relation=e.by, winner=_winner(e).item)
+        else:
+            status = e.get("partner_status")
+            partner = Text(self.m.status(status, "zh"), self.m.status(status, "en")) if status in self.m.statuses else Text("未申报", "not claimed")
+            self.say("rel_requires_failed", relation=e.by, winner=e.get("requires"), partner=partner, quote=quote)
+
+    def say_case_by_case(self, e: Event, quote: str) -> None:
+        scope = e.get("scope")
+        reading = self.policy.readings.get(e.reading or "")
+        scope_text = reading.options[scope] if reading and scope in reading.options else _t(scope)
+        self.say("rel_case_by_case", relation=e.by, support=e.get("support"), reading=e.reading or "", scope=scope_text, quote=quote)
 
     def priors_text(self, priors) -> Text:
         source_spec = self.policy.vocabulary.fact_types.get("prior_award")
@@ -410,8 +463,9 @@ class _Builder:
         return Text(one("zh"), one("en"))
 
     def missing_section(self) -> None:
-        o = self.o
-        rows = [{"field": f, "label": Text(field_label(self.policy, o.fact.type, f, "zh"), field_label(self.policy, o.fact.type, f, "en")).to_dict()} for f in o.missing]
+        o = self.outcome
+        rows: list[dict[str, Any]] = [{"field": f, "label": Text(field_label(self.policy, o.fact.type, f, "zh"), field_label(self.policy, o.fact.type, f, "en")).to_dict()}
+                                      for f in o.missing]
         self.data["missing"] = rows
         if rows:
             self.section("section_missing")
@@ -419,7 +473,8 @@ class _Builder:
                 self.lines.append(Text(f"· {row['label']['zh']}（{row['field']}）", f"· {row['label']['en']} ({row['field']})"))
 
     def readings_section(self, alternatives: bool) -> None:
-        o, policy, decision = self.o, self.policy, self.decision
+        o, policy, decision = self.outcome, self.policy, self.decision
+        kb = knowledge_base(policy)
         rows = []
         if o.readings:
             self.section("section_readings")
@@ -431,9 +486,9 @@ class _Builder:
             for option in reading.options:
                 if option == chosen or not alternatives:
                     continue
-                other = decision.evaluator.evaluate(decision.application, dict(decision.readings, **{rid: option}))
+                other = kb.evaluate(decision.application.document, dict(decision.readings, **{rid: option}))  # a what-if
                 alt = next((x for x in other.outcomes if x.item.id == o.item.id and x.subject == o.subject), None)
-                same = alt is not None and (alt.status, alt.low, alt.high) == (o.status, o.low, o.high)
+                same = alt is not None and (alt.status, alt.low, alt.high, alt.by) == (o.status, o.low, o.high, o.by)
                 status = alt.status if alt else "absent"
                 amount = amount_phrase(policy, alt) if alt else self.m.both("amount_nothing")
                 if same:
@@ -447,7 +502,7 @@ class _Builder:
         self.data["readings"] = rows
 
     def narrative(self) -> Text:
-        o, m = self.o, self.m
+        o, m = self.outcome, self.m
         item = self.item.id
         if o.status == "eligible":
             return m.both("narrative_eligible", item=item, subject=o.subject, amount=amount_phrase(self.policy, o))
@@ -473,13 +528,43 @@ class _Builder:
         return m.both("narrative_ineligible", item=item, subject=o.subject, reasons=text)
 
 
-def _pct(rate: Decimal) -> str:
-    from policykb.kb.describe import rate_text
+_RELATION_WORDS: dict[str, Callable[[_Builder, Event, str], None]] = {
+    RelationKind.HIGHEST: _Builder.say_highest,
+    RelationKind.EXCLUSIVE: _Builder.say_exclusive,
+    RelationKind.GROUP_CAP: _Builder.say_group_cap,
+    ProvisionKind.HIGHEST_WINS: _Builder.say_prior_awards,
+    RelationKind.EXCLUDED_BY_OTHER_REWARD: _Builder.say_other_reward,
+    RelationKind.REQUIRES: _Builder.say_requires,
+    ProvisionKind.CASE_BY_CASE: _Builder.say_case_by_case,
+}
 
+
+def _named(name: str | None) -> str:
+    """The field a rate applies to (``base``) or steps count (``steps.of``): the KB names it."""
+    if name is None:
+        raise EngineError("an amount by rate or steps names the field it reads")
+    return name
+
+
+def _high(pair: tuple[Decimal | None, Decimal | None] | None) -> Decimal | None:
+    return pair[1] if pair else None
+
+
+def _winner(e: Event) -> Rival:
+    if e.winner is None:
+        raise EngineError(f"{e.by}: a {e.kind} event that names no winner")
+    return e.winner
+
+
+def _fmt(value: Decimal | None) -> str | None:
+    return fmt(value) if value is not None else None
+
+
+def _pct(rate: Decimal) -> str:
     return rate_text(rate)
 
 
-def _json_value(value: Any, field_type: str = "text") -> Any:
+def _json_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return f"{value:f}"
     if isinstance(value, tuple):
@@ -514,8 +599,6 @@ def _rival(r) -> dict:
 
 
 def _amount_json(o: Outcome) -> dict:
-    from policykb.engine.decision import amount_dict
-
     return amount_dict(o)
 
 

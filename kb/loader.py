@@ -47,6 +47,7 @@ from .model import (
     Sum,
     Target,
     Term,
+    Text,
     Threshold,
     Vocabulary,
 )
@@ -171,6 +172,14 @@ class _Load:
         return reader
 
     # -- policy.yaml
+    @staticmethod
+    def payers(r: Any, value: Any) -> dict[str, Text]:
+        """Who pays, as decisions name them (the first is the policy's own purse)."""
+        if value is None:
+            return {p: Text(p, p) for p in PAYERS}
+        node = r.mapping(value, ("payers",), optional=PAYERS) or {}
+        return {p: r.text(v, ("payers", p)) for p, v in node.items()}
+
     def policy_meta(self) -> dict:
         r = self.read("policy.yaml")
         if r is None:
@@ -178,7 +187,7 @@ class _Load:
         node = r.mapping(
             r.yf.data, (),
             required=("id", "document_number", "title", "issuer", "issued", "in_force", "interpretation_authority", "text"),
-            optional=("notice_title", "currency", "chapters"),
+            optional=("notice_title", "currency", "chapters", "payers"),
         ) or {}
         meta: dict[str, Any] = {
             "id": r.string(node.get("id"), ("id",)),
@@ -189,6 +198,7 @@ class _Load:
             "issued": r.date(node.get("issued"), ("issued",)),
             "authority": r.text(node.get("interpretation_authority"), ("interpretation_authority",)),
             "currency": r.string(node.get("currency", "CNY"), ("currency",)),
+            "payers": self.payers(r, node.get("payers")),
         }
         force = r.mapping(node.get("in_force"), ("in_force",), required=("from", "to")) or {}
         meta["in_force"] = (r.date(force.get("from"), ("in_force", "from")), r.date(force.get("to"), ("in_force", "to")))
@@ -879,4 +889,5 @@ def load_policy(folder: str | Path) -> Policy:
         inventory=inventory,
         version=content_hash(folder),
         path=str(folder),
+        payers=meta["payers"],
     )

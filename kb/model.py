@@ -387,6 +387,7 @@ class Policy:
     inventory: tuple[str, ...]
     version: str
     path: str
+    payers: Mapping[str, Text] = field(default_factory=dict)  # payer ID → its name; the first is the policy's own
 
     def default_readings(self) -> dict[str, str]:
         return {rid: r.default for rid, r in self.readings.items()}

@@ -7,18 +7,21 @@ The public API (docs/api.md) is this page::
     decision = kb.evaluate(application, readings={"I-06": "per_station"})
     decision.to_dict()                          # the decision JSON
     decision.explain("m01.equipment")           # why / why not, cited to the text
+    saved = decision.to_json(include_trace=True)  # a value: explained later from the JSON and the KB alone
+    kb.decision_from_dict(json.loads(saved)).explain("m01.equipment")
     kb.evaluate_many(applications, workers=2)   # a batch, in input order
     for finding in kb.audit(records): ...       # hold granted awards against the rules
 """
 
 from policykb.api import KnowledgeBase, load
 from policykb.engine.decision import Decision
-from policykb.errors import EngineError, InputError, KBError, PolicyKBError, Problem, TooLargeError, UnknownItemError
+from policykb.errors import DecisionError, EngineError, InputError, KBError, PolicyKBError, Problem, TooLargeError, UnknownItemError
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Decision",
+    "DecisionError",
     "EngineError",
     "InputError",
     "KBError",

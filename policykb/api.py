@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from policykb.errors import InputError, KBError, Problem, suggest
 from policykb.kb import check as kb_check
@@ -21,6 +21,9 @@ from policykb.kb.loader import content_hash, load_policy, policy_dir
 from policykb.kb.model import Policy
 from policykb.kb.schema import application_schema
 from policykb.money import exact
+
+if TYPE_CHECKING:
+    from policykb.engine.decision import Decision
 
 _cache: dict[tuple[str, str], "KnowledgeBase"] = {}
 _cache_lock = threading.Lock()
@@ -62,6 +65,15 @@ def load_checked_by_parent(path: str | Path, version: str) -> "KnowledgeBase":
     """For worker processes: load a KB folder the parent process checked as ``version``."""
     with exact():
         return _load_checked(policy_dir(None, path), checked=version)
+
+
+def knowledge_base(policy: Policy) -> "KnowledgeBase":
+    """The KnowledgeBase loaded for ``policy`` (what an explanation evaluates a what-if with)."""
+    with _cache_lock:
+        for kb in _cache.values():
+            if kb.policy is policy:
+                return kb
+        return _cache.setdefault((policy.path, policy.version), KnowledgeBase(policy))
 
 
 def _load(policy: str | None, path: str | Path | None) -> "KnowledgeBase":
@@ -107,6 +119,17 @@ class KnowledgeBase:
             application = read_document(application)
         with exact():
             return self.evaluator.evaluate(application, self.readings_with(readings), source=source)
+
+    def decision_from_dict(self, data: Mapping[str, Any]) -> "Decision":
+        """A decision saved with ``to_dict(include_trace=True)`` (its JSON, parsed), read back
+        to be explained with this KB alone: ``.explain()``, ``why``, ``runners-up``, the trace.
+
+        Raises ``DecisionError`` (exit 2, HTTP 422) when it was made with another KB version
+        or its trace is missing, malformed or altered.
+        """
+        from policykb.engine.decision import Decision
+
+        return Decision.from_dict(self, data)
 
     def evaluate_many(self, applications, readings: Mapping[str, str] | None = None, *, workers: int = 1) -> list[dict]:
         """Evaluate a batch in ``workers`` processes; results in input order.
