@@ -255,15 +255,21 @@ class Decision:
         low, high = self.totals()
         rows.append(["", "合计" if zh else "Total", "", "", fmt_cny(low), fmt_cny(high), ""])
         lines.append(table(headers, rows, right={4, 5}, max_width=None if wide else _fit(headers, rows, columns)))
-        by_payer = self.totals_by_payer()
-        payers = self.policy.payers
-        if len(by_payer) > 1 or set(by_payer) - set(list(payers)[:1]):
-            parts = [f"{payers[p](lang) if p in payers else p} " + m.say("span", lang, low=fmt_cny(Decimal(v["min"])), high=fmt_cny(Decimal(v["max"])))
-                     for p, v in by_payer.items()]
-            lines.append(("按支付方：" if zh else "By payer: ") + ("；" if zh else "; ").join(parts))
+        lines += self._payer_line(lang)
         if any(o.is_cash and o.kind == AmountKind.CEILING for o in self.outcomes):
             lines.append(m.say("table_legend", lang))
         return "\n".join(lines) + "\n"
+
+    def _payer_line(self, lang: str) -> list[str]:
+        """The totals by payer, named as the KB names them — unless the policy's own purse pays all."""
+        m = messages()
+        by_payer = self.totals_by_payer()
+        payers = self.policy.payers
+        if len(by_payer) <= 1 and not set(by_payer) - set(list(payers)[:1]):
+            return []
+        parts = [f"{payers[p](lang) if p in payers else p} " + m.say("span", lang, low=fmt_cny(Decimal(str(v["min"]))), high=fmt_cny(Decimal(str(v["max"]))))
+                 for p, v in by_payer.items()]
+        return [("按支付方：" if lang == "zh" else "By payer: ") + ("；" if lang == "zh" else "; ").join(parts)]
 
     def _heading(self, lang: str) -> list[str]:
         zh = lang == "zh"
@@ -293,25 +299,27 @@ class Decision:
     def reason(self, o: Outcome, lang: str) -> str:
         """A few words on why: the relations and provisions that acted (in words, with
         their codes in brackets), or what is missing."""
-        zh = lang == "zh"
-        m = messages()
-        parts = []
-        for event in self.events(o):
-            if event.effect not in ADVERSE:
-                continue
-            named = m.say("why_by", lang, kind=m.relation_kind(event.kind, lang), code=event.by)
-            if event.winner is not None and event.kind in (RelationKind.EXCLUSIVE, RelationKind.HIGHEST):
-                parts.append(f"{named} → {event.winner.item}")
-            elif event.kind == ProvisionKind.HIGHEST_WINS and event.effect == Effect.REDUCED:
-                parts.append(m.say("why_top_up", lang, by=named))
-            else:
-                parts.append(named)
+        parts = [_event_reason(event, lang) for event in self.events(o) if event.effect in ADVERSE]
         if o.status == Status.UNDETERMINED:
-            labels = [field_label(self.policy, o.fact.type, f, lang) for f in o.missing]
-            parts.append(("缺：" if zh else "missing: ") + ("、" if zh else ", ").join(labels))
+            parts.append(self._missing(o, lang))
         elif o.status == Status.INELIGIBLE and not parts:
-            parts.append("条件不符" if zh else "conditions not met")
-        return ("；" if zh else "; ").join(dict.fromkeys(parts))
+            parts.append("条件不符" if lang == "zh" else "conditions not met")
+        return ("；" if lang == "zh" else "; ").join(dict.fromkeys(parts))
+
+    def _missing(self, o: Outcome, lang: str) -> str:
+        labels = [field_label(self.policy, o.fact.type, f, lang) for f in o.missing]
+        return ("缺：" if lang == "zh" else "missing: ") + ("、" if lang == "zh" else ", ").join(labels)
+
+
+def _event_reason(event: Event, lang: str) -> str:
+    """What one relation or provision did, in a few words: ``互斥（X-m01） → m01.equipment``."""
+    m = messages()
+    named = m.say("why_by", lang, kind=m.relation_kind(event.kind, lang), code=event.by)
+    if event.winner is not None and event.kind in (RelationKind.EXCLUSIVE, RelationKind.HIGHEST):
+        return f"{named} → {event.winner.item}"
+    if event.kind == ProvisionKind.HIGHEST_WINS and event.effect == Effect.REDUCED:
+        return m.say("why_top_up", lang, by=named)
+    return named
 
 
 def normalised(value: Any) -> Any:

@@ -68,22 +68,33 @@ def _rebuild(kb: Any, data: Any) -> Decision:
         derived = {str(f["id"]): f for f in map(_mapping, _list(trace["derived"]))}
     with _at("trace.graph"):
         graph = _graph(trace["graph"])
-        g1_ok = graph.graph["g1_ok"]
-        covered = dict(graph.graph["covered"])
-        if not isinstance(g1_ok, bool) or not all(isinstance(v, str) for v in covered.values()):
-            raise ValueError("the graph records whether G1 held and which covers admitted")
+        g1_ok, covered = _admission(graph)
     with _at("outcomes"):
         outcomes = [_outcome(policy, app, graph, readings, _mapping(o)) for o in _list(data["outcomes"])]
     decision = Decision(policy, app, readings, outcomes, firings, facts_by_id, g1_ok, graph=graph, derived=derived, covered=covered)
     with _at("trace.graph.edges"):
         for o in outcomes:
-            o.events = decision.events(o)
-            for event in o.events:
-                _check_event(policy, event)
-            _check_edges(graph, provenance.outcome_node(o.item.id, o.subject))
+            _read_events(decision, o)
     if decision.to_dict(include_trace=True) != data:
         raise DecisionError(Problem("trace", "the decision does not match its trace: it was altered after policykb wrote it"))
     return decision
+
+
+def _admission(graph: nx.MultiDiGraph) -> tuple[bool, dict[str, str]]:
+    """Whether G1 held, and which cover admitted the applicant for which item."""
+    g1_ok = graph.graph["g1_ok"]
+    covered = dict(graph.graph["covered"])
+    if not isinstance(g1_ok, bool) or not all(isinstance(v, str) for v in covered.values()):
+        raise ValueError("the graph records whether G1 held and which covers admitted")
+    return g1_ok, covered
+
+
+def _read_events(decision: Decision, o: Outcome) -> None:
+    """The outcome's events, off the graph, each one this KB's resolution can have recorded."""
+    o.events = decision.events(o)
+    for event in o.events:
+        _check_event(decision.policy, event)
+    _check_edges(decision.graph, provenance.outcome_node(o.item.id, o.subject))
 
 
 def _checked(kb: Any, data: Any) -> Mapping[str, Any]:
@@ -141,11 +152,7 @@ def _check_event(policy: Any, e: Event) -> None:
     """An event is one the resolution of this KB can have recorded: its clause, kind, effect
     and reading exist, its winner is there where explanations name it, its details have
     their types."""
-    owner = policy.relations.get(e.by) or policy.provisions.get(e.by)
-    if owner is None or owner.kind != e.kind or e.effect not in _EFFECTS:
-        raise ValueError(f"no {e.kind[:20]} clause {e.by[:40]!r} of this KB can have had effect {e.effect[:20]!r}")
-    if e.reading is not None and e.reading not in policy.readings:
-        raise ValueError(f"unknown reading {e.reading[:40]!r}")
+    _check_clause(policy, e)
     if _names_winner(e) and e.winner is None:
         raise ValueError(f"{e.by}: the event names no winner")
     unknown = [r.item for r in ((e.winner,) if e.winner else ()) + e.rivals if r.item not in policy.items]
@@ -154,6 +161,14 @@ def _check_event(policy: Any, e: Event) -> None:
     for key, value in e.detail:
         if not _DETAIL_TYPES.get(key, _plain)(value):
             raise ValueError(f"detail {key[:40]!r} is not what the resolution records")
+
+
+def _check_clause(policy: Any, e: Event) -> None:
+    owner = policy.relations.get(e.by) or policy.provisions.get(e.by)
+    if owner is None or owner.kind != e.kind or e.effect not in _EFFECTS:
+        raise ValueError(f"no {e.kind[:20]} clause {e.by[:40]!r} of this KB can have had effect {e.effect[:20]!r}")
+    if e.reading is not None and e.reading not in policy.readings:
+        raise ValueError(f"unknown reading {e.reading[:40]!r}")
 
 
 def _names_winner(e: Event) -> bool:
@@ -237,20 +252,25 @@ def _outcome(policy: Any, app: Application, graph: nx.MultiDiGraph, readings: Ma
         raise ValueError("a verdict is true, false or null")
     o = Outcome(item, str(data["subject"]), fact, [facts[k] for k in _list(state["facts"])], verdict, [str(r) for r in _list(state["rules"])])
     o.amount_spec = resolve(item.amount, readings)
-    computed = state["computed"]
-    if computed is not None:
-        computed = _mapping(computed)
-        o.computed = Computed(str(computed["kind"]), _money(computed["low"]), _money(computed["high"]), None, ())
     o.status = Status(graph.nodes[node]["status"]).value
-    o.low, o.high = _money(state["low"]), _money(state["high"])
-    rounded = provenance.decode(state["rounded_from"])
-    o.rounded_from = None if rounded is None else (_money_value(rounded[0]), _money_value(rounded[1]))
+    _amounts(o, state)
     o.by = [str(b) for b in _list(state["by"])]
     o.readings = {str(r) for r in _list(state["readings"])}
     o.missing = [str(m) for m in _list(state["missing"])]
     if not o.readings <= set(policy.readings) or not set(o.by) <= set(policy.relations) | set(policy.provisions):
         raise ValueError(f"{item.id}: readings and relations of another KB")
     return o
+
+
+def _amounts(o: Outcome, state: Mapping[str, Any]) -> None:
+    """The outcome's exact amounts: as computed, as settled, before the final rounding."""
+    computed = state["computed"]
+    if computed is not None:
+        computed = _mapping(computed)
+        o.computed = Computed(str(computed["kind"]), _money(computed["low"]), _money(computed["high"]), None, ())
+    o.low, o.high = _money(state["low"]), _money(state["high"])
+    rounded = provenance.decode(state["rounded_from"])
+    o.rounded_from = None if rounded is None else (_money_value(rounded[0]), _money_value(rounded[1]))
 
 
 def _money(data: Any) -> Any:

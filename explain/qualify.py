@@ -31,7 +31,7 @@ from policykb.kb import conditions as cond
 from policykb.kb import expressions
 from policykb.kb.describe import field_label, value_text
 from policykb.kb.messages import messages
-from policykb.kb.model import Compare, FactType, Item, Text
+from policykb.kb.model import Compare, FactType, FieldSpec, Item, Text
 
 from policykb.errors import UnknownItemError, suggest
 from policykb.money import fmt_cny
@@ -86,6 +86,19 @@ def _unit(field_type: str) -> Decimal:
     return FEN if field_type == "money" else Decimal(1)
 
 
+def _value_target(op: str, right: Any, spec: FieldSpec | None) -> Any:
+    """A value equal to ``right``, one of ``right``, or (for ``ne``) another value the field can take."""
+    if op == "eq":
+        return right
+    if op == "in":
+        return right[0] if right else None
+    if spec is not None and spec.type == "bool":
+        return not right
+    if spec is not None and spec.values:
+        return next((v for v in spec.values if v != right), None)
+    return None
+
+
 def _bound(op: str, right: Decimal, unit: Decimal) -> Decimal | None:
     """The value nearest ``right`` that passes a comparison: at it (以上, 以下), one unit past it (超, 低于)."""
     return {"gte": right, "gt": right + unit, "lte": right, "lt": right - unit}.get(op)
@@ -123,16 +136,8 @@ class _Planner:
         right = values.get(c.ref) if c.ref else c.value
         if c.ref and right is None:
             return None
-        if c.op == "eq":
-            return right
-        if c.op == "in":
-            return right[0] if right else None
-        if c.op == "ne":
-            if spec is not None and spec.type == "bool":
-                return not right
-            if spec is not None and spec.values:
-                return next((v for v in spec.values if v != right), None)
-            return None
+        if c.op in ("eq", "in", "ne"):
+            return _value_target(c.op, right, spec)
         if right is None:
             return None
         return _bound(c.op, Decimal(right), _unit(spec.type if spec else "money"))
@@ -161,13 +166,7 @@ class _Planner:
         current = (state.applicant if on_applicant else state.values).get(name)
         wanted = self.target(c, current, state.values)
         if wanted is None and c.ref and state.values.get(c.ref) is None:
-            # supply the referenced field from the compared one (or a neutral 1)
-            base = current if current is not None else Decimal(1)
-            ft = state.fact_type
-            assert ft is not None  # a comparison with another field is on a fact
-            ref_spec = ft.field(c.ref)
-            state.values[c.ref] = int(base) if ref_spec is not None and ref_spec.type in ("count", "integer") else Decimal(base)
-            state.changes.append(self.change_for(state.index, None, c.ref, None, state.values[c.ref], ft))
+            self.supply(c.ref, current, state)
             return True
         if wanted is None:
             return False
@@ -176,6 +175,15 @@ class _Planner:
             state.changes.append(self.change_for(None, "applicant", c.field, current, wanted, None))
             return True
         return self.set_fact_field(state, name, current, wanted)
+
+    def supply(self, ref: str, current: Any, state: _Draft) -> None:
+        """Supply the field a comparison refers to, from the compared one (or a neutral 1)."""
+        base = current if current is not None else Decimal(1)
+        ft = state.fact_type
+        assert ft is not None  # a comparison with another field is on a fact
+        ref_spec = ft.field(ref)
+        state.values[ref] = int(base) if ref_spec is not None and ref_spec.type in ("count", "integer") else Decimal(base)
+        state.changes.append(self.change_for(state.index, None, ref, None, state.values[ref], ft))
 
     def set_fact_field(self, state: _Draft, name: str, current: Any, wanted: Any) -> bool:
         ft = state.fact_type
@@ -290,10 +298,8 @@ class _Planner:
         quote = self.quote(e.by)
         out = []
         if e.kind == RelationKind.EXCLUDED_BY_OTHER_REWARD:
-            blockers = [x for x in decision.outcomes if x is not o and x.subject == o.subject and x.alive and x.fact is not o.fact]
             out += [self.removal(p, e.by, p.key, quote) for p in decision.application.facts if p.role == "context" and p.subject == o.subject]
-        else:
-            blockers = [x for x in decision.outcomes if _blocks(x, o, e)]
+        blockers = [x for x in decision.outcomes if _blocks(x, o, e)]
         return out + [self.removal(x.fact, e.by, Text(f"{x.item.id}（{x.subject}）", f"{x.item.id} ({x.subject})"), quote) for x in blockers]
 
     def without_prior_awards(self, decision: Decision, o: Outcome, e: Event) -> list[dict]:
@@ -333,6 +339,8 @@ def _blocks(x: Outcome, o: Outcome, e: Event) -> bool:
     of a cap), alive, on another fact — of the same subject for take-the-highest?"""
     if x is o or not x.alive or x.fact is o.fact:
         return False
+    if e.kind == RelationKind.EXCLUDED_BY_OTHER_REWARD:  # any other reward of the subject
+        return x.subject == o.subject
     if e.kind == RelationKind.GROUP_CAP:
         return x.item.id in set(e.get("members", ()))
     if e.winner is not None and x.item.id != e.winner.item:
@@ -376,7 +384,7 @@ def qualify(kb, document: dict, item_id: str, subject: str | None = None, readin
     return Qualify(data, lines)
 
 
-def _plan_absent(planner: _Planner, decision, item: Item, subject: str | None, lines: list[Text]) -> dict:
+def _plan_absent(planner: _Planner, decision: Decision, item: Item, subject: str | None, lines: list[Text]) -> dict:
     m = planner.m
     fact = _absent_fact(planner, item, subject)
     new_index = len(planner.document["facts"])
@@ -387,26 +395,37 @@ def _plan_absent(planner: _Planner, decision, item: Item, subject: str | None, l
     fact_subject = fact.get("subject", doc["applicant"]["id"])
     o = next((x for x in decision2.outcomes if x.item.id == item.id and x.subject == fact_subject), None)
     ways = []
-    if o is not None:
-        for branch in dnf(full_condition(item, planner.readings)):
-            changes = planner_with.branch_changes(branch, o.fact, doc["applicant"], new_index)
-            if changes is None:
-                continue
-            for c in changes:
-                if c["path"].startswith(f"facts[{new_index}]."):
-                    fact[c["path"].rsplit(".", 1)[1]] = c["value"]
-            others = [c for c in changes if not c["path"].startswith(f"facts[{new_index}].")]
-            fields = planner.policy.vocabulary.fact_types[item.fact]
-            described = Text("，".join(f"{fields.field(k).label.zh if fields.field(k) else k}={v}" for k, v in fact.items() if k != "type"),
-                             ", ".join(f"{fields.field(k).label.en if fields.field(k) else k}={v}" for k, v in fact.items() if k != "type"))
-            add = {"op": "add", "path": f"facts[{new_index}]", "value": dict(fact), "text": m.both("gap_fact", fact=fields.label, fields=described)}
-            way = Way(changes=[add] + others)
-            _finish_way(planner, way, item, fact_subject)
-            if way.verified:
-                ways.append(way)
+    added = o.fact if o is not None else None
+    for branch in dnf(full_condition(item, planner.readings)) if added is not None else ():
+        changes = planner_with.branch_changes(branch, added, doc["applicant"], new_index)
+        if changes is None:
+            continue
+        way = _new_fact_way(planner, item, fact, new_index, changes)
+        _finish_way(planner, way, item, fact_subject)
+        if way.verified:
+            ways.append(way)
     lines.append(m.both("no_fact", item=item.id, fact=planner.policy.vocabulary.fact_types[item.fact].label, select=Text("", "")))
     _render_ways(planner, ways, Text(item.id, item.id), lines)
     return {"subject": fact_subject, "status": "absent", "ways": [w.to_dict() for w in ways]}
+
+
+def _new_fact_way(planner: _Planner, item: Item, fact: dict[str, Any], new_index: int, changes: list[dict]) -> Way:
+    """A way that adds the missing fact with the values one branch of the condition needs
+    (``fact`` keeps them, for the next branch to start from), with the other changes."""
+    own = f"facts[{new_index}]."
+    for c in changes:
+        if c["path"].startswith(own):
+            fact[c["path"].rsplit(".", 1)[1]] = c["value"]
+    others = [c for c in changes if not c["path"].startswith(own)]
+    fields = planner.policy.vocabulary.fact_types[item.fact]
+
+    def described(lang: str) -> str:
+        shown = [f"{fields.field(k).label(lang) if fields.field(k) else k}={v}" for k, v in fact.items() if k != "type"]
+        return ("，" if lang == "zh" else ", ").join(shown)
+
+    add = {"op": "add", "path": f"facts[{new_index}]", "value": dict(fact),
+           "text": planner.m.both("gap_fact", fact=fields.label, fields=Text(described("zh"), described("en")))}
+    return Way(changes=[add] + others)
 
 
 def _finish_way(planner: _Planner, way: Way, item: Item, subject: str, depth: int = 0) -> None:
@@ -422,13 +441,19 @@ def _finish_way(planner: _Planner, way: Way, item: Item, subject: str, depth: in
     if depth >= 2:
         planner.verify(way, item, subject)
         return
+    _lift(planner, way, decision, after, events, subject)
+    _finish_way(planner, way, item, subject, depth + 1)
+
+
+def _lift(planner: _Planner, way: Way, decision: Decision, after: Outcome, events: list[Event], subject: str) -> None:
+    """Add to ``way`` what lifts the relation that removes the item: qualify the item it
+    requires, or give up what stands in its way."""
     if any(e.kind == RelationKind.REQUIRES and e.effect == Effect.EXCLUDED for e in events):
         _qualify_partner(planner, way, decision, next(e.get("requires") for e in events if e.kind == RelationKind.REQUIRES), subject)
-    else:
-        extra = _Planner(planner.kb, planner.apply(way.changes), planner.readings).give_way(decision, after)
-        if extra:
-            way.changes = way.changes + extra
-    _finish_way(planner, way, item, subject, depth + 1)
+        return
+    extra = _Planner(planner.kb, planner.apply(way.changes), planner.readings).give_way(decision, after)
+    if extra:
+        way.changes = way.changes + extra
 
 
 def _qualify_partner(planner: _Planner, way: Way, decision: Decision, needed: str, subject: str) -> None:
@@ -452,11 +477,9 @@ def _plan(planner: _Planner, decision: Decision, item: Item, o: Outcome, lines: 
                             amount=amount_phrase(planner.policy, o)))
         result["ways"] = []
         return result
-    g3 = planner.policy.provision("period")
-    year = decision.application.year
-    if g3 is not None and not (g3.params["from"].year <= year <= g3.params["to"].year):
-        reason = Text(f"年度 {year} 不在实施期限内（{g3.id}）", f"the year {year} is outside the period ({g3.id})")
-        lines.append(m.both("cannot_qualify", item=item.id, reason=reason))
+    outside = _outside_period(planner, decision.application.year)
+    if outside is not None:
+        lines.append(m.both("cannot_qualify", item=item.id, reason=outside))
         result["ways"] = []
         return result
     candidates = _condition_ways(planner, decision, item, o) + _reading_ways(planner, o)
@@ -471,6 +494,14 @@ def _plan(planner: _Planner, decision: Decision, item: Item, o: Outcome, lines: 
     _render_ways(planner, ways, Text(f"{item.id}（{o.subject}）", f"{item.id} ({o.subject})"), lines)
     result["ways"] = [w.to_dict() for w in ways]
     return result
+
+
+def _outside_period(planner: _Planner, year: int) -> Text | None:
+    """Why no change to the application helps: the year lies outside the period (G3)."""
+    g3 = planner.policy.provision("period")
+    if g3 is None or g3.params["from"].year <= year <= g3.params["to"].year:
+        return None
+    return Text(f"年度 {year} 不在实施期限内（{g3.id}）", f"the year {year} is outside the period ({g3.id})")
 
 
 def _g1_changes(planner: _Planner, decision: Decision) -> list[dict]:
@@ -535,10 +566,7 @@ def _blocker(planner: _Planner, way: Way, lines: list[Text]) -> dict:
     (its type, for an exclusive relation) must exceed, read off the relation's event."""
     m = planner.m
     after, events = way.blocked
-    parts = [c["text"] for c in way.changes if c.get("text") is not None]
-    for rid, option in way.readings.items():
-        parts.append(m.both("gap_reading", reading=rid, option=planner.policy.readings[rid].options[option]))
-    changes = Text("；".join(p.zh for p in parts), "; ".join(p.en for p in parts))
+    changes = _changes_text(planner, way)
     event = next(e for e in events if e.effect in (Effect.EXCLUDED, Effect.INELIGIBLE))
     quote = planner.quote(event.by)
     data: dict[str, Any] = {"relation": event.by, "kind": event.kind, "changes": [c for c in way.to_dict()["changes"]],
@@ -552,12 +580,30 @@ def _blocker(planner: _Planner, way: Way, lines: list[Text]) -> dict:
     return data
 
 
+def _changes_text(planner: _Planner, way: Way) -> Text:
+    """The changes and readings of a way, in words."""
+    parts = [c["text"] for c in way.changes if c.get("text") is not None]
+    for rid, option in way.readings.items():
+        parts.append(planner.m.both("gap_reading", reading=rid, option=planner.policy.readings[rid].options[option]))
+    return Text("；".join(p.zh for p in parts), "; ".join(p.en for p in parts))
+
+
 def _would_have_paid(event: Event) -> Decimal | None:
     """What an outcome excluded by ``event`` would have paid: its bounds then, to the fen."""
     if not event.before:
         return None
     rounded = round_outcome(*event.before)[1]
     return event.before[1] if rounded == event.before[1] else rounded
+
+
+def _need_text(own: Decimal | None, winner_amount: Decimal | None) -> Text:
+    """The amount to beat; on a tie, the tie-break that this item loses."""
+    above = Text(f"须高于 {fmt_cny(winner_amount)}", f"must exceed {fmt_cny(winner_amount)}")
+    if own is not None and winner_amount is not None and own >= winner_amount:
+        return Text(above.zh + "（金额相同时取上限前较大者、再取先列者，本项居后）",
+                    above.en + " (on a tie the larger before caps, then the first listed, wins; this item comes later)")
+    short = winner_amount - own if winner_amount is not None and own is not None else None
+    return Text(above.zh + f"（现为 {fmt_cny(own)}，差 {fmt_cny(short)}）", above.en + f" (now {fmt_cny(own)}, {fmt_cny(short)} short)")
 
 
 def _must_exceed(after: Outcome, event: Event, data: dict[str, Any]) -> tuple[Text, Text]:
@@ -569,13 +615,7 @@ def _must_exceed(after: Outcome, event: Event, data: dict[str, Any]) -> tuple[Te
     if winner_amount is None:
         winner_amount = totals.get(event.winner.item)
     data.update(winner=event.winner.item, winner_amount=str(winner_amount), amount=str(own))
-    tie = own is not None and winner_amount is not None and own >= winner_amount
-    short = winner_amount - own if winner_amount is not None and own is not None else None
-    need = Text(
-        f"须高于 {fmt_cny(winner_amount)}" + ("（金额相同时取上限前较大者、再取先列者，本项居后）" if tie else f"（现为 {fmt_cny(own)}，差 {fmt_cny(short)}）"),
-        f"must exceed {fmt_cny(winner_amount)}" + (" (on a tie the larger before caps, then the first listed, wins; this item comes later)" if tie
-                                                else f" (now {fmt_cny(own)}, {fmt_cny(short)} short)"),
-    )
+    need = _need_text(own, winner_amount)
     data["needed_above"] = str(winner_amount)
     winner = Text(f"{event.winner.item}（{fmt_cny(winner_amount)}）", f"{event.winner.item} ({fmt_cny(winner_amount)})")
     return need, winner
@@ -587,10 +627,7 @@ def _render_ways(planner: _Planner, ways: list[Way], label: Text, lines: list[Te
         head = m.both("section_ways")
         lines.append(Text(f"【{head.zh}】{label.zh}", f"[{head.en}] {label.en}"))
     for n, way in enumerate(ways, 1):
-        parts = [c["text"] for c in way.changes if c.get("text") is not None]
-        for rid, option in way.readings.items():
-            parts.append(m.both("gap_reading", reading=rid, option=planner.policy.readings[rid].options[option]))
-        lines.append(m.both("way", n=n, changes=Text("；".join(p.zh for p in parts), "; ".join(p.en for p in parts))))
+        lines.append(m.both("way", n=n, changes=_changes_text(planner, way)))
         if way.after:
             zh_status, zh_amount = _status_amount(way.after, "zh")
             en_status, en_amount = _status_amount(way.after, "en")

@@ -32,6 +32,7 @@ from policykb.kb.model import (
     Amount,
     Compare,
     Item,
+    Provision,
     Switch,
     Text,
     resolve,
@@ -41,7 +42,14 @@ from policykb.kb.model import (
 from policykb.api import knowledge_base
 from policykb.errors import EngineError, UnknownItemError, suggest
 from policykb.money import exact, fmt, fmt_cny
-from policykb.vocabulary import PAYING, AmountKind, Effect, ProvisionKind, RelationKind
+from policykb.vocabulary import (
+    PAYING,
+    AmountKind,
+    Effect,
+    ProvisionKind,
+    RelationKind,
+    Status,
+)
 
 from .answer import Answer
 
@@ -145,46 +153,52 @@ class _Builder:
         self.say("source", document=policy.document_number, label=label, quote=item.quote)
 
     def applicant_section(self) -> None:
-        decision, policy = self.decision, self.policy
         self.section("section_applicant")
-        g1 = policy.provision("eligibility")
-        g1_data: dict[str, Any] = {}
-        if g1 is not None:
-            app = decision.application
-            get = lambda name: app.applicant.get(name[10:]) if name.startswith("applicant.") else None
-            checks = cond.checks(cond.resolve(g1.conditions, decision.readings), get)
-            g1_data = {"provision": g1.id, "verdict": decision.g1_ok, "quote": g1.quote, "checks": [self.check_data(c, None, None) for c in checks]}
-            cover = self.cover(g1)
-            if decision.g1_ok:
-                self.say("g1_met", provision=g1.id)
-            elif cover is not None:
-                reading = policy.readings[cover[0]]
-                option = reading.options[decision.readings[cover[0]]]
-                g1_data.update({"covered_by": cover[0], "cover_quote": cover[1].quote,
-                                "cover_checks": [self.check_data(c, None, None) for c in cover[2]]})
-                self.say("g1_covered", provision=g1.id, reading=cover[0], option=option, quote=cover[1].quote)
-                for c in cover[2]:
-                    self.check_line(c, None)
+        g1 = self.policy.provision("eligibility")
+        g3 = self.policy.provision("period")
+        self.data["applicant_checks"] = {"eligibility": self.eligibility(g1) if g1 is not None else {},
+                                         "period": self.period(g3) if g3 is not None else {}}
+
+    def applicant_get(self, name: str) -> Any:
+        """Read ``applicant.x`` from the saved application (the only fields G1 and its covers read)."""
+        return self.decision.application.applicant.get(name[10:]) if name.startswith("applicant.") else None
+
+    def eligibility(self, g1: Provision) -> dict[str, Any]:
+        """G1 (who is covered), re-checked in plain Python to word it: met, admitted by a cover, or failed."""
+        decision = self.decision
+        checks = cond.checks(cond.resolve(g1.conditions, decision.readings), self.applicant_get)
+        data = {"provision": g1.id, "verdict": decision.g1_ok, "quote": g1.quote, "checks": [self.check_data(c, None, None) for c in checks]}
+        cover = self.cover(g1)
+        if decision.g1_ok:
+            self.say("g1_met", provision=g1.id)
+            return data
+        if cover is not None:
+            reading, covered_by, cover_checks = cover
+            option = self.policy.readings[reading].options[decision.readings[reading]]
+            data.update({"covered_by": reading, "cover_quote": covered_by.quote, "cover_checks": [self.check_data(c, None, None) for c in cover_checks]})
+            self.say("g1_covered", provision=g1.id, reading=reading, option=option, quote=covered_by.quote)
+        else:
+            self.say("g1_failed", provision=g1.id, quote=g1.quote)
+        for c in (cover[2] if cover is not None else checks):
+            self.check_line(c, None)
+        return data
+
+    def period(self, g3: Provision) -> dict[str, Any]:
+        """G3 (the period): the year, or the date of a dated event, within it — or not (its events)."""
+        start, end = g3.params["from"], g3.params["to"]
+        events = [e for e in self.events if e.by == g3.id]
+        year = self.decision.application.year
+        data = {"provision": g3.id, "from": start.isoformat(), "to": end.isoformat(), "year": year, "verdict": not events, "quote": g3.quote}
+        if not events and start.year <= year <= end.year:
+            self.say("g3_met", provision=g3.id, year=year, start=start, end=end)
+        for e in events:
+            date = e.get("date")
+            if date is not None:
+                data["date"] = date.isoformat()
+                self.say("g3_date", provision=g3.id, date=date, start=start, end=end, quote=g3.quote)
             else:
-                self.say("g1_failed", provision=g1.id, quote=g1.quote)
-                for c in checks:
-                    self.check_line(c, None)
-        g3 = policy.provision("period")
-        g3_data: dict[str, Any] = {}
-        if g3 is not None:
-            start, end = g3.params["from"], g3.params["to"]
-            events = [e for e in self.events if e.by == g3.id]
-            year = decision.application.year
-            g3_data = {"provision": g3.id, "from": start.isoformat(), "to": end.isoformat(), "year": year, "verdict": not events, "quote": g3.quote}
-            if not events and start.year <= year <= end.year:
-                self.say("g3_met", provision=g3.id, year=year, start=start, end=end)
-            for e in events:
-                if e.get("date") is not None:
-                    g3_data["date"] = e.get("date").isoformat()
-                    self.say("g3_date", provision=g3.id, date=e.get("date"), start=start, end=end, quote=g3.quote)
-                else:
-                    self.say("g3_year", provision=g3.id, year=year, start=start, end=end, quote=g3.quote)
-        self.data["applicant_checks"] = {"eligibility": g1_data, "period": g3_data}
+                self.say("g3_year", provision=g3.id, year=year, start=start, end=end, quote=g3.quote)
+        return data
 
     def cover(self, g1):
         """(reading, cover, checks) when G1 failed but one of its covers admits the applicant for this item."""
@@ -193,10 +207,8 @@ class _Builder:
             return None
         covers = g1.params.get("covers")
         reading = next(iter(sorted(switch_readings(covers))), None)
-        app = self.decision.application
-        get = lambda name: app.applicant.get(name[10:]) if name.startswith("applicant.") else None
         for cover in resolve(covers, self.decision.readings) or ():
-            checks = cond.checks(cond.resolve(cover.conditions, self.decision.readings), get)
+            checks = cond.checks(cond.resolve(cover.conditions, self.decision.readings), self.applicant_get)
             if o.item.id in cover.items and all(c.verdict is True for c in checks):
                 return reading, cover, checks
         return None
@@ -298,9 +310,7 @@ class _Builder:
         steps = []
         for step in traced.steps:
             self.say_step(step, amount)
-            steps.append(_present({"op": step.op, "says": step.says,
-                                   "inputs": {k: (_json_value(v) if k.startswith("rate") or k == "steps" else _money_json(v)) for k, v in step.inputs},
-                                   "low": _fmt(step.low), "high": _fmt(step.high)}))
+            steps.append(_step_data(step))
         if amount.kind == AmountKind.CEILING and traced.high is not None:
             self.say("step_ceiling", low=money_text(traced.low), high=money_text(traced.high))
         if o.rounded_from is not None:
@@ -323,7 +333,7 @@ class _Builder:
     def say_step(self, step: Step, amount: Amount) -> None:
         """One step of the amount in words (kb/messages.yaml ``step_*``)."""
         inputs, says = dict(step.inputs), step.says
-        low, high = money_text(step.low), money_text(step.high)
+        high = money_text(step.high)
         if step.op == "fixed":
             self.say("step_fixed", value=high, says=says)
         elif step.op == "rate":
@@ -338,10 +348,15 @@ class _Builder:
             of_name = _named(amount.steps.of if amount.steps is not None else None)
             self.say("step_steps", of_label=self.field_text(of_name), of=money_text(inputs[of_name]), size=money_text(inputs["size"]),
                      whole=inputs["steps"], each=money_text(inputs["each"]), result=high, says=says)
-        elif step.op in ("floor", "cap"):
-            self.say(f"step_{step.op}", **{step.op: money_text(inputs[step.op])}, low=low, high=high, says=says)
-        elif step.op == "floor_not_reached":
-            self.say("step_floor_not_reached", floor=money_text(inputs["floor"]), says=says)
+        elif step.op in ("floor", "cap", "floor_not_reached"):
+            self.say_limit(step, inputs)
+
+    def say_limit(self, step: Step, inputs: dict[str, Any]) -> None:
+        """A floor or a cap on the amount (or a floor the amount does not reach)."""
+        if step.op == "floor_not_reached":
+            self.say("step_floor_not_reached", floor=money_text(inputs["floor"]), says=step.says)
+        else:
+            self.say(f"step_{step.op}", **{step.op: money_text(inputs[step.op])}, low=money_text(step.low), high=money_text(step.high), says=step.says)
 
     def say_rate(self, step: Step, amount: Amount, inputs: dict[str, Any]) -> None:
         base_name = _named(amount.base)
@@ -374,12 +389,9 @@ class _Builder:
         return _present({
             "id": e.by, "kind": e.kind, "effect": e.effect, "quote": quote, "reading": e.reading,
             "text": said.to_dict() if said is not None else None,
-            "cites": [_present({"document": c.document.to_dict(), "issued": c.issued.isoformat() if c.issued else None,
-                                "clause": c.clause, "quote": c.quote}) for c in cites],
+            "cites": [_citation(c) for c in cites],
             "before": _bounds(e.before), "after": _bounds(e.after),
-            "winner": _rival(e.winner) if e.winner else None,
-            "rivals": [_rival(r) for r in e.rivals],
-            "detail": {k: _money_json(v) for k, v in e.detail},
+            **_competitors(e),
         })
 
     def rival_text(self, e: Event) -> Text:
@@ -474,7 +486,6 @@ class _Builder:
 
     def readings_section(self, alternatives: bool) -> None:
         o, policy, decision = self.outcome, self.policy, self.decision
-        kb = knowledge_base(policy)
         rows = []
         if o.readings:
             self.section("section_readings")
@@ -482,42 +493,53 @@ class _Builder:
             reading = policy.readings[rid]
             chosen = decision.readings[rid]
             self.say("reading_line", reading=rid, question=reading.question, option=reading.options[chosen])
-            options = []
-            for option in reading.options:
-                if option == chosen or not alternatives:
-                    continue
-                other = kb.evaluate(decision.application.document, dict(decision.readings, **{rid: option}))  # a what-if
-                alt = next((x for x in other.outcomes if x.item.id == o.item.id and x.subject == o.subject), None)
-                same = alt is not None and (alt.status, alt.low, alt.high, alt.by) == (o.status, o.low, o.high, o.by)
-                status = alt.status if alt else "absent"
-                amount = amount_phrase(policy, alt) if alt else self.m.both("amount_nothing")
-                if same:
-                    self.say("reading_same", option=reading.options[option])
-                else:
-                    status_text = Text(self.m.status(status, "zh"), self.m.status(status, "en")) if status in self.m.statuses else self.m.both("status_absent")
-                    self.say("reading_alternative", option=reading.options[option], status=status_text, amount=amount)
-                options.append({"option": option, "label": reading.options[option].to_dict(), "status": status,
-                                "amount": _amount_json(alt) if alt else None, "same": same})
+            options = [self.alternative(rid, option) for option in reading.options if option != chosen and alternatives]
             rows.append({"id": rid, "question": reading.question.to_dict(), "chosen": chosen, "alternatives": options})
         self.data["readings"] = rows
+
+    def alternative(self, rid: str, option: str) -> dict[str, Any]:
+        """The outcome under the other ``option`` of reading ``rid``: a what-if, the saved
+        application evaluated again through the public ``KnowledgeBase.evaluate``."""
+        o, decision = self.outcome, self.decision
+        label = self.policy.readings[rid].options[option]
+        other = knowledge_base(self.policy).evaluate(decision.application.document, dict(decision.readings, **{rid: option}))
+        alt = next((x for x in other.outcomes if x.item.id == o.item.id and x.subject == o.subject), None)
+        same = alt is not None and (alt.status, alt.low, alt.high, alt.by) == (o.status, o.low, o.high, o.by)
+        status = alt.status if alt else "absent"
+        if same:
+            self.say("reading_same", option=label)
+        else:
+            self.say("reading_alternative", option=label, status=self.status_text(status),
+                     amount=amount_phrase(self.policy, alt) if alt else self.m.both("amount_nothing"))
+        return {"option": option, "label": label.to_dict(), "status": status, "amount": _amount_json(alt) if alt else None, "same": same}
+
+    def status_text(self, status: str) -> Text:
+        if status in self.m.statuses:
+            return Text(self.m.status(status, "zh"), self.m.status(status, "en"))
+        return self.m.both("status_absent")
 
     def narrative(self) -> Text:
         o, m = self.outcome, self.m
         item = self.item.id
-        if o.status == "eligible":
+        if o.status == Status.ELIGIBLE:
             return m.both("narrative_eligible", item=item, subject=o.subject, amount=amount_phrase(self.policy, o))
-        if o.status == "reduced":
+        if o.status == Status.REDUCED:
             return m.both("narrative_reduced", item=item, subject=o.subject, by="、".join(o.by), amount=amount_phrase(self.policy, o))
-        if o.status == "excluded":
+        if o.status == Status.EXCLUDED:
             return m.both("narrative_excluded", item=item, subject=o.subject, by="、".join(o.by))
-        if o.status == "undetermined":
+        if o.status == Status.UNDETERMINED:
             fields = Text("、".join(field_label(self.policy, o.fact.type, f, "zh") for f in o.missing),
                           ", ".join(field_label(self.policy, o.fact.type, f, "en") for f in o.missing))
             return m.both("narrative_undetermined", item=item, subject=o.subject, fields=fields)
+        return self.narrative_unpaid()
+
+    def narrative_unpaid(self) -> Text:
+        """A service, a discretionary route, or why not."""
+        o, m, item = self.outcome, self.m, self.item.id
         amount = _amount_of(o.item, o, self.decision.readings)
-        if o.status == "service":
+        if o.status == Status.SERVICE:
             return m.both("narrative_service", item=item, subject=o.subject, benefit=amount.benefit)
-        if o.status == "discretionary":
+        if o.status == Status.DISCRETIONARY:
             return m.both("narrative_discretionary", item=item, subject=o.subject, route=amount.route)
         reasons = [r["text"] for r in self.data.get("failed", [])]
         if o.by:
@@ -544,6 +566,21 @@ def _named(name: str | None) -> str:
     if name is None:
         raise EngineError("an amount by rate or steps names the field it reads")
     return name
+
+
+def _competitors(e: Event) -> dict[str, Any]:
+    return {"winner": _rival(e.winner) if e.winner else None, "rivals": [_rival(r) for r in e.rivals],
+            "detail": {k: _money_json(v) for k, v in e.detail}}
+
+
+def _citation(c: Any) -> dict[str, Any]:
+    return _present({"document": c.document.to_dict(), "issued": c.issued.isoformat() if c.issued else None, "clause": c.clause, "quote": c.quote})
+
+
+def _step_data(step: Step) -> dict[str, Any]:
+    """One amount step as data: rates and counts as they are, money with two decimals."""
+    inputs = {k: (_json_value(v) if k.startswith("rate") or k == "steps" else _money_json(v)) for k, v in step.inputs}
+    return _present({"op": step.op, "says": step.says, "inputs": inputs, "low": _fmt(step.low), "high": _fmt(step.high)})
 
 
 def _high(pair: tuple[Decimal | None, Decimal | None] | None) -> Decimal | None:
