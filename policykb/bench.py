@@ -37,6 +37,7 @@ import sys
 import time
 from array import array
 from collections import Counter
+from collections.abc import Iterator
 
 import psutil
 
@@ -112,7 +113,10 @@ def run(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, readin
     from policykb.engine.synthetic import Generator
 
     readings = kb.readings_with(readings)
-    documents = lambda: Generator(kb.policy, seed).applications(applications)  # regenerated, never all held
+
+    def documents() -> Iterator[dict]:  # regenerated, never all held
+        return Generator(kb.policy, seed).applications(applications)
+
     evaluator = kb.evaluator
     prepared = evaluator.prepare(readings)
     for doc in Generator(kb.policy, seed + 1).applications(50):  # warm up
