@@ -15,15 +15,16 @@ reduced cash outcomes.  The same input gives the same bytes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
+
+from policykb.errors import UnknownItemError, suggest
 from policykb.kb.describe import field_label
 from policykb.kb.messages import messages
 from policykb.kb.model import Policy
-
-from policykb.errors import UnknownItemError, suggest
 from policykb.money import ZERO, exact, exactly, fmt, fmt_cny
 from policykb.text import json_text, table, width
 from policykb.vocabulary import (

@@ -24,8 +24,9 @@ import datetime as dt
 import functools
 import os
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 

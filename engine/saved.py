@@ -11,14 +11,15 @@ read from, so nothing an explanation reads can have been altered unnoticed.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import networkx as nx
-from policykb.kb.model import resolve
 
 from policykb.errors import DecisionError, InputError, Problem
+from policykb.kb.model import resolve
 from policykb.money import exact
 from policykb.vocabulary import Effect, RelationKind, Status
 

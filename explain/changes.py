@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 from policykb.engine.decision import amount_dict
 from policykb.engine.documents import loads_json
-
 from policykb.errors import InputError, Problem, suggest
 from policykb.numbers import shown_key
 

@@ -17,9 +17,10 @@ independently over the examples and the synthetic applications.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from policykb.engine.amounts import round_outcome
 from policykb.engine.application import Fact
@@ -27,13 +28,12 @@ from policykb.engine.compiler import dnf
 from policykb.engine.decision import Decision, amount_dict
 from policykb.engine.evaluate import full_condition
 from policykb.engine.outcomes import Event, Outcome
+from policykb.errors import UnknownItemError, suggest
 from policykb.kb import conditions as cond
 from policykb.kb import expressions
 from policykb.kb.describe import field_label, value_text
 from policykb.kb.messages import messages
 from policykb.kb.model import Compare, FactType, FieldSpec, Item, Text
-
-from policykb.errors import UnknownItemError, suggest
 from policykb.money import fmt_cny
 from policykb.vocabulary import ALIVE, Effect, ProvisionKind, RelationKind
 

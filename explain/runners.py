@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from policykb.engine.outcomes import Event, Outcome
 from policykb.kb.messages import messages
 from policykb.kb.model import Text
-
 from policykb.money import fmt, fmt_cny
 from policykb.vocabulary import PAYING, Effect, RelationKind
 

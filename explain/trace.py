@@ -17,11 +17,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
+
 from policykb.engine.amounts import compute
 from policykb.engine.application import Fact
 from policykb.engine.outcomes import Event, Outcome
 from policykb.kb.model import resolve
-
 from policykb.money import fmt
 
 if TYPE_CHECKING:

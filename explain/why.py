@@ -11,13 +11,15 @@ from ``kb/messages.yaml`` and the KB's labels.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
+from policykb.api import knowledge_base
 from policykb.engine.amounts import Step, compute, round_outcome
 from policykb.engine.decision import amount_dict
-from policykb.engine.evaluate import Evaluator, full_condition
 from policykb.engine.outcomes import Event, Outcome, Rival
+from policykb.errors import EngineError, UnknownItemError, suggest
 from policykb.kb import conditions as cond
 from policykb.kb.describe import (
     condition_text,
@@ -38,9 +40,6 @@ from policykb.kb.model import (
     resolve,
     switch_readings,
 )
-
-from policykb.api import knowledge_base
-from policykb.errors import EngineError, UnknownItemError, suggest
 from policykb.money import exact, fmt, fmt_cny
 from policykb.vocabulary import (
     PAYING,
@@ -260,6 +259,9 @@ class _Builder:
     def conditions_section(self) -> bool | None:
         decision, o, item = self.decision, self.outcome, self.item
         self.section("section_conditions")
+        # deferred: engine.evaluate loads durable_rules' C core, and `import policykb` imports this module (Explanation)
+        from policykb.engine.evaluate import Evaluator, full_condition
+
         # the plain-Python evaluator explains the condition; the rules decided it
         condition = full_condition(item, decision.readings)
         get = Evaluator.getter(decision.application, o.fact)

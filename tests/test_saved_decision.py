@@ -11,16 +11,17 @@ import shutil
 
 import pytest
 import yaml
-from conftest import EXAMPLES, KB_DIR, ROOT
+
 from policykb.engine.decision import Decision, amount_dict
+from policykb.errors import DecisionError, PolicyKBError
 from policykb.explain import runners
 from policykb.explain.trace import trace_json
 from policykb.explain.why import explain
-
-from policykb.errors import DecisionError, PolicyKBError
 from policykb.money import fmt
 from policykb.testing import build_application
 from policykb.views import explanations_json, explanations_text
+
+from conftest import EXAMPLES, KB_DIR, ROOT
 
 CASE_FILES = sorted(KB_DIR.glob("cases/*.yaml"))
 
@@ -84,7 +85,7 @@ def test_python_bounds_are_what_the_json_says(kb, example_documents):
     seen = set()
     for _, document, readings in CASES + [(p.stem, example_documents[p.stem], {}) for p in EXAMPLES]:
         decision = kb.evaluate(document, readings)
-        for o, row in zip(decision.outcomes, decision.to_dict()["outcomes"]):
+        for o, row in zip(decision.outcomes, decision.to_dict()["outcomes"], strict=True):
             shown = (fmt(o.low) if o.low is not None else None, fmt(o.high) if o.high is not None else None)
             assert shown == (row["amount"]["min"], row["amount"]["max"]) == (amount_dict(o)["min"], amount_dict(o)["max"])
             events = decision.events(o)
