@@ -266,7 +266,7 @@ class Decision:
         m = messages()
         by_payer = self.totals_by_payer()
         payers = self.policy.payers
-        if len(by_payer) <= 1 and not set(by_payer) - set(list(payers)[:1]):
+        if len(by_payer) <= 1 and not set(by_payer) - {self.policy.default_payer}:
             return []
         parts = [f"{payers[p](lang) if p in payers else p} " + m.say("span", lang, low=fmt_cny(Decimal(str(v["min"]))), high=fmt_cny(Decimal(str(v["max"]))))
                  for p, v in by_payer.items()]

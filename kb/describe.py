@@ -14,7 +14,7 @@ from typing import Any
 from policykb.money import fmt_plain
 from policykb.vocabulary import AmountKind
 
-from .model import OP_NEGATION, OP_SYMBOL, Amount, Compare, Policy, Text
+from .model import OP_NEGATION, OP_SYMBOL, Amount, Compare, FieldSpec, Policy, Text
 
 YUAN = Text("元", "yuan")
 
@@ -32,23 +32,33 @@ def value_text(policy: Policy, fact_type: str | None, name: str, value: Any, lan
     """A value as a reader expects it: ``3,000,000 元``, ``是``, enum labels, dates."""
     if value is None:
         return "（缺失）" if lang == "zh" else "(missing)"
+    if isinstance(value, tuple):
+        return ("、" if lang == "zh" else ", ").join(value_text(policy, fact_type, name, v, lang) for v in value)
+    if isinstance(value, bool):
+        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    spec = _spec(policy, fact_type, name)
+    if spec is None:
+        return _plain(value)
+    if spec.type == "money":
+        return f"{fmt_plain(Decimal(value))} {YUAN(lang)}"
+    if spec.values and value in spec.values:
+        return spec.values[value](lang)
+    if isinstance(value, int) and spec.unit:
+        return f"{value:,} {spec.unit(lang)}"
+    return _plain(value)
+
+
+def _spec(policy: Policy, fact_type: str | None, name: str) -> FieldSpec | None:
     spec = policy.vocabulary.field(fact_type or "", name) if fact_type else None
     if spec is None and name.startswith("applicant."):
         spec = policy.vocabulary.applicant.get(name[len("applicant."):])
-    if isinstance(value, tuple):
-        return "、".join(value_text(policy, fact_type, name, v, lang) for v in value) if lang == "zh" else ", ".join(
-            value_text(policy, fact_type, name, v, lang) for v in value
-        )
-    if isinstance(value, bool):
-        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
-    if spec is not None and spec.type == "money":
-        sep = " " if lang == "en" else " "
-        return f"{fmt_plain(Decimal(value))}{sep}{YUAN(lang)}"
-    if spec is not None and spec.values and value in spec.values:
-        return spec.values[value](lang)
+    return spec
+
+
+def _plain(value: Any) -> str:
+    """A value without a field to word it: whole numbers grouped, dates in ISO form."""
     if isinstance(value, int):
-        unit = f" {spec.unit(lang)}" if spec is not None and spec.unit else ""
-        return f"{value:,}{unit}"
+        return f"{value:,}"
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)

@@ -22,12 +22,14 @@ import networkx as nx
 
 from policykb.vocabulary import RelationKind
 
-from .model import Policy, Relation, Switch
+from .model import Policy, Relation, Switch, Text
 
 #: relations that point one way: from the item that requires, is excluded or is capped
 DIRECTED = frozenset({RelationKind.REQUIRES, RelationKind.EXCLUDED_BY_OTHER_REWARD, RelationKind.GROUP_CAP})
 
 OTHER_REWARD = "*other-reward"
+# the other reward's node, unless the relation names it (``other_label``)
+OTHER_REWARD_LABEL = Text("同一对象的其他奖励", "another reward for the same subject")
 
 
 def _member_sets(rel: Relation) -> list[tuple[tuple[str, ...], dict | None]]:
@@ -79,8 +81,8 @@ def _relation_pairs(policy: Policy, rel: Relation, readings: Mapping[str, str] |
 def _add_relation(g: nx.MultiDiGraph, policy: Policy, rel: Relation, whens: dict[tuple[str, str], list]) -> None:
     for (a, b), conditions in whens.items():
         if a == OTHER_REWARD and a not in g:
-            g.add_node(OTHER_REWARD, kind="external", title_zh="同一对象的其他智能化数字化奖励",
-                       title_en="another smart/digital reward for the same subject", order=-1)
+            label = rel.params.get("other_label") or OTHER_REWARD_LABEL
+            g.add_node(OTHER_REWARD, kind="external", title_zh=label.zh, title_en=label.en, order=-1)
         if rel.kind == RelationKind.GROUP_CAP and b not in g:
             g.add_node(b, kind="cap", cap=str(rel.params["cap"]), payer=rel.payer, scope=rel.scope,
                        title_zh=rel.title.zh, title_en=rel.title.en, order=len(policy.items) + list(policy.relations).index(rel.id))
