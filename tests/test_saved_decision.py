@@ -8,6 +8,7 @@ import copy
 import json
 import random
 import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -24,12 +25,13 @@ from policykb.views import explanations_json, explanations_text
 from conftest import EXAMPLES, KB_DIR, ROOT
 
 CASE_FILES = sorted(KB_DIR.glob("cases/*.yaml"))
+SECOND_POLICY = ROOT / "tests" / "fixtures" / "linhe-2024-7"
 
 
-def all_cases() -> list[tuple[str, dict, dict]]:
+def all_cases(files: list[Path] = CASE_FILES) -> list[tuple[str, dict, dict]]:
     """(id, application, readings) of every YAML case that is not an input error."""
     out = []
-    for path in CASE_FILES:
+    for path in files:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for n, case in enumerate(data.get("cases") or []):
             if "error" not in case:
@@ -73,6 +75,28 @@ def test_sampled_yaml_cases_explain_the_same_from_their_json(kb, case):
     live = kb.evaluate(document, readings)
     saved = round_trip(kb, live)
     assert explained(saved) == explained(live)
+
+
+def test_a_second_policy_explains_the_same_from_its_json():
+    """The fixture policy's cases (its own relations, readings and payers) round-trip too."""
+    import policykb
+
+    second = policykb.load(path=SECOND_POLICY)
+    cases = all_cases(sorted(SECOND_POLICY.glob("cases/*.yaml")))
+    assert cases
+    for _, document, readings in cases:
+        live = second.evaluate(document, readings)
+        saved = second.decision_from_dict(json.loads(live.to_json(include_trace=True)))
+        assert explained(saved) == explained(live)
+
+
+def test_a_decision_of_one_policy_is_refused_by_another(kb):
+    import policykb
+
+    second = policykb.load(path=SECOND_POLICY)
+    _, document, readings = all_cases(sorted(SECOND_POLICY.glob("cases/*.yaml")))[0]
+    data = json.loads(second.evaluate(document, readings).to_json(include_trace=True))
+    assert refused(kb, data).problems[0].where == "kb_version"
 
 
 def test_the_sample_covers_every_case_file_and_relations(kb):
