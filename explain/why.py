@@ -28,6 +28,7 @@ from policykb.kb.describe import (
     rate_text,
     value_text,
 )
+from policykb.kb.graph import OTHER_REWARD_LABEL
 from policykb.kb.messages import messages
 from policykb.kb.model import (
     OP_SYMBOL,
@@ -169,7 +170,7 @@ class _Builder:
         data = {"provision": g1.id, "verdict": decision.g1_ok, "quote": g1.quote, "checks": [self.check_data(c, None, None) for c in checks]}
         cover = self.cover(g1)
         if decision.g1_ok:
-            self.say("g1_met", provision=g1.id)
+            self.say("g1_met", provision=g1.id, quote=g1.quote)
             return data
         if cover is not None:
             reading, covered_by, cover_checks = cover
@@ -447,7 +448,8 @@ class _Builder:
             self.say("rel_prior_used_up", before=money_text(_high(e.before)), granted=money_text(e.get("granted")), **values)
 
     def say_other_reward(self, e: Event, quote: str) -> None:
-        self.say("rel_other_reward", relation=e.by, rivals=self.rival_text(e), reading=e.reading or "", quote=quote)
+        other = self.policy.relations[e.by].params.get("other_label") or OTHER_REWARD_LABEL
+        self.say("rel_other_reward", relation=e.by, other=other, rivals=self.rival_text(e), reading=e.reading or "", quote=quote)
 
     def say_requires(self, e: Event, quote: str) -> None:
         if e.effect == Effect.KEPT:
