@@ -11,33 +11,38 @@ against awards declared from other policies (G4/H-*, I-05), requirements (R-m23)
 and another reward for the same scenario (X-m14).  Only grants whose conditions
 hold enter these cross-checks, so a grant is not flagged twice for one cause.
 
-Which grants a relation joins is not worked out here: every grant carries the
-relation keys the engine's relation rules join on (``engine/relation_rules.py``
-``relation_keys`` — ladder, exclusive group, cap, required item, kind), so the
-audit and the evaluation agree on membership by construction.  The cross-checks
-are near-linear in an applicant's grants: grants are indexed by key once, running
-totals replace pairwise comparisons, an explanation lists at most a few others
-and counts the rest, and repeats of one grant (same item, subject, year, amount
-and finding) are one finding with a ``count``.
+Nothing relational is decided here.  The grants whose conditions hold go to the
+engine (``engine/grants.py``): they are asserted as ``$grant`` facts into the same
+durable_rules ruleset as an evaluation's, the grant rules of
+``engine/relation_rules.py`` derive the edges that join them to each other, to the
+awards the applications declare and to the clauses, and the resolution of that graph
+says what each grant is allowed.  Each ``Verdict`` — a disagreement between what was
+granted and what the graph allows, naming its relation and edge — is worded here as a
+finding (``ApplicantAudit.sources`` keeps the verdict behind each finding).  The work
+is near-linear in an applicant's grants; an explanation lists at most a few others
+and counts the rest, and repeats of one grant (same item, subject, year, amount and
+finding) are one finding with a ``count``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 import orjson
 
+from policykb.engine import grants
 from policykb.engine.evaluate import Evaluator, full_condition
-from policykb.engine.relation_rules import THIS_POLICY, relation_keys
 from policykb.errors import InputError, suggest
 from policykb.kb import conditions as cond
 from policykb.kb.describe import failed_text, field_label
 from policykb.kb.messages import messages
-from policykb.kb.model import Switch, Text, resolve
-from policykb.money import MoneyError, ZERO, fmt_cny, parse_money, round_fen
+from policykb.kb.model import Switch, Text, switch_readings
+from policykb.money import ZERO, MoneyError, fmt_cny, parse_money, round_fen
+from policykb.vocabulary import AmountKind, ProvisionKind, RelationKind, Status
 
 from .findings import Finding
 from .reasons import reason_words
@@ -103,51 +108,59 @@ PAIR_CODES = ("DUPLICATE_SAME_KIND", "EXCLUSIVE_CONFLICT", "OVER_GROUP_CAP", "MI
 
 def parse_decision(record: RecordIn) -> tuple[dict | None, list[str]]:
     """The decision of a record, checked: decision_id, decided_on, granted [{item, subject, amount}]."""
-    problems: list[str] = []
     d = record.decision
     if not isinstance(d, dict):
         return None, ["decision: expected an object with decision_id, decided_on and granted"]
-    for key in d:
-        if key not in ("decision_id", "decided_on", "granted", "note"):
-            problems.append(f"decision.{key}: unknown field{suggest(key, ('decision_id', 'decided_on', 'granted'))}")
+    problems = [f"decision.{key}: unknown field{suggest(key, ('decision_id', 'decided_on', 'granted'))}"
+                for key in d if key not in ("decision_id", "decided_on", "granted", "note")]
     if not isinstance(d.get("decision_id"), str) or not d.get("decision_id"):
         problems.append("decision.decision_id: expected non-empty text")
-    decided_on = None
-    if d.get("decided_on") is not None:
-        try:
-            decided_on = dt.date.fromisoformat(str(d["decided_on"]))
-        except ValueError:
-            problems.append(f"decision.decided_on: expected a date YYYY-MM-DD, found {d['decided_on']!r}")
+    decided_on = _decided_on(d, problems)
     granted = d.get("granted")
     if not isinstance(granted, list):
         problems.append("decision.granted: expected a list of {item, subject, amount}")
         granted = []
-    grants = []
-    for i, g in enumerate(granted):
-        where = f"decision.granted[{i}]"
-        if not isinstance(g, dict):
-            problems.append(f"{where}: expected an object {{item, subject, amount}}")
-            continue
-        for key in g:
-            if key not in ("item", "subject", "amount"):
-                problems.append(f"{where}.{key}: unknown field{suggest(key, ('item', 'subject', 'amount'))}")
-        if not isinstance(g.get("item"), str) or not g.get("item"):
-            problems.append(f"{where}.item: expected an item ID")
-        if "subject" in g and (not isinstance(g["subject"], str) or not g["subject"]):
-            problems.append(f"{where}.subject: expected text")
-        try:
-            amount = parse_money(g.get("amount"))
-        except MoneyError as exc:
-            problems.append(f"{where}.amount: {exc}")
-            continue
-        grants.append({"item": g.get("item"), "subject": g.get("subject"), "amount": amount})
+    entries = [entry for i, g in enumerate(granted) if (entry := _grant_entry(f"decision.granted[{i}]", g, problems)) is not None]
     if problems:
         return None, problems
-    return {"decision_id": d["decision_id"], "decided_on": decided_on, "grants": grants}, []
+    return {"decision_id": d["decision_id"], "decided_on": decided_on, "grants": entries}, []
+
+
+def _decided_on(d: dict, problems: list[str]) -> dt.date | None:
+    if d.get("decided_on") is None:
+        return None
+    try:
+        return dt.date.fromisoformat(str(d["decided_on"]))
+    except ValueError:
+        problems.append(f"decision.decided_on: expected a date YYYY-MM-DD, found {d['decided_on']!r}")
+        return None
+
+
+def _grant_entry(where: str, g: Any, problems: list[str]) -> dict | None:
+    """One granted award {item, subject, amount}, checked; None (and its problems noted) when unusable."""
+    if not isinstance(g, dict):
+        problems.append(f"{where}: expected an object {{item, subject, amount}}")
+        return None
+    problems.extend(f"{where}.{key}: unknown field{suggest(key, ('item', 'subject', 'amount'))}"
+                    for key in g if key not in ("item", "subject", "amount"))
+    if not isinstance(g.get("item"), str) or not g.get("item"):
+        problems.append(f"{where}.item: expected an item ID")
+    if "subject" in g and (not isinstance(g["subject"], str) or not g["subject"]):
+        problems.append(f"{where}.subject: expected text")
+    try:
+        amount = parse_money(g.get("amount"))
+    except MoneyError as exc:
+        problems.append(f"{where}.amount: {exc}")
+        return None
+    return {"item": g.get("item"), "subject": g.get("subject"), "amount": amount}
 
 
 class ApplicantAudit:
-    def __init__(self, kb, records: list[RecordIn], readings: Mapping[str, str]):
+    """One applicant's records: each grant held against its own record's evaluation, then
+    the grants whose conditions hold handed to the engine's grant graph (``engine/grants.py``),
+    whose verdicts become findings here."""
+
+    def __init__(self, kb: Any, records: list[RecordIn], readings: Mapping[str, str]):
         self.kb = kb
         self.policy = kb.policy
         self.records = records
@@ -155,39 +168,39 @@ class ApplicantAudit:
         self.m = messages()
         self.findings: dict[tuple, Finding] = {}
         self.repeats: dict[tuple, Finding] = {}
-        self.keys = relation_keys(self.policy, self.readings)  # the engine's relation keys
         self._decisions: dict[bytes, Any] = {}
-        self._declared: list | None = None
-        self._paid: dict[str, set[str]] = {}
+        self.resolved: grants.GrantGraph | None = None  # the grant graph, once the grants are resolved
+        self.sources: dict[tuple[str, str], grants.Verdict] = {}  # finding key → the verdict behind it
+        self.period = self.policy.provision(ProvisionKind.PERIOD)
+        self.eligibility = self.policy.provision(ProvisionKind.ELIGIBILITY)
+        self.case_by_case = self.policy.provision(ProvisionKind.CASE_BY_CASE)
 
     # -- recording
     def add(self, code: str, grant: Grant | None, explanation: Text, *, record: RecordIn | None = None,
-            allowed=None, clause: dict | None = None, item: str | None = None, subject: str | None = None) -> None:
-        record = record or (grant.record if grant else None)
-        application = record.application if record is not None and isinstance(record.application, dict) else {}
-        applicant = (application.get("applicant") or {}).get("id") if isinstance(application.get("applicant"), dict) else None
-        year = grant.year if grant else (application.get("year") if isinstance(application.get("year"), int) else None)
-        item = item or (grant.item if grant else None)
-        measure = self.policy.items[item].measure if item in self.policy.items else None
-        decision_id = None
-        if grant is not None:
-            decision_id = grant.record.decision.get("decision_id")
-        elif record is not None and isinstance(record.decision, dict):
-            decision_id = record.decision.get("decision_id") if isinstance(record.decision.get("decision_id"), str) else None
-        finding = Finding(
-            code=code, record=record.index if record else None, line=(grant.line if grant and grant.line else (record.line if record else None)),
-            decision_id=decision_id, applicant=applicant, year=year, item=item,
-            subject=subject or (grant.subject if grant else None), measure=measure,
-            granted=grant.amount if grant else None, allowed=allowed, clause=clause, explanation=explanation,
-        )
+            allowed: tuple[Decimal | None, Decimal | None] | None = None, clause: dict | None = None,
+            item: str | None = None, subject: str | None = None) -> Finding | None:
+        """Record a finding; a repeat of one grant found the same way only counts.  Returns
+        the finding that stands for it (None for a repeat)."""
+        finding = self.finding(code, grant, explanation, record or (grant.record if grant else None), allowed, clause,
+                               item or (grant.item if grant else None), subject or (grant.subject if grant else None))
         if code in PAIR_CODES and grant is not None:
             repeat = (code, grant.item, grant.subject, grant.year, grant.amount, allowed)
             first = self.repeats.get(repeat)
             if first is not None:
                 first.count += 1
-                return
+                return None
             self.repeats[repeat] = finding
-        self.findings.setdefault(finding.key(), finding)
+        return self.findings.setdefault(finding.key(), finding)
+
+    def finding(self, code: str, grant: Grant | None, explanation: Text, record: RecordIn | None,
+                allowed: tuple[Decimal | None, Decimal | None] | None, clause: dict | None, item: str | None,
+                subject: str | None) -> Finding:
+        return Finding(
+            code=code, record=record.index if record else None, line=_line(grant, record),
+            decision_id=_decision_id(grant, record), applicant=_applicant(record), year=_year(grant, record), item=item,
+            subject=subject, measure=self.policy.items[item].measure if item in self.policy.items else None,
+            granted=grant.amount if grant else None, allowed=allowed, clause=clause, explanation=explanation,
+        )
 
     def item_clause(self, item_id: str) -> dict:
         item = self.policy.items[item_id]
@@ -200,13 +213,8 @@ class ApplicantAudit:
 
     # -- the audit
     def run(self) -> list[Finding]:
-        grants = self.evaluate_records()
-        met = [g for g in grants if self.check_grant(g)]
-        self.exclusive(met)
-        self.group_caps(met)
-        self.duplicates(met)
-        self.requirements(met)
-        self.other_rewards(met)
+        held = [g for g in self.evaluate_records() if self.check_grant(g)]
+        self.relations(held)
         for f in self.repeats.values():
             if f.count > 1:
                 note = self.m.both("f_repeated", more=f.count - 1, count=f.count)
@@ -214,7 +222,7 @@ class ApplicantAudit:
         return sorted(self.findings.values(), key=lambda f: f.sort_key())
 
     def evaluate_records(self) -> list[Grant]:
-        grants: list[Grant] = []
+        out: list[Grant] = []
         for record in self.records:
             if record.error:
                 self.add("INVALID_RECORD", None, self.m.both("f_invalid", reason=reason_words(record.error)), record=record)
@@ -227,17 +235,23 @@ class ApplicantAudit:
             except InputError as exc:
                 problems = [str(p) for p in exc.problems] + problems
                 decision = None
-            if problems or decision is None:
+            if problems or decision is None or decision_data is None:
                 reason = "; ".join(problems[:5]) + (f"; … {len(problems) - 5} more" if len(problems) > 5 else "")
                 self.add("INVALID_RECORD", None, self.m.both("f_invalid", reason=reason_words(reason)), record=record)
                 continue
-            applicant_id = decision.application.applicant_id
-            for position, g in enumerate(decision_data["grants"]):
-                line = record.grant_lines[position] if record.grant_lines else record.line
-                grants.append(Grant(record, decision, position, g["item"], g["subject"] or applicant_id, g["amount"], line, decision_data["decided_on"]))
-        return grants
+            out.extend(self.grants_of(record, decision, decision_data))
+        return out
 
-    def evaluate(self, application: dict):
+    @staticmethod
+    def grants_of(record: RecordIn, decision: Any, data: dict) -> list[Grant]:
+        applicant_id = decision.application.applicant_id
+        out = []
+        for position, g in enumerate(data["grants"]):
+            line = record.grant_lines[position] if record.grant_lines else record.line
+            out.append(Grant(record, decision, position, g["item"], g["subject"] or applicant_id, g["amount"], line, data["decided_on"]))
+        return out
+
+    def evaluate(self, application: dict) -> Any:
         """One evaluation per distinct application (a record repeated under new decision
         ids is evaluated once)."""
         try:
@@ -249,75 +263,94 @@ class ApplicantAudit:
             decision = self._decisions[key] = self.kb.evaluate(application, self.readings)
         return decision
 
+    # -- one grant against its own record's evaluation
     def check_grant(self, g: Grant) -> bool:
-        """Per-grant checks; True when the grant's conditions hold (it enters the cross-checks)."""
-        m = self.m
+        """Per-grant checks; True when the grant's conditions hold (it enters the grant graph)."""
         if g.item not in self.policy.items:
             hint = suggest(g.item, self.policy.items)
-            self.add("UNKNOWN_ITEM", g, Text(m.say("f_unknown_item", "zh", item=g.item, hint=hint), m.say("f_unknown_item", "en", item=g.item, hint=hint)))
+            self.add("UNKNOWN_ITEM", g, Text(self.m.say("f_unknown_item", "zh", item=g.item, hint=hint),
+                                             self.m.say("f_unknown_item", "en", item=g.item, hint=hint)))
             return False
-        o = next((x for x in g.decision.outcomes if x.item.id == g.item and x.subject == g.subject), None)
-        g.outcome = o
-        granted = _money(g.amount)
+        o = g.outcome = next((x for x in g.decision.outcomes if x.item.id == g.item and x.subject == g.subject), None)
         if o is None:
-            self.add("UNDETERMINED", g, m.both("f_undetermined", item=g.item, subject=g.subject, granted=granted, reason=m.both("f_undetermined_no_fact")),
-                     clause=self.item_clause(g.item))
+            self.add("UNDETERMINED", g, self.m.both("f_undetermined", item=g.item, subject=g.subject, granted=_money(g.amount),
+                                                    reason=self.m.both("f_undetermined_no_fact")), clause=self.item_clause(g.item))
             return False
-        g3 = self.policy.provision("period")
-        if g3 is not None and g3.id in o.by:
-            reason = next((f"{e.get('date')}" if e.get("date") else f"{g.year}" for e in o.events if e.by == g3.id), "")
-            self.add("OUT_OF_PERIOD", g, m.both("f_out_of_period", item=g.item, subject=g.subject, start=g3.params["from"], end=g3.params["to"], reason=reason, granted=granted),
-                     clause=self.rule_clause(g3.id, g.item), allowed=(ZERO, ZERO))
-            return False
-        g1 = self.policy.provision("eligibility")
-        if g1 is not None and g1.id in o.by:
-            self.add("NOT_ELIGIBLE", g, m.both("f_not_eligible", item=g.item, subject=g.subject, granted=granted, reason=Text(g1.title.zh, g1.title.en)),
-                     clause=self.rule_clause(g1.id, g.item), allowed=(ZERO, ZERO))
-            return False
-        if o.status == "ineligible":
-            self.add("NOT_ELIGIBLE", g, m.both("f_not_eligible", item=g.item, subject=g.subject, granted=granted, reason=self.failed_reasons(g)),
-                     clause=self.item_clause(g.item), allowed=(ZERO, ZERO))
-            return False
-        if o.status == "undetermined":
-            fields = Text("、".join(field_label(self.policy, o.fact.type, f, "zh") for f in o.missing),
-                          ", ".join(field_label(self.policy, o.fact.type, f, "en") for f in o.missing))
-            self.add("UNDETERMINED", g, m.both("f_undetermined", item=g.item, subject=g.subject, granted=granted, reason=m.both("f_undetermined_missing", fields=fields)),
-                     clause=self.item_clause(g.item))
-            return False
-        g2 = self.policy.provision("case_by_case")
-        if g2 is not None and g2.id in o.by:
-            event = next(e for e in o.events if e.by == g2.id)
-            self.add("CASE_BY_CASE_CONFLICT", g, m.both("f_case_by_case", item=g.item, subject=g.subject, support=event.get("support")),
-                     clause=self.rule_clause(g2.id, g.item), allowed=(ZERO, ZERO))
-            return False
-        # the amount against what the item allows on its own
-        computed = o.computed
-        kind = computed.kind
-        if kind == "none":
-            if g.amount > 0:
-                self.add("OVER_CEILING", g, m.both("f_service_paid", item=g.item, subject=g.subject, granted=granted),
-                         clause=self.item_clause(g.item), allowed=(ZERO, ZERO))
-            return True
-        if kind == "discretionary":
-            g.own = (ZERO, computed.high) if computed.high is not None else None
-            if computed.high is not None and g.amount > round_fen(computed.high):
-                self.add("OVER_CEILING", g, m.both("f_over_ceiling", item=g.item, subject=g.subject, granted=granted, allowed=_money(computed.high)),
-                         clause=self.item_clause(g.item), allowed=(None, round_fen(computed.high)))
-            return True
-        low, high = round_fen(computed.low), round_fen(computed.high)
-        g.own = (low, high)
-        if g.amount > high:
-            self.add("OVER_CEILING", g, m.both("f_over_ceiling", item=g.item, subject=g.subject, granted=granted, allowed=_money(high)),
-                     clause=self.item_clause(g.item), allowed=(low, high))
-        elif g.amount < low and self.key(g.item, "cap") is None:
-            # an item under a group cap may rightly be paid less than its exact sum once the
-            # year's cap is used up: group_caps judges its floor against what the cap leaves
-            self.under_floor(g, low, high)
+        for step in (self.in_period, self.applicant_eligible, self.conditions_met, self.determined, self.not_case_by_case):
+            if not step(g, o):
+                return False
+        self.within_own_amount(g, o)
         return True
 
-    def under_floor(self, g: Grant, low: Decimal, high: Decimal) -> None:
-        self.add("UNDER_FLOOR", g, self.m.both("f_under_floor", item=g.item, subject=g.subject, granted=_money(g.amount), allowed=_money(low)),
-                 clause=self.item_clause(g.item), allowed=(low, high))
+    def in_period(self, g: Grant, o: Any) -> bool:
+        g3 = self.period
+        if g3 is None or g3.id not in o.by:
+            return True
+        reason = next((f"{e.get('date')}" if e.get("date") else f"{g.year}" for e in o.events if e.by == g3.id), "")
+        self.add("OUT_OF_PERIOD", g, self.m.both("f_out_of_period", item=g.item, subject=g.subject, start=g3.params["from"], end=g3.params["to"],
+                                                 reason=reason, granted=_money(g.amount)),
+                 clause=self.rule_clause(g3.id, g.item), allowed=(ZERO, ZERO))
+        return False
+
+    def applicant_eligible(self, g: Grant, o: Any) -> bool:
+        g1 = self.eligibility
+        if g1 is None or g1.id not in o.by:
+            return True
+        self.add("NOT_ELIGIBLE", g, self.m.both("f_not_eligible", item=g.item, subject=g.subject, granted=_money(g.amount),
+                                                reason=Text(g1.title.zh, g1.title.en)),
+                 clause=self.rule_clause(g1.id, g.item), allowed=(ZERO, ZERO))
+        return False
+
+    def conditions_met(self, g: Grant, o: Any) -> bool:
+        if o.status != Status.INELIGIBLE:
+            return True
+        self.add("NOT_ELIGIBLE", g, self.m.both("f_not_eligible", item=g.item, subject=g.subject, granted=_money(g.amount),
+                                                reason=self.failed_reasons(g)),
+                 clause=self.item_clause(g.item), allowed=(ZERO, ZERO))
+        return False
+
+    def determined(self, g: Grant, o: Any) -> bool:
+        if o.status != Status.UNDETERMINED:
+            return True
+        fields = Text("、".join(field_label(self.policy, o.fact.type, f, "zh") for f in o.missing),
+                      ", ".join(field_label(self.policy, o.fact.type, f, "en") for f in o.missing))
+        self.add("UNDETERMINED", g, self.m.both("f_undetermined", item=g.item, subject=g.subject, granted=_money(g.amount),
+                                                reason=self.m.both("f_undetermined_missing", fields=fields)),
+                 clause=self.item_clause(g.item))
+        return False
+
+    def not_case_by_case(self, g: Grant, o: Any) -> bool:
+        g2 = self.case_by_case
+        if g2 is None or g2.id not in o.by:
+            return True
+        event = next(e for e in o.events if e.by == g2.id)
+        self.add("CASE_BY_CASE_CONFLICT", g, self.m.both("f_case_by_case", item=g.item, subject=g.subject, support=event.get("support")),
+                 clause=self.rule_clause(g2.id, g.item), allowed=(ZERO, ZERO))
+        return False
+
+    def within_own_amount(self, g: Grant, o: Any) -> None:
+        """The amount against what the item allows on its own; a grant short of its floor is
+        left to the grant graph, which knows whether a group cap took the difference."""
+        computed = o.computed
+        if computed.kind == AmountKind.NONE:
+            if g.amount > 0:
+                self.add("OVER_CEILING", g, self.m.both("f_service_paid", item=g.item, subject=g.subject, granted=_money(g.amount)),
+                         clause=self.item_clause(g.item), allowed=(ZERO, ZERO))
+            return
+        if computed.kind == AmountKind.DISCRETIONARY:
+            if computed.high is None:
+                return
+            g.own = (ZERO, computed.high)
+            if g.amount > round_fen(computed.high):
+                self.over_ceiling(g, (None, round_fen(computed.high)))
+            return
+        g.own = (round_fen(computed.low), round_fen(computed.high))
+        if g.amount > g.own[1]:
+            self.over_ceiling(g, g.own)
+
+    def over_ceiling(self, g: Grant, allowed: tuple[Decimal | None, Decimal]) -> None:
+        self.add("OVER_CEILING", g, self.m.both("f_over_ceiling", item=g.item, subject=g.subject, granted=_money(g.amount), allowed=_money(allowed[1])),
+                 clause=self.item_clause(g.item), allowed=allowed)
 
     def failed_reasons(self, g: Grant) -> Text:
         o = g.outcome
@@ -327,241 +360,173 @@ class ApplicantAudit:
         en = "; ".join(failed_text(self.policy, o.fact.type, c.compare, c.actual, c.expected, "en") for c in checks)
         return Text(zh or "条件不符", en or "conditions not met")
 
-    # -- across grants
-    def declared(self, met: list[Grant]) -> list:
-        """Awards of this policy the applications declare that are not among the audited
-        grants (granted by decisions outside this input): (item, subject, year, amount)."""
-        if self._declared is not None:
-            return self._declared
-        g4 = self.policy.provision("highest_wins")
-        fact_type = g4.params.get("fact") if g4 else None
-        granted = {(g.item, g.subject, g.year, g.amount) for g in met}
-        out: dict = {}
-        seen: set[int] = set()
-        for g in met:
-            if id(g.decision) in seen:
+    # -- the grants together: the engine's grant graph decides, findings word its verdicts
+    def relations(self, held: list[Grant]) -> None:
+        by_key: dict[str, Grant] = {}
+        inputs: list[grants.GrantIn] = []
+        seq = {id(g): n for n, g in enumerate(sorted(held, key=Grant.order))}
+        for pos, g in enumerate(held):
+            key = f"{g.record.index}.{g.position}"
+            by_key[key] = g
+            inputs.append(grants.GrantIn(key, g.item, g.subject, g.year, g.amount, seq[id(g)], pos, g.own, _due(g)))
+        applications = list({id(g.decision): g.decision.application for g in held}.values())
+        self.resolved = grants.resolve_grants(self.kb.evaluator, self.readings, inputs, applications)
+        for verdict in self.resolved.verdicts:
+            g = by_key[verdict.grant]
+            code = _code(verdict)
+            first = self.repeats.get((code, g.item, g.subject, g.year, g.amount, verdict.allowed))
+            if first is not None:  # a repeat of a grant already found: counted, not worded again
+                first.count += 1
                 continue
-            seen.add(id(g.decision))
-            for f in g.decision.application.facts:
-                if f.type == fact_type and f.get("source") == THIS_POLICY:
-                    key = (f.get("item"), f.subject, f.get("year"), f.get("amount"))
-                    if key not in granted:
-                        out[key] = key
-        self._declared = list(out.values())
-        return self._declared
+            explanation, clause = self.word(verdict, g)
+            finding = self.add(code, g, explanation, clause=clause, allowed=verdict.allowed)
+            if finding is not None:
+                self.sources.setdefault((code, verdict.grant), verdict)
 
-    def key(self, item_id: str, name: str) -> str | None:
-        """The relation key of ``item_id`` (engine/relation_rules.py), None when it has none."""
-        return self.keys.get(item_id, {}).get(name)
-
-    def exclusive(self, met: list[Grant]) -> None:
-        declared = self.declared(met)
-        groups: dict[tuple[str, int], list[Grant]] = {}
-        for g in met:
-            group = self.key(g.item, "group")
-            if group is not None and g.own is not None:
-                groups.setdefault((group, g.year), []).append(g)
-        for (rid, year), grants in sorted(groups.items()):
-            rel = self.policy.relations[rid]
-            one_project = resolve(rel.params.get("projects", "all"), self.readings) == "largest"
-            totals: dict[str, Decimal] = {}
-            for g in grants:
-                totals[g.item] = totals.get(g.item, ZERO) + g.amount
-            earlier = [d for d in declared if self.key(d[0], "group") == rid and d[2] == year]
-            for item, _, _, amount in earlier:
-                totals[item] = totals.get(item, ZERO) + amount
-            order = {i: self.policy.items[i].order for i in totals}
-            kept = sorted(totals, key=lambda i: (-totals[i], order[i]))[0]
-            projects_kept = 1 - len([d for d in earlier if d[0] == kept])  # one project a year, under I-04
-            others_of = {item: _listing([f"{i} {fmt_cny(v)}" for i, v in totals.items() if i != item]) for item in totals}
-            same_kind = [g for g in sorted(grants, key=lambda g: (-g.amount,) + g.order()) if g.item == kept]
-            for g in sorted(grants, key=lambda g: (-g.amount,) + g.order()):
-                if g.item != kept:
-                    others = others_of[g.item] if others_of[g.item].zh else _t(g.item)
-                    self.add("EXCLUSIVE_CONFLICT", g, self.m.both("f_exclusive", item=g.item, subject=g.subject, others=others, relation=rid),
-                             clause=self.rule_clause(rid, g.item), allowed=(ZERO, ZERO))
-                elif one_project:
-                    if projects_kept > 0:
-                        projects_kept -= 1
-                        continue
-                    # the largest project of the kept type stands; name it and count the others
-                    first = same_kind[0] if same_kind[0] is not g else (same_kind[1] if len(same_kind) > 1 else None)
-                    same = _listing([f"{first.item}（{first.subject}）{fmt_cny(first.amount)}"], len(same_kind) - 1) if first else _t(kept)
-                    self.add("EXCLUSIVE_CONFLICT", g, self.m.both("f_exclusive", item=g.item, subject=g.subject, others=same, relation=rid),
-                             clause=self.rule_clause(rid, g.item), allowed=(ZERO, ZERO))
-
-    def group_caps(self, met: list[Grant]) -> None:
-        declared = self.declared(met)
-        groups: dict[tuple[str, int], list[Grant]] = {}
-        for g in met:
-            cap_id = self.key(g.item, "cap")
-            if cap_id is not None:
-                groups.setdefault((cap_id, g.year), []).append(g)
-        for (rid, year), grants in sorted(groups.items()):
-            cap = self.policy.relations[rid].params["cap"]
-            before_input = sum((d[3] for d in declared if self.key(d[0], "cap") == rid and d[2] == year), ZERO)
-            total = before_input + sum((g.amount for g in grants), ZERO)
-            for g in grants:
-                # below an exact sum or a floor only by more than the cap leaves beside the others
-                if g.own is not None and g.amount < g.own[0]:
-                    due = g.own[0] if g.outcome is None or g.outcome.status != "reduced" else min(g.own[0], round_fen(g.outcome.low))
-                    if g.amount < min(due, max(ZERO, cap - (total - g.amount))):
-                        self.under_floor(g, g.own[0], g.own[1])
-            if total <= cap:
-                continue
-            running = before_input
-            for g in sorted(grants, key=Grant.order):
-                before = running
-                running += g.amount
-                if running > cap:
-                    items = "、".join(sorted({x.item for x in grants}))
-                    self.add("OVER_GROUP_CAP", g, self.m.both("f_group_cap", year=year, relation=rid, total=_money(total), cap=_money(cap), items=items),
-                             clause=self.rule_clause(rid, g.item), allowed=(ZERO, max(ZERO, cap - before)))
-                    break
-
-    def duplicates(self, met: list[Grant]) -> None:
-        g4 = self.policy.provision("highest_wins")
-        if g4 is None:
-            return
-        mode = resolve(g4.params.get("prior_awards", "top_up"), self.readings)
-        reading = next(iter(sorted(_switch_readings(g4.params.get("prior_awards")))), "")
-        fact_type = g4.params.get("fact")
-        groups: dict[tuple, list[Grant]] = {}
-        for g in met:
-            if g.own is None:
-                continue
-            groups.setdefault((g.subject, self.key(g.item, "kind")), []).append(g)
-        granted_keys = {(g.item, g.subject, g.year, g.amount) for g in met}
-        for (subject, kind), grants in groups.items():
-            # awards declared in the applications: from other policies, or from this one but not among the records
-            priors: dict[tuple, Decimal] = {}
-            seen: set[int] = set()
-            for g in grants:
-                if id(g.decision) in seen:
-                    continue
-                seen.add(id(g.decision))
-                for f in g.decision.application.facts:
-                    if f.type != fact_type or f.subject != subject or self.key(f.get("item") or "", "kind") != kind:
-                        continue
-                    if f.get("source") == THIS_POLICY and (f.get("item"), f.subject, f.get("year"), f.get("amount")) in granted_keys:
-                        continue
-                    priors[(f.get("source"), f.get("item"), f.get("year"), f.get("amount"))] = f.get("amount")
-            ordered = sorted(grants, key=Grant.order)
-            # running aggregates over the grants before g, by year and by (item, year): what
-            # counts against g is a handful of lookups, not a rescan of the history
-            by_year: dict[int, list] = {}  # year → [count, sum, max own]
-            by_item_year: dict[tuple[str, int], list] = {}
-            for n, g in enumerate(ordered):
-                # what counts against g: as the ~top_up rules (an item that repeats yearly is a
-                # new event each year; its own earlier awards do not count)
-                once = self.repeat(g.item) == "once"
-                counts = lambda item, year: year <= g.year and (once or item != g.item or year == g.year)  # noqa: E731
-                count, total, entitled = 0, ZERO, g.own[1]
-                for year, (c, s_, m_) in by_year.items():
-                    if year <= g.year:
-                        count, total, entitled = count + c, total + s_, max(entitled, m_)
-                if not once:  # take out g's own item of earlier years
-                    for (item, year), (c, s_, m_) in by_item_year.items():
-                        if item == g.item and year < g.year:
-                            count, total = count - c, total - s_
-                    others = [m_ for (item, year), (c, s_, m_) in by_item_year.items() if year <= g.year and counts(item, year)]
-                    entitled = max([g.own[1]] + others)
-                earlier = {k: a for k, a in priors.items() if counts(k[1], k[2])}
-                slot = by_year.setdefault(g.year, [0, ZERO, ZERO])
-                slot[0], slot[1], slot[2] = slot[0] + 1, slot[1] + g.amount, max(slot[2], g.own[1])
-                slot = by_item_year.setdefault((g.item, g.year), [0, ZERO, ZERO])
-                slot[0], slot[1], slot[2] = slot[0] + 1, slot[1] + g.amount, max(slot[2], g.own[1])
-                if not count and not earlier:
-                    continue
-                running = sum(earlier.values(), ZERO) + total + g.amount
-                # the awards that count against g, named up to a few and counted (never the whole history)
-                named = [f"{s}:{i or ''} {y} {fmt_cny(a)}" for (s, i, y, a) in earlier][:LISTED]
-                for x in reversed(ordered[:n]):
-                    if len(named) >= LISTED:
-                        break
-                    if counts(x.item, x.year):
-                        named.append(f"{x.item} {x.year} {fmt_cny(x.amount)}")
-                described = _listing(named, len(earlier) + count)
-                if mode == "exclusive":
-                    self.add("DUPLICATE_SAME_KIND", g, self.m.both("f_duplicate_exclusive", item=g.item, subject=g.subject, others=described, reading=reading),
-                             clause=self.rule_clause(g4.id, g.item), allowed=(ZERO, ZERO))
-                elif mode == "top_up" and running > entitled:
-                    self.add("DUPLICATE_SAME_KIND", g, self.m.both("f_duplicate_top_up", item=g.item, subject=g.subject, others=described,
-                                                                  total=_money(running), allowed=_money(entitled), reading=reading),
-                             clause=self.rule_clause(g4.id, g.item), allowed=(ZERO, max(ZERO, entitled - (running - g.amount))))
-
-    def repeat(self, item_id: str) -> str:
-        repeat = self.policy.items[item_id].repeat
-        return repeat.pick(self.readings) if isinstance(repeat, Switch) else repeat
-
-    def requirements(self, met: list[Grant]) -> None:
-        declared = self.declared(met)
-        for g in met:
-            needed = self.key(g.item, "needs")
-            if needed is None:
-                continue
-            paid = self._paid.get(needed)
-            if paid is None:
-                paid = self._paid[needed] = {x.subject for x in met if x.item == needed} | {d[1] for d in declared if d[0] == needed}
-            if g.subject not in paid:
-                rid = self.key(g.item, "needs_rel")
-                self.add("MISSING_REQUIREMENT", g, self.m.both("f_missing_requirement", item=g.item, subject=g.subject, required=needed),
-                         clause=self.rule_clause(rid, g.item), allowed=(ZERO, ZERO))
-
-    def other_rewards(self, met: list[Grant]) -> None:
-        """X-m14: the scenario had obtained another smart/digital reward by the time of the grant
-        (granted in these records or declared in its application) — not one merely met."""
-        g4 = self.policy.provision("highest_wins")
-        fact_type = g4.params.get("fact") if g4 else None
-        by_subject: dict[str, list[Grant]] = {}
-        for g in met:
-            by_subject.setdefault(g.subject, []).append(g)
-        for subject, grants in by_subject.items():
-            if not any(self.key(g.item, "other") for g in grants):
-                continue
-            seen: dict[str, int] = {}  # items granted so far for the subject, in the order of grants
-            for g in sorted(grants, key=Grant.order):
-                seen[g.item] = seen.get(g.item, 0) + 1
-                rid = self.key(g.item, "other")
-                if rid is None:
-                    continue
-                rel = self.policy.relations[rid]
-                declared_sources = tuple(rel.params.get("declared_sources", ()))
-                names = {i for i in seen if i != g.item}
-                for f in g.decision.application.facts:
-                    if f.type == fact_type and f.subject == g.subject and f.get("year") <= g.year and f.get("item") != g.item and (
-                            f.get("source") == THIS_POLICY or (f.get("source") in declared_sources and f.get("smart_digital"))):
-                        names.add(f.get("item") or f.get("source"))
-                if names:
-                    self.add("NOT_ELIGIBLE", g, self.m.both("f_other_reward", item=g.item, subject=g.subject, others=_listing(sorted(names)), granted=_money(g.amount)),
-                             clause=self.rule_clause(rid, g.item), allowed=(ZERO, ZERO))
+    def word(self, v: grants.Verdict, g: Grant) -> tuple[Text, dict]:
+        """The explanation and clause of the finding a verdict makes."""
+        if v.disagreement == grants.SHORTFALL:
+            return self.m.both("f_under_floor", item=g.item, subject=g.subject, granted=_money(g.amount), allowed=_money(v.allowed[0])), \
+                self.item_clause(g.item)
+        phrase, values = _WORDING[v.kind](v, g)
+        return self.m.both(phrase, item=g.item, subject=g.subject, **values), self.rule_clause(v.relation, g.item)
 
 
-def _switch_readings(value) -> set[str]:
-    from policykb.kb.model import switch_readings
+def _exclusive_words(v: grants.Verdict, g: Grant) -> tuple[str, dict]:
+    others = v.get("others")
+    if others is not None:
+        listed = _listing([f"{i} {fmt_cny(a)}" for i, a in others]) if others else _t(g.item)
+    else:
+        same = v.get("same")
+        listed = _listing([f"{same[0]}（{same[1]}）{fmt_cny(same[2])}"], v.get("same_count")) if same else _t(v.get("kept"))
+    return "f_exclusive", {"others": listed, "relation": v.relation}
 
-    return switch_readings(value)
+
+def _cap_words(v: grants.Verdict, g: Grant) -> tuple[str, dict]:
+    return "f_group_cap", {"year": v.get("year"), "relation": v.relation, "total": _money(v.get("total")),
+                                             "cap": _money(v.get("cap")), "items": "、".join(v.get("items"))}
 
 
-def audit_applicant(kb, records: list[RecordIn], readings: Mapping[str, str]) -> list[Finding]:
+def _same_kind_words(v: grants.Verdict, g: Grant) -> tuple[str, dict]:
+    named = [f"{n[1]}:{n[2] or ''} {n[3]} {fmt_cny(n[4])}" if n[0] == "declared" else f"{n[1]} {n[2]} {fmt_cny(n[3])}"
+             for n in v.get("named")]
+    values = {"others": _listing(named, v.get("count")), "reading": v.get("reading")}
+    if v.get("mode") == "exclusive":
+        return "f_duplicate_exclusive", values
+    return "f_duplicate_top_up", dict(values, total=_money(v.get("total")), allowed=_money(v.get("entitled")))
+
+
+def _requirement_words(v: grants.Verdict, g: Grant) -> tuple[str, dict]:
+    return "f_missing_requirement", {"required": v.get("required")}
+
+
+def _other_reward_words(v: grants.Verdict, g: Grant) -> tuple[str, dict]:
+    return "f_other_reward", {"others": _listing(list(v.get("others"))), "granted": _money(g.amount)}
+
+
+# relation or provision kind → the code of the findings its verdicts make, and their wording
+_CODES: dict[str, str] = {
+    RelationKind.EXCLUSIVE: "EXCLUSIVE_CONFLICT",
+    RelationKind.GROUP_CAP: "OVER_GROUP_CAP",
+    ProvisionKind.HIGHEST_WINS: "DUPLICATE_SAME_KIND",
+    RelationKind.REQUIRES: "MISSING_REQUIREMENT",
+    RelationKind.EXCLUDED_BY_OTHER_REWARD: "NOT_ELIGIBLE",
+}
+_WORDING: dict[str, Callable[[grants.Verdict, Grant], tuple[str, dict]]] = {
+    RelationKind.EXCLUSIVE: _exclusive_words,
+    RelationKind.GROUP_CAP: _cap_words,
+    ProvisionKind.HIGHEST_WINS: _same_kind_words,
+    RelationKind.REQUIRES: _requirement_words,
+    RelationKind.EXCLUDED_BY_OTHER_REWARD: _other_reward_words,
+}
+
+
+def _code(v: grants.Verdict) -> str:
+    return "UNDER_FLOOR" if v.disagreement == grants.SHORTFALL else _CODES[v.kind]
+
+
+def _due(g: Grant) -> Decimal | None:
+    """The least ``g``'s outcome was due before group caps: its floor, or less where the
+    evaluation itself reduced it."""
+    if g.own is None or g.outcome is None:
+        return None
+    if g.outcome.status == Status.REDUCED:
+        return min(g.own[0], round_fen(g.outcome.low))
+    return g.own[0]
+
+
+def _line(grant: Grant | None, record: RecordIn | None) -> int | None:
+    if grant is not None and grant.line:
+        return grant.line
+    return record.line if record is not None else None
+
+
+def _decision_id(grant: Grant | None, record: RecordIn | None) -> str | None:
+    if grant is not None:
+        return grant.record.decision.get("decision_id")
+    if record is not None and isinstance(record.decision, dict):
+        found = record.decision.get("decision_id")
+        return found if isinstance(found, str) else None
+    return None
+
+
+def _application(record: RecordIn | None) -> dict:
+    if record is not None and isinstance(record.application, dict):
+        return record.application
+    return {}
+
+
+def _applicant(record: RecordIn | None) -> str | None:
+    applicant = _application(record).get("applicant")
+    return applicant.get("id") if isinstance(applicant, dict) else None
+
+
+def _year(grant: Grant | None, record: RecordIn | None) -> int | None:
+    if grant is not None:
+        return grant.year
+    year = _application(record).get("year")
+    return year if isinstance(year, int) else None
+
+
+def alternative_readings(policy: Any, findings: list[Finding]) -> list[str]:
+    """The readings under which a finding might not arise: the flagged items' own, those of
+    every relation that joins a flagged item (its members or parameters), and those of the
+    provisions, which act on every item (docs/audit.md)."""
+    items = {f.item for f in findings if f.item in policy.items}
+    found: set[str] = set()
+    for item_id in items:
+        found.update(policy.items[item_id].readings)
+    for rel in policy.relations.values():
+        if items & member_items(rel.members):
+            found |= switch_readings(rel.members) | set().union(*(switch_readings(v) for v in rel.params.values()))
+    for prov in policy.provisions.values():
+        found |= switch_readings(prov.params) | switch_readings(prov.conditions)
+    return sorted(r for r in found if r in policy.readings)
+
+
+def member_items(members: Any) -> set[str]:
+    """The items a relation may join, under any reading."""
+    if isinstance(members, Switch):
+        return set().union(*(member_items(case) for case in members.cases.values()))
+    return set(members or ())
+
+
+def _mark_disappearing(findings: list[Finding], alternative: list[Finding], rid: str, option: str) -> None:
+    keys = {f.key() for f in alternative}
+    for f in findings:
+        if f.key() not in keys and f.code != "INVALID_RECORD":
+            f.disappears_under.append({"reading": rid, "option": option})
+
+
+def audit_applicant(kb: Any, records: list[RecordIn], readings: Mapping[str, str]) -> list[Finding]:
     """Every finding for one applicant's records, each marked with the readings it disappears under."""
     findings = ApplicantAudit(kb, records, readings).run()
     if not findings:
         return findings
-    candidates: set[str] = set()
-    for f in findings:
-        if f.item in kb.policy.items:
-            candidates.update(kb.policy.items[f.item].readings)
-    candidates.update(r for r in ("I-05", "I-08", "I-09") if r in kb.policy.readings)
-    for rid in sorted(candidates):
+    for rid in alternative_readings(kb.policy, findings):
         for option in kb.policy.readings[rid].options:
-            if option == readings[rid]:
-                continue
-            alt = dict(readings, **{rid: option})
-            keys = {f.key() for f in ApplicantAudit(kb, records, alt).run()}
-            for f in findings:
-                if f.key() not in keys and f.code != "INVALID_RECORD":
-                    f.disappears_under.append({"reading": rid, "option": option})
+            if option != readings[rid]:
+                _mark_disappearing(findings, ApplicantAudit(kb, records, dict(readings, **{rid: option})).run(), rid, option)
     for f in findings:
         if f.disappears_under:
             label = ", ".join(f"{d['reading']}={d['option']}" for d in f.disappears_under)

@@ -13,22 +13,24 @@ import re
 from policykb.kb.messages import messages
 from policykb.kb.model import Text
 
-# (pattern of the English reason, phrase in kb/messages.yaml); named groups fill the phrase
-_SHAPES = [
-    (re.compile(r"not valid JSON at column (?P<column>\d+): .*"), "r_not_json_at"),
-    (re.compile(r"not valid JSON(: .*)?"), "r_not_json"),
-    (re.compile(r"the line is not UTF-8 text"), "r_not_utf8"),
-    (re.compile(r"expected an object with 'application' and 'decision'"), "r_not_record"),
-    (re.compile(r"(?P<field>application\.applicant\.id): missing, .*"), "r_no_applicant_id"),
-    (re.compile(r"(?P<field>decision): expected an object with decision_id, decided_on and granted"), "r_not_decision"),
-    (re.compile(r"(?P<field>\S+): expected a list of \{item, subject, amount\}"), "r_not_grants"),
-    (re.compile(r"(?P<field>\S+): expected an object \{item, subject, amount\}"), "r_not_grant"),
-    (re.compile(r"(?P<field>\S+): missing \(required\)"), "r_missing"),
-    (re.compile(r"(?P<field>\S+): unknown field.*"), "r_unknown_field"),
-    (re.compile(r"(?P<field>\S+): expected non-empty text"), "r_empty"),
-    (re.compile(r"… (?P<count>\d+) more"), "r_more"),
-    (re.compile(r"no application for applicant '(?P<applicant>[^']*)' in year (?P<year>\S+) in (?P<file>\S+?)(;.*)?"), "r_no_application"),
-]
+# Each line: the phrase in kb/messages.yaml, then the pattern of the English reason it words
+# (named groups fill the phrase).  The first pattern that matches the whole reason wins.
+_TABLE = r"""
+r_not_json_at     not valid JSON at column (?P<column>\d+): .*
+r_not_json        not valid JSON(: .*)?
+r_not_utf8        the line is not UTF-8 text
+r_not_record      expected an object with 'application' and 'decision'
+r_no_applicant_id (?P<field>application\.applicant\.id): missing, .*
+r_not_decision    (?P<field>decision): expected an object with decision_id, decided_on and granted
+r_not_grants      (?P<field>\S+): expected a list of \{item, subject, amount\}
+r_not_grant       (?P<field>\S+): expected an object \{item, subject, amount\}
+r_missing         (?P<field>\S+): missing \(required\)
+r_unknown_field   (?P<field>\S+): unknown field.*
+r_empty           (?P<field>\S+): expected non-empty text
+r_more            … (?P<count>\d+) more
+r_no_application  no application for applicant '(?P<applicant>[^']*)' in year (?P<year>\S+) in (?P<file>\S+?)(;.*)?
+"""
+_SHAPES = [(re.compile(pattern), phrase) for phrase, pattern in (line.split(maxsplit=1) for line in _TABLE.strip().splitlines())]
 
 
 def _one(reason: str) -> str:

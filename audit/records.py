@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import re
 import shutil
 import sqlite3
 import sys
 import tempfile
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from policykb.engine.documents import STDIN, display_name, guard_problems, loads_json, regular_file
 from policykb.errors import InputError, TooLargeError
@@ -123,8 +125,8 @@ def parse_line(raw: bytes) -> tuple[Any, str | None]:
     try:
         record = loads_json(text)
     except ValueError as exc:
-        colno = getattr(exc, "colno", None)
-        return None, (f"not valid JSON at column {colno}: {exc.msg}" if colno else f"not valid JSON: {exc}")
+        colno = getattr(exc, "colno", None)  # json.JSONDecodeError's; orjson's error is one too
+        return None, (f"not valid JSON at column {colno}: {getattr(exc, 'msg', exc)}" if colno else f"not valid JSON: {exc}")
     return record, check_record(record)
 
 
@@ -175,7 +177,7 @@ class Source:
         self.execute("INSERT INTO record VALUES (?, ?, ?, ?, ?)", (index, digest, line, body, error))
         self.execute("INSERT OR IGNORE INTO grp VALUES (?, ?)", (index, digest))
 
-    def finish(self) -> "Source":
+    def finish(self) -> Source:
         self.execute("CREATE INDEX record_akey ON record (akey, idx)")
         self.db.execute("COMMIT")
         self.groups_count = self.db.execute("SELECT count(*) FROM grp").fetchone()[0]
@@ -207,6 +209,7 @@ class Source:
                 record, _ = parse_line(body)  # what could be read, for the finding's applicant and decision
             return _invalid(index, line, record, error)
         if record is None:
+            assert body is not None  # a record read without error has its bytes
             record = loads_json(body.decode("utf-8"))
         return RecordIn(index, line, record["application"], record["decision"])
 
@@ -235,7 +238,7 @@ class _CsvSource(Source):
             self.db.execute(statement)
         self.unreadable: list[int] = []
 
-    def finish(self) -> "Source":
+    def finish(self) -> Source:
         self.execute("CREATE INDEX app_key ON app (akey, year)")
         self.execute("CREATE INDEX grant_idx ON grant_row (idx, line)")
         return super().finish()
@@ -318,8 +321,6 @@ def _read_jsonl(source: Source, handle) -> None:
 def _read_array(source: Source, handle, name: str) -> bool:
     """Records of a JSON array; False when the input is not one JSON document (then it is
     read as JSON Lines: a first line ``[1]`` or ``[garbage`` is one bad record, not a refusal)."""
-    import json
-
     size = os.fstat(handle.fileno()).st_size
     if size > MAX_DOCUMENT_BYTES:
         first_line = handle.readline(64).strip().lstrip(BOM).strip()
@@ -375,7 +376,7 @@ def records_source(records) -> Source:
 def _csv_lines(handle, notes: dict) -> Iterator[str]:
     """Decoded physical lines for ``csv.reader``, noting the line number of each; bytes that
     are not UTF-8 survive as surrogate escapes, so that only their row is refused."""
-    for line_no, raw, length in physical_lines(handle):
+    for line_no, raw, _ in physical_lines(handle):
         notes["line"] = line_no
         if raw is None:
             notes.setdefault("too_long", set()).add(line_no)
@@ -395,47 +396,64 @@ def open_csv_awards(applications: str, awards: str) -> Source:
         raise InputError("only one of the applications and the awards can be read from standard input (-)")
     source = _CsvSource(awards_name, apps_name)
     try:
-        with _open_binary(str(applications), source.folder) as handle:
-            for line_no, raw, _ in physical_lines(handle):
-                if raw is not None and not raw.strip():
-                    continue
-                doc, error = (None, "too long") if raw is None else _parse_application_line(raw)
-                if error is not None:
-                    if len(source.unreadable) < 5:
-                        source.unreadable.append(line_no)
-                    continue
-                source.execute("INSERT INTO app VALUES (?, ?, ?, ?)", (_hash(doc["applicant"]["id"]), doc["year"], line_no, raw))
-        csv.field_size_limit(MAX_DOCUMENT_BYTES)
-        with _open_binary(str(awards), source.folder) as handle:
-            if not _first_byte(handle):
-                raise InputError(f"{awards_name}: the file is empty (no header, no awards)")
-            notes: dict = {}
-            reader = csv.reader(_csv_lines(handle, notes), strict=True)
-            header = None
-            while True:
-                start_line = notes.get("line", 0) + 1
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as exc:
-                    if header is None:
-                        raise InputError(f"{awards_name}: the CSV header cannot be read ({exc})") from None
-                    source.add_record(start_line, None, None, f"line {start_line}: not a CSV row ({exc})")
-                    continue
-                if not any(cell.strip() for cell in row):
-                    continue
-                if header is None:
-                    header = [h.strip() for h in row]
-                    missing = [c for c in CSV_COLUMNS if c not in header]
-                    if missing:
-                        raise InputError(f"{awards_name}: the CSV header lacks {', '.join(missing)} (expected columns: {', '.join(CSV_COLUMNS)})")
-                    continue
-                _add_award(source, start_line, row, header, notes)
+        _index_applications(source, str(applications))
+        _read_awards(source, str(awards), awards_name)
         return source.finish()
     except BaseException:
         source.close()
         raise
+
+
+def _index_applications(source: _CsvSource, applications: str) -> None:
+    """Each readable application line, keyed by applicant and year; the first few unreadable
+    lines are noted for the messages of awards that find no application."""
+    with _open_binary(applications, source.folder) as handle:
+        for line_no, raw, _ in physical_lines(handle):
+            if raw is not None and not raw.strip():
+                continue
+            doc, error = (None, "too long") if raw is None else _parse_application_line(raw)
+            if doc is None or error is not None:
+                if len(source.unreadable) < 5:
+                    source.unreadable.append(line_no)
+                continue
+            source.execute("INSERT INTO app VALUES (?, ?, ?, ?)", (_hash(doc["applicant"]["id"]), doc["year"], line_no, raw))
+
+
+def _read_awards(source: _CsvSource, awards: str, awards_name: str) -> None:
+    """The CSV rows: the header first (its columns checked), then one award a row; a row that
+    cannot be read is an invalid record, a header that cannot be read refuses the file."""
+    csv.field_size_limit(MAX_DOCUMENT_BYTES)
+    with _open_binary(awards, source.folder) as handle:
+        if not _first_byte(handle):
+            raise InputError(f"{awards_name}: the file is empty (no header, no awards)")
+        notes: dict = {}
+        reader = csv.reader(_csv_lines(handle, notes), strict=True)
+        header = None
+        while True:
+            start_line = notes.get("line", 0) + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                if header is None:
+                    raise InputError(f"{awards_name}: the CSV header cannot be read ({exc})") from None
+                source.add_record(start_line, None, None, f"line {start_line}: not a CSV row ({exc})")
+                continue
+            if not any(cell.strip() for cell in row):
+                continue
+            if header is None:
+                header = _csv_header(row, awards_name)
+                continue
+            _add_award(source, start_line, row, header, notes)
+
+
+def _csv_header(row: list[str], awards_name: str) -> list[str]:
+    header = [h.strip() for h in row]
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        raise InputError(f"{awards_name}: the CSV header lacks {', '.join(missing)} (expected columns: {', '.join(CSV_COLUMNS)})")
+    return header
 
 
 def _parse_application_line(raw: bytes):
@@ -462,7 +480,7 @@ def _add_award(source: _CsvSource, line: int, row: list[str], header: list[str],
     if len(row) != len(header):
         source.add_record(line, None, None, f"line {line}: {len(row)} fields, the header has {len(header)}")
         return
-    values = {h: cell.strip() for h, cell in zip(header, row)}
+    values = {h: cell.strip() for h, cell in zip(header, row, strict=True)}
     problems = guard_problems(values, limit=2)
     if problems or not values["applicant_id"]:
         reason = "; ".join(str(p) for p in problems) or "applicant_id: empty"

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import tempfile
 from collections import Counter
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import IO, Iterable
+from typing import IO
 
 from policykb.kb.messages import messages
 from policykb.money import fmt_cny
@@ -26,7 +27,7 @@ class Spool:
     """Findings on disk, and their counts in memory."""
 
     def __init__(self):
-        self.file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+        self.file = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 -- open as long as the report is written, closed by close()
         self.by_code: Counter = Counter()
         self.by_severity: Counter = Counter()
         self.by_measure: Counter = Counter()
@@ -175,7 +176,8 @@ def _cells(f: dict, lang: str) -> list:
 def write_markdown(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, lang: str) -> None:
     m = messages()
     title, stamp = _header(kb, readings, lang)
-    out.write(f"# {md_cell(title)}\n\n{md_cell(stamp)}\n\n{m.say('report_counts', lang, records=summary['records'], applicants=summary['applicants'], findings=summary['findings'])}\n\n")
+    counts = m.say("report_counts", lang, records=summary["records"], applicants=summary["applicants"], findings=summary["findings"])
+    out.write(f"# {md_cell(title)}\n\n{md_cell(stamp)}\n\n{counts}\n\n")
     _count_tables(out, kb, summary, lang, True)
     out.write(f"## {m.say('report_findings', lang)}\n\n")
     if not summary["findings"]:
@@ -195,7 +197,8 @@ def write_html(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, la
     out.write(f"<!DOCTYPE html>\n<html lang=\"{'zh-CN' if lang == 'zh' else 'en'}\"><head><meta charset=\"utf-8\"><title>{e(title)}</title>"
               "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}"
               ".n{text-align:right}.error{color:#a00}.warning{color:#a60}</style></head><body>\n")
-    out.write(f"<h1>{e(title)}</h1><p>{e(stamp)}</p><p>{e(m.say('report_counts', lang, records=summary['records'], applicants=summary['applicants'], findings=summary['findings']))}</p>\n")
+    counts = m.say("report_counts", lang, records=summary["records"], applicants=summary["applicants"], findings=summary["findings"])
+    out.write(f"<h1>{e(title)}</h1><p>{e(stamp)}</p><p>{e(counts)}</p>\n")
     _count_tables(out, kb, summary, lang, False)
     out.write(f"<h2>{e(m.say('report_findings', lang))}</h2>\n")
     if not summary["findings"]:

@@ -11,23 +11,23 @@ from __future__ import annotations
 
 import sys
 from collections import deque
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from typing import Iterator, Mapping
 
 from tqdm import tqdm
+
+from policykb.engine.batch import init_worker, pool_context, worker_kb
+from policykb.money import exact
 
 from .checks import RecordIn, audit_applicant
 from .findings import Finding
 from .records import Source
 
 
-def _audit_chunk(args) -> list[list[Finding]]:
-    from policykb.engine import batch
-    from policykb.money import exact
-
+def _audit_chunk(args: tuple[list[list[RecordIn]], dict[str, str]]) -> list[list[Finding]]:
     groups, readings = args
     with exact():
-        return [audit_applicant(batch.worker_kb(), records, readings) for records in groups]
+        return [audit_applicant(worker_kb(), records, readings) for records in groups]
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
@@ -52,8 +52,6 @@ def audit_groups(kb, source: Source, readings: Mapping[str, str], workers: int =
                 yield from audit_applicant(kb, records, readings)
                 bar.update(1)
             return
-        from policykb.engine.batch import init_worker, pool_context
-
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=init_worker, initargs=(kb.policy.path, kb.version))
         finished = False
         try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+from collections.abc import Sequence
 from decimal import Decimal
 
 from policykb.money import fmt
@@ -234,7 +235,7 @@ def inject(kb, records: list[dict], seed: int = 11) -> tuple[list[dict], list[tu
     return records, sorted(expected, key=lambda e: (e[1], e[0])), corrupt
 
 
-def to_jsonl(records: list[dict], corrupt: list[int] = ()) -> str:
+def to_jsonl(records: list[dict], corrupt: Sequence[int] = ()) -> str:
     lines = []
     for i, record in enumerate(records):
         lines.append("{this line was cut off" if i in corrupt else json.dumps(record, ensure_ascii=False))

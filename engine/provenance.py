@@ -79,11 +79,7 @@ def build(policy: Policy, app: Application, outcomes: Iterable[Any], derived: Ma
         return clause(ref)
 
     def clause(cid: str) -> str:
-        name = f"clause:{cid}"
-        if name not in g:
-            owner = policy.relations.get(cid) or policy.provisions.get(cid)
-            g.add_node(name, kind="clause", ref=cid, clause_kind=owner.kind if owner else "", quote=owner.quote if owner else "")
-        return name
+        return clause_node(g, policy, cid)
 
     for fid, fact in sorted(derived.items()):
         t = fact["t"]
@@ -103,6 +99,53 @@ def build(policy: Policy, app: Application, outcomes: Iterable[Any], derived: Ma
             g.add_edge(clause(fact["by"]), "applicant", key=fid, kind="cover", rule=fact["rule"])
         elif t == comp.OUT_OF_PERIOD_TYPE:
             g.add_edge(clause(fact["by"]), f"fact:{key_of[fact['fact']]}", key=fid, kind="out_of_period")
+    return g
+
+
+def clause_node(g: nx.MultiDiGraph, policy: Any, cid: str) -> str:
+    """The node of a relation or provision, added on first use."""
+    name = f"clause:{cid}"
+    if name not in g:
+        owner = policy.relations.get(cid) or policy.provisions.get(cid)
+        g.add_node(name, kind="clause", ref=cid, clause_kind=owner.kind if owner else "", quote=owner.quote if owner else "")
+    return name
+
+
+def grant_node(key: str) -> str:
+    return f"grant:{key}"
+
+
+def award_node(item: str, subject: str, year: int) -> str:
+    return f"award:{item}@{subject}/{year}"
+
+
+def build_grants(policy, grants: Iterable[Any], declared: Iterable[Any], derived: Mapping[str, dict],
+                 node_of: Mapping[str, str]) -> nx.MultiDiGraph:
+    """The relation graph of an applicant's grants under audit (engine/grants.py).
+
+    Nodes: ``grant:<key>`` (kind ``grant``) for each award granted, ``award:<item>@<subject>/<year>``
+    (kind ``award``: the ``$grant`` fact the rules joined, one per item, subject and year, with a
+    ``granted`` edge from each of its grants), ``fact:<key>`` for each award the applications
+    declare, and ``clause:<id>``; edges: those the grant rules derived (``claims``, ``claimed``,
+    ``cap_use``, ``cap_used``, ``needs``, ``satisfies``, ``same_kind``, ``top_up``,
+    ``other_reward``).  ``node_of`` maps the rules' fact ids to these nodes.
+    """
+    g: nx.MultiDiGraph = nx.MultiDiGraph(policy=policy.id, kb_version=policy.version)
+    for d in declared:
+        g.add_node(f"fact:{d.key}", kind="fact", type=d.type, subject=d.subject, role="context")
+    grants = list(grants)
+    awards = {award_node(x.item, x.subject, x.year): x for x in reversed(grants)}
+    g.add_nodes_from((a, {"kind": "award", "item": x.item, "subject": x.subject, "year": x.year}) for a, x in sorted(awards.items()))
+    g.add_nodes_from((grant_node(x.key), {"kind": "grant", "item": x.item, "subject": x.subject, "year": x.year, "amount": x.amount,
+                                          "seq": x.seq}) for x in grants)
+    granted: Any = ((grant_node(x.key), award_node(x.item, x.subject, x.year), f"granted:{x.key}", {"kind": "granted"}) for x in grants)
+    g.add_edges_from(granted)  # (u, v, key, data): the stubs know only the 2- and 3-tuples
+
+    def node(ref: str) -> str:
+        return node_of.get(ref) or clause_node(g, policy, ref)
+
+    for fid, fact in sorted(derived.items()):
+        g.add_edge(node(fact["source"]), node(fact["target"]), key=fid, kind=fact["kind"], relation=fact["relation"], rule=fact["rule"])
     return g
 
 
@@ -304,7 +347,8 @@ _EDGE_STYLE = {
     "exclusive": "color=red, dir=none", "highest": "color=blue, dir=none", "claimed": "color=red",
     "cap_used": "color=purple", "top_up": "color=purple", "other_reward": "color=red", "satisfies": "color=darkgreen",
     "case_by_case": "color=red", "covered": "color=darkgreen", "in_period": "color=darkgreen", "out_of_period": "color=red",
-    "acted": "color=black, penwidth=2",
+    "acted": "color=black, penwidth=2", "granted": "color=gray", "claims": "color=red", "cap_use": "color=purple",
+    "needs": "color=gray, style=dotted", "same_kind": "color=purple",
 }
 
 
@@ -313,7 +357,7 @@ def to_dot(g: nx.MultiDiGraph) -> str:
     def q(text: str) -> str:
         return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
-    shapes = {"fact": "note", "outcome": "box", "clause": "hexagon", "applicant": "ellipse"}
+    shapes = {"fact": "note", "outcome": "box", "clause": "hexagon", "applicant": "ellipse", "grant": "component", "award": "box3d"}
     lines = ["digraph provenance {", "  rankdir=LR;", '  node [fontname="Noto Sans CJK SC", fontsize=10];',
              '  edge [fontname="Noto Sans CJK SC", fontsize=9];']
     for n, d in sorted(g.nodes(data=True)):

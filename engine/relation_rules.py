@@ -171,6 +171,7 @@ def relation_rules(policy: Policy, keys: Mapping[str, Mapping[str, str]]) -> dic
             ("a", _met(*_ex("needs", "subject"))),
             ("b", _met(*_ex("item", "subject"), {"item": {"a": "needs"}}, *_same("a", "subject"))),
         ])
+    out.update(grant_rules(policy, present, prior))
     if g2 is not None and support:  # case-by-case support for the subject, or given to the enterprise itself
         add("~case_by_case#1", g2.id, "case_by_case", [
             ("s", {"$and": [{"t": support}, *_ex("subject")]}),
@@ -182,3 +183,92 @@ def relation_rules(policy: Policy, keys: Mapping[str, Mapping[str, str]]) -> dic
             applicant, ("s", {"$and": [{"t": support}, *_ex("subject", "listed"), {"subject": {"y": "applicant_id"}}]}),
         ])
     return out
+
+
+# The type of the facts the audit asserts: the awards granted for one item, subject and year.
+GRANT_TYPE = "$grant"
+
+
+def grant_rules(policy: Policy, present: set[str], prior: str | None) -> dict:
+    """name → (rule, RuleInfo) for the awards under audit (``$grant`` facts, docs/audit.md).
+
+    An evaluation asserts no ``$grant`` fact, so these rules never fire there; the audit
+    runs the same ruleset over an applicant's grants and its declared awards
+    (``engine/grants.py``).  A ``$grant`` fact stands for the awards of one item, subject and
+    year (the keys the rules join on; amounts are never compared in rules), so the joins
+    between grants are bounded by the KB's items, not by the number of records.  Every join
+    is on shared keys, with ``$ex`` on both sides, as above.
+    """
+    # deferred: the compiler imports this module, and RuleInfo is the compiler's
+    from .compiler import RuleInfo
+
+    g4 = policy.provision(ProvisionKind.HIGHEST_WINS)
+    out: dict = {}
+
+    def add(name: str, owner: str, edge: str, patterns: list[tuple[str, dict]]) -> None:
+        rule = {"all": [{b: p} for b, p in patterns], "run": name}
+        out[name] = (rule, RuleInfo(name, owner, "grant", GRANT_TYPE, 1, 1, edge=edge))
+
+    _grant_joins(add, present, g4.id if g4 is not None else None)
+    if prior is not None:
+        _declared_joins(add, present, prior, g4.id if g4 is not None else None)
+    return out
+
+
+def _grant(*tests: dict) -> dict:
+    return {"$and": [{"t": GRANT_TYPE}, *tests]}
+
+
+def _grant_joins(add, present: set[str], g4: str | None) -> None:
+    """Membership (a grant of an exclusive group, a cap, a G4 kind, needing an item) and the
+    joins between grants: the required item granted, another reward granted, for the subject."""
+    if "group" in present:
+        add("~grant_claims", RelationKind.EXCLUSIVE, "claims", [("a", _grant(*_ex("group", "year")))])
+    if "cap" in present:
+        add("~grant_cap", RelationKind.GROUP_CAP, "cap_use", [("a", _grant(*_ex("cap", "year")))])
+    if g4 is not None:
+        add("~grant_kind", g4, "same_kind", [("a", _grant(*_ex("kind", "subject")))])
+    if "needs" in present:
+        add("~grant_needs", RelationKind.REQUIRES, "needs", [("a", _grant(*_ex("needs", "subject")))])
+        add("~grant_requires#1", RelationKind.REQUIRES, "satisfies", [
+            ("a", _grant(*_ex("needs", "subject"))),
+            ("b", _grant(*_ex("item", "subject"), {"item": {"a": "needs"}}, *_same("a", "subject"))),
+        ])
+    if "other" in present:
+        add("~grant_other#1", RelationKind.EXCLUDED_BY_OTHER_REWARD, "other_reward", [
+            ("a", _grant(*_ex("other", "subject", "item"))),
+            ("b", _grant(*_ex("subject", "item"), *_same("a", "subject"), {"$neq": {"item": {"a": "item"}}})),
+        ])
+
+
+def _declared_joins(add, present: set[str], prior: str, g4: str | None) -> None:
+    """The awards the applications declare, joined with the grants on the award's keys."""
+    def declared(*tests: dict) -> dict:
+        return {"$and": [{"t": prior}, *tests]}
+
+    this_policy = {"source": THIS_POLICY}
+    if "group" in present:
+        add("~grant_claimed", RelationKind.EXCLUSIVE, "claimed", [
+            ("a", _grant(*_ex("group", "year"))),
+            ("p", declared(this_policy, *_ex("group", "year"), *_same("a", "group", "year"))),
+        ])
+    if "cap" in present:
+        add("~grant_cap_used", RelationKind.GROUP_CAP, "cap_used", [
+            ("a", _grant(*_ex("cap", "year"))),
+            ("p", declared(this_policy, *_ex("cap", "year"), *_same("a", "cap", "year"))),
+        ])
+    if g4 is not None:
+        add("~grant_top_up", g4, "top_up", [
+            ("a", _grant(*_ex("kind", "subject"))),
+            ("p", declared(*_ex("kind", "subject"), *_same("a", "kind", "subject"))),
+        ])
+    if "needs" in present:
+        add("~grant_requires#2", RelationKind.REQUIRES, "satisfies", [
+            ("a", _grant(*_ex("needs", "subject"))),
+            ("p", declared(this_policy, *_ex("item", "subject"), {"item": {"a": "needs"}}, *_same("a", "subject"))),
+        ])
+    if "other" in present:
+        add("~grant_other#2", RelationKind.EXCLUDED_BY_OTHER_REWARD, "other_reward", [
+            ("a", _grant(*_ex("other", "subject"))),
+            ("p", declared(*_ex("subject"), *_same("a", "subject"))),
+        ])
