@@ -39,6 +39,7 @@ from policykb.engine.evaluate import Evaluator, full_condition
 from policykb.errors import InputError, suggest
 from policykb.kb import conditions as cond
 from policykb.kb.describe import failed_text, field_label
+from policykb.kb.graph import OTHER_REWARD_LABEL
 from policykb.kb.messages import messages
 from policykb.kb.model import Switch, Text, switch_readings
 from policykb.money import ZERO, MoneyError, fmt_cny, parse_money, round_fen
@@ -389,6 +390,8 @@ class ApplicantAudit:
             return self.m.both("f_under_floor", item=g.item, subject=g.subject, granted=_money(g.amount), allowed=_money(v.allowed[0])), \
                 self.item_clause(g.item)
         phrase, values = _WORDING[v.kind](v, g)
+        if v.kind == RelationKind.EXCLUDED_BY_OTHER_REWARD:  # the other reward in the relation's own words
+            values["other"] = self.kb.policy.relations[v.relation].params.get("other_label") or OTHER_REWARD_LABEL
         return self.m.both(phrase, item=g.item, subject=g.subject, **values), self.rule_clause(v.relation, g.item)
 
 
