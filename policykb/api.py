@@ -14,10 +14,12 @@ import threading
 from pathlib import Path
 from typing import Any, Mapping
 
+from policykb.engine.application import parse_application
+from policykb.engine.documents import read_document
 from policykb.errors import InputError, KBError, Problem, suggest
 from policykb.kb import check as kb_check
 from policykb.kb import graph as kb_graph
-from policykb.kb.loader import content_hash, load_policy, policy_dir
+from policykb.kb.loader import content_hash, load_policy, policy_dir, shipped_policies
 from policykb.kb.model import Policy
 from policykb.kb.schema import application_schema
 from policykb.money import exact
@@ -67,8 +69,6 @@ def load_checked_by_parent(path: str | Path, version: str) -> "KnowledgeBase":
 def _load(policy: str | None, path: str | Path | None) -> "KnowledgeBase":
     folder = policy_dir(policy, path)
     if not (folder / "policy.yaml").is_file():
-        from policykb.kb.loader import shipped_policies
-
         if path is None:
             raise InputError(f"no policy '{policy}' is shipped with policykb{suggest(policy, shipped_policies())}; shipped: {', '.join(shipped_policies())}")
         raise InputError(f"{folder} is not a knowledge-base folder (it has no policy.yaml)")
@@ -89,6 +89,8 @@ class KnowledgeBase:
         if self._evaluator is None:
             with self._evaluator_lock:
                 if self._evaluator is None:
+                    # deferred: durable_rules, compiled on first use; `import policykb` and `policykb --help`
+                    # stay fast, and a durable_rules built wrong is reported by the command that needs it
                     from policykb.engine.evaluate import Evaluator
 
                     self._evaluator = Evaluator(self.policy)
@@ -100,8 +102,6 @@ class KnowledgeBase:
         ``readings`` switches readings of ambiguous sentences, e.g. ``{"I-06": "per_station"}``;
         the others keep their defaults.  Returns a ``Decision``.
         """
-        from policykb.engine.documents import read_document
-
         if isinstance(application, (str, Path)):
             source = source or str(application)
             application = read_document(application)
@@ -115,7 +115,7 @@ class KnowledgeBase:
         application that cannot be evaluated ``{"index": i, "error": {...}}`` naming
         the bad fields — one bad application never stops a batch.
         """
-        from policykb.engine.batch import evaluate_many
+        from policykb.engine.batch import evaluate_many  # deferred: multiprocessing, ~12 ms of `import policykb`
 
         return evaluate_many(self, applications, readings, workers)
 
@@ -130,6 +130,7 @@ class KnowledgeBase:
         applicant are checked together across records and years.  Anything else (a
         single record, bytes, a number) raises ``TypeError``.
         """
+        # deferred: audit/ loads sqlite3 and multiprocessing, ~40 ms of `import policykb`
         from policykb.audit.records import open_input, records_source
         from policykb.audit.run import audit_groups
 
@@ -154,9 +155,6 @@ class KnowledgeBase:
 
     def parse(self, application: Any, *, source: str = ""):
         """Validate and coerce an application without evaluating it."""
-        from policykb.engine.application import parse_application
-        from policykb.engine.documents import read_document
-
         if isinstance(application, (str, Path)):
             source = source or str(application)
             application = read_document(application)

@@ -7,6 +7,7 @@ Rounding happens once, on the final figure, half up to the fen (reading-rules §
 
 from __future__ import annotations
 
+import functools
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 
 from policykb.numbers import NumberError, read_decimal, shown
@@ -27,8 +28,6 @@ def exact():
 
 def exactly(function):
     """Run ``function`` with decimal arithmetic in ``EXACT`` (for methods that add amounts)."""
-    import functools
-
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         with localcontext(EXACT):

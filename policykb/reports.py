@@ -10,7 +10,6 @@ self-contained HTML page (no script, no external asset; every value escaped).
 from __future__ import annotations
 
 import csv
-import html
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,10 +17,11 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator
 
 from policykb.engine.decision import amount_dict
+from policykb.engine.documents import loads_json, parse_text, read_document, read_text, regular_file
 from policykb.errors import InputError, PolicyKBError
-from policykb.safetext import html_block, visible_line
 from policykb.kb.messages import messages
 from policykb.money import fmt_cny
+from policykb.safetext import html_block, visible_line
 
 JSON_LINES = (".jsonl", ".ndjson")
 
@@ -49,8 +49,6 @@ def is_json_lines(path: str | Path) -> bool:
 
 def read_stdin() -> str:
     """Standard input as text, within the one-document size limit of every reader."""
-    from policykb.engine.documents import read_text
-
     return read_text(STDIN, "standard input")
 
 
@@ -61,8 +59,6 @@ def looks_like_json_lines(text: str) -> bool:
 
 
 def _json_lines(numbered: Iterable[tuple[int, bytes]], source: str):
-    from policykb.engine.documents import loads_json
-
     for line_no, raw in numbered:
         try:
             yield source, line_no, loads_json(raw.decode("utf-8")), None
@@ -77,9 +73,7 @@ def documents(paths: Iterable[str], stdin: str | None = None) -> Iterator[tuple[
     """(source, line, document, error) for every application of ``paths``, in order; a
     file or line that cannot be read gives its error instead of a document.  ``-`` is
     standard input (``stdin``, when already read): one document, or JSON Lines."""
-    from policykb.audit.records import physical_lines
-    from policykb.engine.documents import regular_file
-    from policykb.engine.documents import parse_text, read_document
+    from policykb.audit.records import physical_lines  # deferred: sqlite3; the command line imports this module at start
 
     for path in paths:
         if str(path) == STDIN:
@@ -168,7 +162,7 @@ STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em;line-height:1.4}"
     "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;text-align:left}"
     ".n{text-align:right;white-space:nowrap}tr.explain td{border-top:none;background:#fafafa}"
-    "details pre{white-space:pre-wrap;margin:.5em 0}.excluded,.ineligible{color:#777}.error{color:#a00}"
+    "details pre{white-space:pre-wrap;margin:.5em 0}.excluded,.ineligible{color:#777}"
 )
 
 
@@ -205,11 +199,6 @@ def html_decision(out: IO[str], entry: Entry, lang: str) -> None:
     out.write(f"<tr><td></td><td><b>{'合计' if zh else 'Total'}</b></td><td></td><td></td>"
               f"<td class=n><b>{e(fmt_cny(low))}</b></td><td class=n><b>{e(fmt_cny(high))}</b></td><td></td></tr></table>\n")
     out.write(f"<p>{e(m.say('table_legend', lang))}</p></section>\n")
-
-
-def html_error(out: IO[str], entry: Entry, lang: str) -> None:
-    e = html_block
-    out.write(f"<section><h2 class=error>{e(entry.where)}</h2><p class=error>{e(messages().say('html_skipped', lang, error=entry.error))}</p></section>\n")
 
 
 def html_readings(out: IO[str], kb, readings: dict, lang: str) -> None:
