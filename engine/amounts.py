@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Callable, Mapping
 
-from policykb.kb.model import Amount, resolve
+from policykb.kb.model import Amount, Floor, PerUnit, Steps, Sum, resolve
 from policykb.money import ZERO, round_fen
+from policykb.vocabulary import AmountKind
 
 
 def round_outcome(low: Decimal | None, high: Decimal | None) -> tuple[Decimal | None, Decimal | None]:
@@ -43,10 +44,6 @@ class Computed:
     steps: tuple[Step, ...]
     missing: tuple[str, ...] = ()
 
-    @property
-    def cash(self) -> bool:
-        return self.kind in ("ceiling", "exact", "range")
-
 
 def compute(amount: Amount, get: Callable[[str], Any], readings: Mapping[str, str], trace: bool = False) -> Computed:
     """The bounds of an item's amount for one fact (``get`` reads its fields).
@@ -55,71 +52,101 @@ def compute(amount: Amount, get: Callable[[str], Any], readings: Mapping[str, st
     explanation recomputes with it — same inputs, same figures, step by step.
     """
     kind = amount.kind
-    if kind == "none":
+    if kind == AmountKind.NONE:
         return Computed(kind, None, None, None, ())
-    if kind == "discretionary":
-        if amount.cap is None:
-            return Computed(kind, None, None, None, ())
-        cap = amount.cap.value
-        return Computed(kind, None, cap, cap, (Step("cap", amount.cap.says, (("cap", cap),), None, cap),) if trace else ())
+    if kind == AmountKind.DISCRETIONARY:
+        return _discretionary(amount, trace)
     missing = tuple(name for name in amount.inputs() if get(name) is None)
     if missing:
         return Computed(kind, None, None, None, (), missing)
-
-    steps: list[Step] = []
-    if amount.fixed is not None:
-        low = high = amount.fixed.value
-        if trace:
-            steps.append(Step("fixed", amount.fixed.says, (("sum", low),), low, high))
-    elif amount.rate is not None:
-        base = Decimal(get(amount.base))
-        low = amount.rate.value * base
-        high = (amount.rate_high.value if amount.rate_high else amount.rate.value) * base
-        inputs: tuple = (("rate", amount.rate.value),)
-        if amount.rate_high:
-            inputs = (("rate_low", amount.rate.value), ("rate_high", amount.rate_high.value))
-        if trace:
-            steps.append(Step("rate", amount.rate.says, inputs + ((amount.base, base),), low, high))
-    elif amount.per_unit:
-        low = high = ZERO
-        for part in amount.per_unit:
-            count = int(get(part.count))
-            value = part.each * count
-            low += value
-            high += value
-            if trace:
-                steps.append(Step("per_unit", part.says, ((part.count, count), ("each", part.each)), value, value))
-        if len(amount.per_unit) > 1:
-            if trace:
-                steps.append(Step("sum", "", (), low, high))
-    elif amount.steps is not None:
-        of = Decimal(get(amount.steps.of))
-        whole = (of / amount.steps.size).to_integral_value(rounding=ROUND_FLOOR) if of > 0 else ZERO
-        low = high = amount.steps.each * whole
-        if trace:
-            steps.append(Step("steps", amount.steps.says, ((amount.steps.of, of), ("size", amount.steps.size), ("steps", whole), ("each", amount.steps.each)), low, high))
-    else:  # pragma: no cover - the loader requires a formula for cash kinds
-        raise ValueError("amount without a formula")
-
+    steps: list[Step] | None = [] if trace else None
+    low, high = _formula(amount, get, steps)
     if amount.floor is not None:
-        applies = resolve(amount.floor.applies, readings)
-        floor = amount.floor.value
-        if applies == "always" or high >= floor:
-            low, high = max(low, floor), max(high, floor)
-            if trace:
-                steps.append(Step("floor", amount.floor.says, (("floor", floor), ("applies", applies)), low, high))
-        else:
-            if trace:
-                steps.append(Step("floor_not_reached", amount.floor.says, (("floor", floor), ("applies", applies)), low, high))
+        low, high = _floor(amount.floor, low, high, readings, steps)
     raw_high = high
     if amount.cap is not None:
-        cap = amount.cap.value
-        if high > cap or low > cap:
-            low, high = min(low, cap), min(high, cap)
-            if trace:
-                steps.append(Step("cap", amount.cap.says, (("cap", cap),), low, high))
-    if kind == "ceiling":
+        low, high = _cap(amount.cap, low, high, steps)
+    if kind == AmountKind.CEILING:
         low = ZERO
     # Exact, not yet rounded: caps and top-ups act on the exact figure; the decision
     # rounds once, at the end (reading-rules §2).
-    return Computed(kind, low, high, raw_high, tuple(steps))
+    return Computed(kind, low, high, raw_high, tuple(steps or ()))
+
+
+Bounds = tuple[Decimal, Decimal]
+
+
+def _discretionary(amount: Amount, trace: bool) -> Computed:
+    """A route decided case by case: its ceiling where the text gives one."""
+    if amount.cap is None:
+        return Computed(amount.kind, None, None, None, ())
+    cap = amount.cap.value
+    return Computed(amount.kind, None, cap, cap, (Step("cap", amount.cap.says, (("cap", cap),), None, cap),) if trace else ())
+
+
+def _formula(amount: Amount, get: Callable[[str], Any], steps: list[Step] | None) -> Bounds:
+    """The bounds the amount's one formula gives: a fixed sum, a rate, per unit or per step."""
+    if amount.fixed is not None:
+        value = amount.fixed.value
+        if steps is not None:
+            steps.append(Step("fixed", amount.fixed.says, (("sum", value),), value, value))
+        return value, value
+    if amount.rate is not None:
+        return _rate(amount, Decimal(get(amount.base or "")), steps)
+    if amount.per_unit:
+        return _per_unit(amount.per_unit, get, steps)
+    if amount.steps is not None:
+        return _whole_steps(amount.steps, Decimal(get(amount.steps.of)), steps)
+    raise ValueError("amount without a formula")  # pragma: no cover - the loader requires a formula for cash kinds
+
+
+def _rate(amount: Amount, base: Decimal, steps: list[Step] | None) -> Bounds:
+    rate = amount.rate
+    assert rate is not None  # the caller checked
+    high_rate = amount.rate_high.value if amount.rate_high else rate.value
+    low, high = rate.value * base, high_rate * base
+    if steps is not None:
+        inputs: tuple = (("rate_low", rate.value), ("rate_high", high_rate)) if amount.rate_high else (("rate", rate.value),)
+        steps.append(Step("rate", rate.says, inputs + ((amount.base, base),), low, high))
+    return low, high
+
+
+def _per_unit(parts: tuple[PerUnit, ...], get: Callable[[str], Any], steps: list[Step] | None) -> Bounds:
+    total = ZERO
+    for part in parts:
+        count = int(get(part.count))
+        value = part.each * count
+        total += value
+        if steps is not None:
+            steps.append(Step("per_unit", part.says, ((part.count, count), ("each", part.each)), value, value))
+    if steps is not None and len(parts) > 1:
+        steps.append(Step("sum", "", (), total, total))
+    return total, total
+
+
+def _whole_steps(spec: Steps, of: Decimal, steps: list[Step] | None) -> Bounds:
+    whole = (of / spec.size).to_integral_value(rounding=ROUND_FLOOR) if of > 0 else ZERO
+    value = spec.each * whole
+    if steps is not None:
+        steps.append(Step("steps", spec.says, ((spec.of, of), ("size", spec.size), ("steps", whole), ("each", spec.each)), value, value))
+    return value, value
+
+
+def _floor(floor: Floor, low: Decimal, high: Decimal, readings: Mapping[str, str], steps: list[Step] | None) -> Bounds:
+    """Raise both bounds to the floor — always, or only when the band reaches it (I-11's kind of reading)."""
+    applies = resolve(floor.applies, readings)
+    reached = applies == "always" or high >= floor.value
+    if reached:
+        low, high = max(low, floor.value), max(high, floor.value)
+    if steps is not None:
+        steps.append(Step("floor" if reached else "floor_not_reached", floor.says, (("floor", floor.value), ("applies", applies)), low, high))
+    return low, high
+
+
+def _cap(cap: Sum, low: Decimal, high: Decimal, steps: list[Step] | None) -> Bounds:
+    """Lower both bounds to the item's own cap."""
+    if high > cap.value or low > cap.value:
+        low, high = min(low, cap.value), min(high, cap.value)
+        if steps is not None:
+            steps.append(Step("cap", cap.says, (("cap", cap.value),), low, high))
+    return low, high

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +25,9 @@ from policykb.kb.model import FactType, FieldSpec, Policy
 from policykb.kb.schema import MAX_FACTS, application_schema
 from policykb.money import MoneyError, parse_money
 from policykb.numbers import NumberError, shown, shown_key
+
+from .documents import guard
+from .fastpath import FastPath
 
 
 @dataclass(frozen=True)
@@ -85,8 +89,6 @@ class Validator:
     """Validates applications against the generated schema, fast when they are valid."""
 
     def __init__(self, policy: Policy):
-        from .fastpath import FastPath
-
         self.policy = policy
         self.schema = application_schema(policy)
         self._full = jsonschema.Draft7Validator(self.schema)
@@ -122,56 +124,73 @@ class Validator:
             return voc.applicant.get(parts[1]), None
         if len(parts) >= 2 and parts[0] == "facts" and isinstance(parts[1], int):
             fact = document["facts"][parts[1]] if isinstance(document, dict) else None
-            ft = voc.fact_types.get(fact.get("type")) if isinstance(fact, dict) and isinstance(fact.get("type"), str) else None
+            fact_type = fact.get("type") if isinstance(fact, dict) else None
+            ft = voc.fact_types.get(fact_type) if isinstance(fact_type, str) else None
             if len(parts) >= 3 and ft is not None:
                 return ft.fields.get(parts[2]) or voc.common.get(parts[2]), ft
             return None, ft
         return None, None
 
     def describe(self, error: jsonschema.ValidationError, document: Any) -> list[Problem]:
+        """The problems one schema error stands for, in the applicant's terms."""
         if error.validator in ("allOf", "anyOf", "oneOf") and error.context:
-            out = []
-            for sub in error.context:
-                out.extend(self.describe(sub, document))
-            return out
+            return [problem for sub in error.context for problem in self.describe(sub, document)]
         path = error.absolute_path
         where = input_path(path)
         spec, ft = self._spec_at(path, document)
         v = error.validator
         if v == "additionalProperties":
-            allowed = list(error.schema.get("properties", {}))
-            unexpected = [k for k in error.instance if k not in allowed]
-            owner = f"a {ft.name} fact" if ft else ("the applicant" if list(path) == ["applicant"] else "the application")
-            return [
-                Problem(input_path(list(path) + [shown_key(k)[1:-1]]), f"unknown field {shown_key(k)} for {owner}{suggest(k, allowed)}; allowed: {', '.join(allowed)}")
-                for k in unexpected
-            ]
+            return _unknown_fields(error, list(path), ft)
         if v == "required":
-            missing = [k for k in error.validator_value if k not in error.instance]
-            return [Problem(input_path(list(path) + [k]), "missing (required)") for k in missing]
+            return [Problem(input_path(list(path) + [k]), "missing (required)") for k in error.validator_value if k not in error.instance]
         if v == "enum":
-            allowed = [str(a) for a in error.validator_value]
-            what = "fact type" if where.endswith(".type") else "value"
-            shown = ", ".join(allowed) if len(allowed) <= 30 else ", ".join(allowed[:30]) + ", …"
-            return [Problem(where, f"unknown {what} {_found(error.instance)}{suggest(error.instance, allowed)}; allowed: {shown}")]
+            return [_unknown_value(error, where)]
         if v == "const":
             return [Problem(where, f"expected {_found(error.validator_value)}, found {_found(error.instance)}")]
         if spec is not None and v in ("type", "pattern", "minimum", "maximum", "minLength"):
-            hint = ""
-            if v == "type" and spec.type not in _NUMERIC and isinstance(error.instance, (int, Decimal)) and not isinstance(error.instance, bool):
-                hint = f"; write it in quotes (\"{error.instance}\") so that it is read as text"
-            elif spec.type == "money" and isinstance(error.instance, str) and "e" in error.instance.lower():
-                hint = "; write amounts in decimal digits (5000000, not 5e6)"
-            return [Problem(where, f"expected {expected(spec)}, found {_found(error.instance)}{hint}")]
-        if v == "type":
-            kinds = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-            return [Problem(where, f"expected {' or '.join(kinds)}, found {_found(error.instance)}")]
-        if v in ("minimum", "maximum"):
-            side = "at least" if v == "minimum" else "at most"
-            return [Problem(where, f"expected {side} {error.validator_value}, found {_found(error.instance)}")]
-        if v == "maxItems":
-            return [Problem(where, f"at most {error.validator_value} facts per application")]
-        return [Problem(where, _found(error.message).strip('"'))]
+            return [Problem(where, f"expected {expected(spec)}, found {_found(error.instance)}{_hint(error, spec)}")]
+        return [Problem(where, _general(error))]
+
+
+def _unknown_fields(error: jsonschema.ValidationError, path: list, ft: FactType | None) -> list[Problem]:
+    allowed = list(error.schema.get("properties", {}))
+    unexpected = [k for k in error.instance if k not in allowed]
+    owner = f"a {ft.name} fact" if ft else ("the applicant" if path == ["applicant"] else "the application")
+    return [
+        Problem(input_path(path + [shown_key(k)[1:-1]]), f"unknown field {shown_key(k)} for {owner}{suggest(k, allowed)}; allowed: {', '.join(allowed)}")
+        for k in unexpected
+    ]
+
+
+def _unknown_value(error: jsonschema.ValidationError, where: str) -> Problem:
+    allowed = [str(a) for a in error.validator_value]
+    what = "fact type" if where.endswith(".type") else "value"
+    listed = ", ".join(allowed) if len(allowed) <= 30 else ", ".join(allowed[:30]) + ", …"
+    return Problem(where, f"unknown {what} {_found(error.instance)}{suggest(error.instance, allowed)}; allowed: {listed}")
+
+
+def _hint(error: jsonschema.ValidationError, spec: FieldSpec) -> str:
+    """How to write a value the field would take: text in quotes, money in decimal digits."""
+    instance = error.instance
+    if error.validator == "type" and spec.type not in _NUMERIC and isinstance(instance, (int, Decimal)) and not isinstance(instance, bool):
+        return f"; write it in quotes (\"{instance}\") so that it is read as text"
+    if spec.type == "money" and isinstance(instance, str) and "e" in instance.lower():
+        return "; write amounts in decimal digits (5000000, not 5e6)"
+    return ""
+
+
+def _general(error: jsonschema.ValidationError) -> str:
+    """A schema error on no field of the vocabulary: the shape of the document."""
+    v = error.validator
+    if v == "type":
+        kinds = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        return f"expected {' or '.join(kinds)}, found {_found(error.instance)}"
+    if v in ("minimum", "maximum"):
+        side = "at least" if v == "minimum" else "at most"
+        return f"expected {side} {error.validator_value}, found {_found(error.instance)}"
+    if v == "maxItems":
+        return f"at most {error.validator_value} facts per application"
+    return _found(error.message).strip('"')
 
 
 def non_finite(value: Any, path: tuple = ()) -> list[tuple[tuple, Any]]:
@@ -207,9 +226,7 @@ def expected(spec: FieldSpec) -> str:
     return f"{label}: non-empty text"
 
 
-def _sort_key(where: str):
-    import re
-
+def _sort_key(where: str) -> list:
     return [int(tok) if tok.isdigit() else tok for tok in re.split(r"(\d+)", where)]
 
 
@@ -258,8 +275,6 @@ def derive(ft: FactType, values: dict) -> None:
 
 def parse_application(policy: Policy, document: Any, *, source: str = "", validator: Validator | None = None) -> Application:
     """Validate and coerce one application document; raise InputError with every problem."""
-    from .documents import guard
-
     guard(document, source)  # depth, surrogates, control characters, odd numbers: before anything walks it
     if isinstance(document, dict) and isinstance(document.get("facts"), list) and len(document["facts"]) > MAX_FACTS:
         raise InputError(Problem("facts", f"at most {MAX_FACTS:,} facts per application; found {len(document['facts']):,}"), source=source)
@@ -276,39 +291,46 @@ def parse_application(policy: Policy, document: Any, *, source: str = "", valida
     if problems:
         raise InputError(problems, source=source)
     # the schema holds, yet the fast path refused: an exactness problem (fen, real dates)
-    voc = policy.vocabulary
-    applicant: dict[str, Any] = {}
-    for name, spec in voc.applicant.items():
-        if name in document["applicant"]:
-            try:
-                applicant[name] = typed_value(spec, document["applicant"][name])
-            except (NumberError, ValueError) as exc:
-                problems.append(Problem(f"applicant.{name}", f"{spec.label.en}: {exc}"))
-    drafts = []
-    for index, raw in enumerate(document["facts"]):
-        ft = voc.fact_types[raw["type"]]
-        values: dict[str, Any] = {}
-        date = None
-        for name, value in raw.items():
-            if name in ("type", "subject", "note"):
-                continue
-            if name == "date":
-                try:
-                    date = dt.date.fromisoformat(value)
-                except ValueError:
-                    problems.append(Problem(f"facts[{index}].date", f"expected a real date YYYY-MM-DD, found {_found(value)}"))
-                continue
-            spec = ft.fields[name]
-            try:
-                values[name] = typed_value(spec, value)
-            except (MoneyError, NumberError, ValueError) as exc:
-                problems.append(Problem(f"facts[{index}].{name}", f"{spec.label.en}: {exc}"))
-        derive(ft, values)
-        subject = raw.get("subject", applicant["id"])
-        drafts.append((ft, subject, date, values, index))
+    applicant = _exact_applicant(policy, document["applicant"], problems)
+    drafts = [_exact_draft(policy.vocabulary.fact_types[raw["type"]], raw, index, applicant["id"], problems)
+              for index, raw in enumerate(document["facts"])]
     if problems:
         raise InputError(problems, source=source)
     return _canonical_application(applicant, drafts, document, source, validator.selectors)
+
+
+def _exact_applicant(policy: Policy, raw: dict, problems: list[Problem]) -> dict[str, Any]:
+    """The applicant's fields, typed exactly; what cannot be is added to ``problems``."""
+    applicant: dict[str, Any] = {}
+    for name, spec in policy.vocabulary.applicant.items():
+        if name in raw:
+            try:
+                applicant[name] = typed_value(spec, raw[name])
+            except (NumberError, ValueError) as exc:
+                problems.append(Problem(f"applicant.{name}", f"{spec.label.en}: {exc}"))
+    return applicant
+
+
+def _exact_draft(ft: FactType, raw: dict, index: int, applicant_id: Any, problems: list[Problem]) -> tuple:
+    """One fact's values typed exactly, its date a real date: a draft (type, subject, date, values, index)."""
+    values: dict[str, Any] = {}
+    date = None
+    for name, value in raw.items():
+        if name in ("type", "subject", "note"):
+            continue
+        if name == "date":
+            try:
+                date = dt.date.fromisoformat(value)
+            except ValueError:
+                problems.append(Problem(f"facts[{index}].date", f"expected a real date YYYY-MM-DD, found {_found(value)}"))
+            continue
+        spec = ft.fields[name]
+        try:
+            values[name] = typed_value(spec, value)
+        except (MoneyError, NumberError, ValueError) as exc:
+            problems.append(Problem(f"facts[{index}].{name}", f"{spec.label.en}: {exc}"))
+    derive(ft, values)
+    return (ft, raw.get("subject", applicant_id), date, values, index)
 
 
 def _canonical_application(applicant: dict, drafts: list, document: Any, source: str, selectors: dict) -> Application:

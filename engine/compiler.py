@@ -30,13 +30,17 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from policykb.kb import conditions as cond
-from policykb.kb.model import ALWAYS, All, Any_, Compare, Policy, resolve, switch_readings
+from policykb.kb.model import ALWAYS, All, Any_, Compare, Item, Policy, Provision, resolve, switch_readings
 from policykb.money import to_fen
+from policykb.vocabulary import ProvisionKind
+
+from .relation_rules import key_problems, relation_rules
 
 APPLICANT_TYPE = "$applicant"
 MET_TYPE = "$met"
@@ -172,63 +176,74 @@ class Compiler:
         return tests
 
     def compile(self, readings: Mapping[str, str], keys: Mapping[str, Mapping[str, str]] | None = None) -> tuple[dict, dict[str, RuleInfo]]:
-        from .relation_rules import relation_rules
-
         rules: dict[str, dict] = {}
         info: dict[str, RuleInfo] = {}
+
+        def add(name: str, rule: dict, rinfo: RuleInfo) -> None:
+            rules[name] = rule
+            info[name] = rinfo
+
         for prov in self.policy.provisions.values():
-            if prov.kind == "period" and "from" in prov.params and "to" in prov.params:
-                start, end = prov.params["from"], prov.params["to"]
-                name = prov.id
-                rules[name] = {"all": [{"p": {"$and": [{"t": APPLICANT_TYPE}, {"$gte": {"year": start.year}}, {"$lte": {"year": end.year}}]}}], "run": name}
-                info[name] = RuleInfo(name, prov.id, "period", APPLICANT_TYPE, 1, 1)
-                # ISO dates compare as text in the order of time; the type test is $ex date
-                for k, test in enumerate(({"$lt": {"date": start.isoformat()}}, {"$gt": {"date": end.isoformat()}})):
-                    name = f"{prov.id}.date#{k + 1}"
-                    rules[name] = {"all": [{"p": {"$and": [{"$ex": {"date": 1}}, {"$ex": {"subject": 1}}, test]}}], "run": name}
-                    info[name] = RuleInfo(name, prov.id, "period_date", "*", k + 1, 2)
-            if prov.conditions is None:
-                continue
-            resolved = cond.resolve(prov.conditions, readings)
-            branches = dnf(resolved)
-            for k, conj in enumerate(branches):
-                name = prov.id if len(branches) == 1 else f"{prov.id}#{k + 1}"
-                tests = [{"t": APPLICANT_TYPE}] + [self.test(None, c) for c in conj]
-                rules[name] = {"all": [{"p": {"$and": tests}}], "run": name}
-                info[name] = RuleInfo(name, prov.id, "provision", APPLICANT_TYPE, k + 1, len(branches))
-            # A cover is a rule of its own on the applicant: when it fires, the provision does
-            # not exclude the cover's items (the provision's own rule still decides for the rest).
-            for j, cover in enumerate(resolve(prov.params.get("covers", ()), readings) or ()):
-                branches = dnf(cond.resolve(cover.conditions, readings))
-                for k, conj in enumerate(branches):
-                    name = f"{prov.id}/cover{j + 1}" + ("" if len(branches) == 1 else f"#{k + 1}")
-                    tests = [{"t": APPLICANT_TYPE}] + [self.test(None, c) for c in conj]
-                    rules[name] = {"all": [{"p": {"$and": tests}}], "run": name}
-                    info[name] = RuleInfo(name, prov.id, "cover", APPLICANT_TYPE, k + 1, len(branches), tuple(cover.items))
+            self.provision_rules(prov, readings, add)
         for item in self.policy.items.values():
-            resolved = cond.resolve(item.conditions, readings)
-            branches = dnf(resolved)
-            head = self.item_tests(item)
-            for k, conj in enumerate(branches):
-                name = item.id if len(branches) == 1 else f"{item.id}#{k + 1}"
-                tests = head + [self.test(item.fact, c) for c in conj]
-                rules[name] = {"all": [{"p": {"$and": tests}}], "run": name}
-                info[name] = RuleInfo(name, item.id, "item", item.fact, k + 1, len(branches))
-                unknown = self.unknown_branch(item.fact, conj)
-                if unknown is not None:
-                    uname = f"?{name}"
-                    fields = tuple(dict.fromkeys(n for c in conj for n in (c.field, c.ref) if n))
-                    rules[uname] = {"all": [{"p": {"$and": head + unknown}}], "run": uname}
-                    info[uname] = RuleInfo(uname, item.id, "unknown", item.fact, k + 1, len(branches), fields=fields)
+            self.item_rules(item, readings, add)
         if keys is not None:
             for name, (rule, rinfo) in relation_rules(self.policy, keys).items():
-                rules[name] = rule
-                info[name] = rinfo
+                add(name, rule, rinfo)
         # A no-op rule so that every session has fired once before delete_state (trap 4),
         # and a sink that every fact reaches so that no assert raises "not handled" (trap 3).
         rules["$begin"] = {"all": [{"m": {"t": BEGIN_TYPE}}], "run": "$begin"}
         rules["$sink"] = {"all": [{"x": {"$ex": {"t": 1}}}, {"n": {"t": NEVER_TYPE}}], "run": "$sink"}
         return rules, info
+
+    def provision_rules(self, prov: Provision, readings: Mapping[str, str], add: Callable[[str, dict, RuleInfo], None]) -> None:
+        """The period's rules, the provision's rule per branch of its conditions, and its covers'."""
+        if prov.kind == ProvisionKind.PERIOD and "from" in prov.params and "to" in prov.params:
+            self.period_rules(prov, add)
+        if prov.conditions is None:
+            return
+        branches = dnf(cond.resolve(prov.conditions, readings))
+        for k, conj in enumerate(branches):
+            name = prov.id if len(branches) == 1 else f"{prov.id}#{k + 1}"
+            add(name, self.applicant_rule(name, conj), RuleInfo(name, prov.id, "provision", APPLICANT_TYPE, k + 1, len(branches)))
+        # A cover is a rule of its own on the applicant: when it fires, the provision does
+        # not exclude the cover's items (the provision's own rule still decides for the rest).
+        for j, cover in enumerate(resolve(prov.params.get("covers", ()), readings) or ()):
+            branches = dnf(cond.resolve(cover.conditions, readings))
+            for k, conj in enumerate(branches):
+                name = f"{prov.id}/cover{j + 1}" + ("" if len(branches) == 1 else f"#{k + 1}")
+                add(name, self.applicant_rule(name, conj), RuleInfo(name, prov.id, "cover", APPLICANT_TYPE, k + 1, len(branches), tuple(cover.items)))
+
+    def applicant_rule(self, name: str, conj: list[Compare]) -> dict:
+        tests = [{"t": APPLICANT_TYPE}] + [self.test(None, c) for c in conj]
+        return {"all": [{"p": {"$and": tests}}], "run": name}
+
+    @staticmethod
+    def period_rules(prov: Provision, add: Callable[[str, dict, RuleInfo], None]) -> None:
+        """The year inside the period; and each dated fact before or after it."""
+        start, end = prov.params["from"], prov.params["to"]
+        year = {"$and": [{"t": APPLICANT_TYPE}, {"$gte": {"year": start.year}}, {"$lte": {"year": end.year}}]}
+        add(prov.id, {"all": [{"p": year}], "run": prov.id}, RuleInfo(prov.id, prov.id, "period", APPLICANT_TYPE, 1, 1))
+        # ISO dates compare as text in the order of time; the type test is $ex date
+        for k, test in enumerate(({"$lt": {"date": start.isoformat()}}, {"$gt": {"date": end.isoformat()}})):
+            name = f"{prov.id}.date#{k + 1}"
+            add(name, {"all": [{"p": {"$and": [{"$ex": {"date": 1}}, {"$ex": {"subject": 1}}, test]}}], "run": name},
+                RuleInfo(name, prov.id, "period_date", "*", k + 1, 2))
+
+    def item_rules(self, item: Item, readings: Mapping[str, str], add: Callable[[str, dict, RuleInfo], None]) -> None:
+        """One rule per branch of the item's conditions, and its unknown twin (a field missing)."""
+        branches = dnf(cond.resolve(item.conditions, readings))
+        head = self.item_tests(item)
+        for k, conj in enumerate(branches):
+            name = item.id if len(branches) == 1 else f"{item.id}#{k + 1}"
+            tests = head + [self.test(item.fact, c) for c in conj]
+            add(name, {"all": [{"p": {"$and": tests}}], "run": name}, RuleInfo(name, item.id, "item", item.fact, k + 1, len(branches)))
+            unknown = self.unknown_branch(item.fact, conj)
+            if unknown is not None:
+                uname = f"?{name}"
+                fields = tuple(dict.fromkeys(n for c in conj for n in (c.field, c.ref) if n))
+                add(uname, {"all": [{"p": {"$and": head + unknown}}], "run": uname},
+                    RuleInfo(uname, item.id, "unknown", item.fact, k + 1, len(branches), fields=fields))
 
 
 def joined_types(definition: dict) -> frozenset[str]:
@@ -306,15 +321,13 @@ def limit_problems(policy: Policy) -> list[str]:
         for owner, count in branches.items():
             if count > MAX_BRANCHES_PER_ITEM:
                 problems.append(f"{owner}: its conditions expand to {count} rules (any-branches); keep it at most {MAX_BRANCHES_PER_ITEM}")
-        for ftype, tests in per_type.items():
-            if len(tests) > MAX_ALPHA_NODES_PER_FACT:
+        for ftype, distinct in per_type.items():
+            if len(distinct) > MAX_ALPHA_NODES_PER_FACT:
                 problems.append(
-                    f"fact type {ftype}: up to {len(tests)} distinct tests a fact may pass under readings "
+                    f"fact type {ftype}: up to {len(distinct)} distinct tests a fact may pass under readings "
                     f"{dict(ruleset_key(policy, readings))}; durable_rules fails above {MAX_ALPHA_NODES_PER_FACT} (error 303)"
                 )
-            if len(tests) > MAX_CHILDREN_PER_ALPHA_NODE:
-                problems.append(f"fact type {ftype}: {len(tests)} conditions under one type node; ruleset creation hangs at 513")
-    from .relation_rules import key_problems
-
+            if len(distinct) > MAX_CHILDREN_PER_ALPHA_NODE:
+                problems.append(f"fact type {ftype}: {len(distinct)} conditions under one type node; ruleset creation hangs at 513")
     problems.extend(key_problems(policy))
     return sorted(set(problems))

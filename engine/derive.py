@@ -123,7 +123,7 @@ class Derivation:
     def edge(self, info, bindings: dict) -> list[dict]:
         edge = info.edge
         if "y" in bindings:  # an award or support joined with the applicant: an edge to the clause
-            other = bindings.get("p") or bindings.get("s")
+            other = bindings.get("p") or bindings["s"]
             relation = {"claimed": other.get("group"), "cap_used": other.get("cap")}.get(edge) or info.owner
             source, target = other["id"], relation
         else:
@@ -137,7 +137,7 @@ class Derivation:
             else:  # top_up, case_by_case: the provision that owns the rule
                 relation = info.owner
             # the edge points from the fact that acts (rival, award, support) to the outcome it acts on
-            other = bindings.get("b") or bindings.get("p") or bindings.get("s")
+            other = bindings.get("b") or bindings.get("p") or bindings["s"]
             source, target = (a["id"], other["id"]) if edge == "highest" else (other["id"], a["id"])
         return self.new({"id": f"edge:{edge}:{relation}:{source}>{target}", "t": comp.EDGE_TYPE, "kind": edge,
                          "relation": relation, "source": source, "target": target, "rule": info.name})

@@ -17,13 +17,14 @@ control characters, odd numbers.  The format follows the file's extension (.json
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
 import stat
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -160,7 +161,10 @@ def loads_json(text: str, duplicates: str = "raise") -> Any:
 
 # --- YAML -------------------------------------------------------------------------------
 
-_BASE = yaml.CSafeLoader if getattr(yaml, "__with_libyaml__", False) else yaml.SafeLoader
+if TYPE_CHECKING:
+    _BASE = yaml.SafeLoader
+else:  # the C loader where PyYAML was built with libyaml: the same rules, faster
+    _BASE = yaml.CSafeLoader if getattr(yaml, "__with_libyaml__", False) else yaml.SafeLoader
 
 
 class _ApplicationLoader(_BASE):
@@ -251,8 +255,6 @@ def parse_yaml(text: str, name: str = "<input>") -> Any:
 def yaml_dates_to_text(value: Any) -> Any:
     """Dates of a document loaded with the plain safe loader (the KB's own test cases) as
     text, as the application loader leaves them."""
-    import datetime as dt
-
     if isinstance(value, dict):
         return {k: yaml_dates_to_text(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -310,13 +312,13 @@ def _path(link) -> str:
     return out or "(document)"
 
 
-def _text_problem(text: str) -> str | None:
+def _text_problem(text: str) -> str:
+    """What is wrong with a text ``_BAD_TEXT`` matched: a lone surrogate or a control character."""
     if _SURROGATE.search(text):
         return "contains a lone surrogate (\\ud800–\\udfff), which is not a character; the text is corrupt"
     found = _CONTROL.search(text)
-    if found:
-        return f"contains the control character \\x{ord(found.group()):02x}; text may not carry control characters"
-    return None
+    assert found is not None  # _BAD_TEXT matches nothing else
+    return f"contains the control character \\x{ord(found.group()):02x}; text may not carry control characters"
 
 
 def guard_problems(document: Any, limit: int = 20) -> list[Problem]:

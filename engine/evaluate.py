@@ -21,6 +21,7 @@ from typing import Any, Mapping
 from policykb.kb import conditions as cond
 from policykb.kb import expressions
 from policykb.kb.model import All, Amount, Compare, Item, Policy, resolve
+from policykb.vocabulary import AmountKind, ProvisionKind, Status
 
 from . import compiler as comp
 from . import provenance
@@ -30,7 +31,7 @@ from .derive import Derivation, engine_context_fact
 from .outcomes import Outcome
 from .relation_rules import relation_keys
 from .resolve import Context, Statics, resolve_all
-from .rules_engine import RulesEngine, fact_ids
+from .rules_engine import Firing, RulesEngine, fact_ids
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class Prepared:
     eligibility: Any  # resolved G1 condition, for explanations
 
 
-_MET_STATUS = {"none": "service", "discretionary": "discretionary"}
+_MET_STATUS: dict[str, Status] = {AmountKind.NONE: Status.SERVICE, AmountKind.DISCRETIONARY: Status.DISCRETIONARY}
 
 
 def full_condition(item: Item, readings: Mapping[str, str]) -> Any:
@@ -82,6 +83,17 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+def _covered(firings: list[Firing], prepared: Prepared) -> dict[str, str]:
+    """Item ID → the cover rule of G1 that admits the applicant for it (I-14)."""
+    covered: dict[str, str] = {}
+    for firing in firings:
+        info = prepared.rules.get(firing.rule)
+        if info is not None and info.kind == "cover" and firing.derived:
+            for item_id in info.covers:
+                covered.setdefault(item_id, info.name)
+    return covered
+
+
 class Evaluator:
     def __init__(self, policy: Policy, engine: RulesEngine | None = None):
         self.policy = policy
@@ -107,9 +119,9 @@ class Evaluator:
                     for value in i.select[field_name]:
                         index.setdefault(value, []).append(i)
                 self._select_index[fact_type] = (field_name, index)
-        g1 = policy.provision("eligibility")
+        g1 = policy.provision(ProvisionKind.ELIGIBILITY)
         self.g1_rule = g1.id if g1 is not None and g1.conditions is not None else None
-        g3 = policy.provision("period")
+        g3 = policy.provision(ProvisionKind.PERIOD)
         self.g3_rule = g3.id if g3 is not None else None
         self._engine_applicant_fields = [n for n in policy.vocabulary.applicant if n not in ("id", "name")]
         self._money_fields = {
@@ -131,7 +143,7 @@ class Evaluator:
             definition, info = self.compiler.compile(readings, keys)
             name = comp.ruleset_name(self.policy, definition)
             self.engine.register(name, definition)
-            g1 = self.policy.provision("eligibility")
+            g1 = self.policy.provision(ProvisionKind.ELIGIBILITY)
             conditions = {i.id: full_condition(i, readings) for i in self.policy.items.values()}
             prepared = Prepared(
                 readings=dict(readings),
@@ -166,7 +178,7 @@ class Evaluator:
             if fact.role != "item":
                 out.append(engine_context_fact(fact, fid, keys or {}, money[fact.type]))
                 continue
-            record = {"id": fid, "t": fact.type, "subject": fact.subject, "applicant": applicant}
+            record: dict[str, Any] = {"id": fid, "t": fact.type, "subject": fact.subject, "applicant": applicant}
             if fact.date is not None:
                 record["date"] = fact.date.isoformat()
             in_fen = money[fact.type]
@@ -187,67 +199,60 @@ class Evaluator:
         firings = self.engine.run(prepared.ruleset, facts, derivation, prepared.joined)
         return self.decide(app, prepared, firings, by_id, derivation)
 
-    def decide(self, app: Application, prepared: Prepared, firings, by_id: Mapping[str, Fact], derivation: Derivation) -> Decision:
+    def decide(self, app: Application, prepared: Prepared, firings: list[Firing], by_id: Mapping[str, Fact], derivation: Derivation) -> Decision:
         """Outcomes from the derived facts, then the relation graph resolves them."""
         derived = derivation.facts
-        fid_of = {f.key: fid for fid, f in by_id.items()}
-        amounts, readings = prepared.amounts, prepared.readings
-        candidates: dict[tuple[str, str], list[Outcome]] = {}
-        for fact in app.facts:
-            if fact.role != "item":
-                continue
-            fid = fid_of[fact.key]
-            for item in self.relevant_items(fact):
-                mid = f"met:{item.id}:{fid}"
-                uid = f"undetermined:{item.id}:{fid}"
-                met = derived.get(mid)
-                undetermined = derived.get(uid)
-                if met is not None:
-                    verdict: bool | None = True
-                elif undetermined is not None:
-                    verdict = True if undetermined["reason"] == "amount" else None
-                else:
-                    verdict = False  # no rule fired: a condition is false
-                o = Outcome(item, fact.subject, fact, [fact], verdict, list(derivation.rules.get(mid, ())))
-                o.amount_spec = amounts[item.id]
-                o.readings.update(item.readings)
-                if met is not None:
-                    computed = o.computed = derivation.computed[mid]
-                    o.status = _MET_STATUS.get(computed.kind, "eligible")
-                    o.low, o.high = computed.low, computed.high
-                elif undetermined is not None:
-                    o.status = "undetermined"
-                    o.missing = list(derivation.missing[uid])
-                    if undetermined["reason"] == "amount":
-                        o.rules = [undetermined["rule"]]
-                else:
-                    o.status = "ineligible"
-                key = (item.id, fact.subject)
-                group = candidates.get(key)
-                if group is None:
-                    candidates[key] = [o]
-                else:
-                    group.append(o)
-
-        outcomes = [self.merge(group) for group in candidates.values()]
-        outcomes.sort(key=lambda o: o.key)
+        outcomes = self.outcomes(app, prepared, by_id, derivation)
         graph = provenance.build(self.policy, app, outcomes, derived, {fid: f.key for fid, f in by_id.items()})
         types = {f["t"] for f in derived.values()}
         g1_ok = self.g1_rule is None or comp.COVERED_TYPE in types
         in_period = self.g3_rule is None or comp.IN_PERIOD_TYPE in types
         out_of_period = {by_id[f["fact"]].key for f in derived.values() if f["t"] == comp.OUT_OF_PERIOD_TYPE}
-        covered: dict[str, str] = {}  # item ID → the cover rule of G1 that admits the applicant for it (I-14)
-        for firing in firings:
-            info = prepared.rules.get(firing.rule)
-            if info is not None and info.kind == "cover" and firing.derived:
-                for item_id in info.covers:
-                    covered.setdefault(item_id, info.name)
+        covered = _covered(firings, prepared)
         ctx = Context(self.policy, app, prepared.readings, graph, g1_ok, in_period, out_of_period, self.statics, covered=covered)
         resolve_all(outcomes, ctx)
         provenance.record_resolution(graph, outcomes)
         decision = Decision(self.policy, app, prepared.readings, outcomes, firings, by_id, g1_ok, self, graph=graph, derived=derived)
         decision.covered = dict(sorted(covered.items()))
         return decision
+
+    def outcomes(self, app: Application, prepared: Prepared, by_id: Mapping[str, Fact], derivation: Derivation) -> list[Outcome]:
+        """One outcome per item and subject, in policy order, from what the rules derived."""
+        fid_of = {f.key: fid for fid, f in by_id.items()}
+        candidates: dict[tuple[str, str], list[Outcome]] = {}
+        for fact in app.facts:
+            if fact.role != "item":
+                continue
+            fid = fid_of[fact.key]
+            for item in self.relevant_items(fact):
+                candidates.setdefault((item.id, fact.subject), []).append(self.outcome(item, fact, fid, prepared, derivation))
+        return sorted((self.merge(group) for group in candidates.values()), key=lambda o: o.key)
+
+    @staticmethod
+    def outcome(item: Item, fact: Fact, fid: str, prepared: Prepared, derivation: Derivation) -> Outcome:
+        """The outcome of one item for one fact: met, undetermined, or (no rule fired) ineligible."""
+        mid, uid = f"met:{item.id}:{fid}", f"undetermined:{item.id}:{fid}"
+        met, undetermined = derivation.facts.get(mid), derivation.facts.get(uid)
+        verdict: bool | None = False  # no rule fired: a condition is false
+        if met is not None:
+            verdict = True
+        elif undetermined is not None:
+            verdict = True if undetermined["reason"] == "amount" else None
+        o = Outcome(item, fact.subject, fact, [fact], verdict, list(derivation.rules.get(mid, ())))
+        o.amount_spec = prepared.amounts[item.id]
+        o.readings.update(item.readings)
+        if met is not None:
+            computed = o.computed = derivation.computed[mid]
+            o.status = _MET_STATUS.get(computed.kind, Status.ELIGIBLE)
+            o.low, o.high = computed.low, computed.high
+        elif undetermined is not None:
+            o.status = Status.UNDETERMINED
+            o.missing = list(derivation.missing[uid])
+            if undetermined["reason"] == "amount":
+                o.rules = [undetermined["rule"]]
+        else:
+            o.status = Status.INELIGIBLE
+        return o
 
     @staticmethod
     def getter(app: Application, fact: Fact):
@@ -274,9 +279,9 @@ class Evaluator:
         """One outcome per item and subject: the best of its facts (met, then largest)."""
         if len(group) == 1:
             return group[0]
-        rank = {"eligible": 0, "service": 0, "discretionary": 0, "undetermined": 1, "ineligible": 2}
+        rank: dict[str, int] = {Status.ELIGIBLE: 0, Status.SERVICE: 0, Status.DISCRETIONARY: 0, Status.UNDETERMINED: 1, Status.INELIGIBLE: 2}
 
-        def key(o: Outcome):
+        def key(o: Outcome) -> tuple:
             return (rank.get(o.status, 3), -(o.high or 0), o.fact.key)
 
         best = sorted(group, key=key)[0]

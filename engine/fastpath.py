@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from policykb.kb.model import FactType, FieldSpec, Policy
 from policykb.kb.schema import DATE_PATTERN, MAX_COUNT, MAX_FACTS, MONEY_LIMIT, MONEY_PATTERN, subject_needed
 from policykb.money import FEN
+
+TOP_KEYS = frozenset(("policy", "applicant", "year", "facts"))
+MIN_YEAR, MAX_YEAR = 1990, 2100  # the application schema's years (kb/schema.py)
 
 _MONEY = re.compile(MONEY_PATTERN)
 _DATE = re.compile(DATE_PATTERN)
@@ -101,15 +105,20 @@ def converter(spec: FieldSpec, item_ids: frozenset) -> Callable[[Any], Any]:
     return text
 
 
+def _refuse(value: Any) -> Any:
+    raise NotClean
+
+
 class FactShape:
     """The fields, requirements and converters of one fact type."""
 
     def __init__(self, ft: FactType, common: dict[str, FieldSpec], item_ids: frozenset, subject_needed=None):
         self.ft = ft
         self.convert = {name: converter(spec, item_ids) for name, spec in ft.fields.items()}
-        self.subject = converter(common["subject"], item_ids) if "subject" in common else None
-        self.date = converter(common["date"], item_ids) if "date" in common else None
-        self.note = converter(common["note"], item_ids) if "note" in common else None
+        # a common field the vocabulary lacks is not clean: the full validation names it
+        self.subject = converter(common["subject"], item_ids) if "subject" in common else _refuse
+        self.date = converter(common["date"], item_ids) if "date" in common else _refuse
+        self.note = converter(common["note"], item_ids) if "note" in common else _refuse
         self.required = [n for n, s in ft.fields.items() if s.required] + (["subject"] if ft.subject_required else [])
         self.required_when = [(n, dict(s.required_when)) for n, s in ft.fields.items() if s.required_when]
         self.subject_needed = (subject_needed[0], frozenset(subject_needed[1])) if subject_needed else None
@@ -132,52 +141,58 @@ class FastPath:
         except (NotClean, KeyError, TypeError, AttributeError):
             return None
 
-    def _coerce(self, document: Any):
-        if not isinstance(document, dict):
+    def _coerce(self, document: Any) -> tuple[dict[str, Any], list[tuple]]:
+        """The applicant and the fact drafts of a clean document; ``NotClean`` otherwise."""
+        raw_applicant, facts = self._envelope(document)
+        applicant = self._applicant(raw_applicant)
+        return applicant, [self._fact(raw, index) for index, raw in enumerate(facts)]
+
+    def _envelope(self, document: Any) -> tuple[dict, list]:
+        """The document's applicant and facts, when its top level is exactly as expected."""
+        if not isinstance(document, dict) or not TOP_KEYS.issuperset(document) or document.get("policy", self.policy_id) != self.policy_id:
             raise NotClean
-        for key in document:
-            if key not in ("policy", "applicant", "year", "facts"):
-                raise NotClean
-        if "policy" in document and document["policy"] != self.policy_id:
+        raw_applicant, facts, year = document["applicant"], document["facts"], document["year"]
+        if type(year) is not int or not MIN_YEAR <= year <= MAX_YEAR:
             raise NotClean
-        raw_applicant = document["applicant"]
-        facts = document["facts"]
-        year = document["year"]
-        if type(year) is not int or not 1990 <= year <= 2100 or not isinstance(raw_applicant, dict) or not isinstance(facts, list) or len(facts) > MAX_FACTS:
+        if not isinstance(raw_applicant, dict) or not isinstance(facts, list) or len(facts) > MAX_FACTS:
             raise NotClean
-        applicant = {}
+        return raw_applicant, facts
+
+    def _applicant(self, raw: dict) -> dict[str, Any]:
         convert = self.applicant
-        for name, value in raw_applicant.items():
-            applicant[name] = convert[name](value)
-        for name in self.applicant_required:
-            if name not in applicant:
+        applicant = {name: convert[name](value) for name, value in raw.items()}
+        if any(name not in applicant for name in self.applicant_required):
+            raise NotClean
+        return applicant
+
+    def _fact(self, raw: Any, index: int) -> tuple:
+        """One fact as a draft (type, subject, date, values, index)."""
+        if not isinstance(raw, dict):
+            raise NotClean
+        shape = self.shapes[raw["type"]]
+        values = {}
+        subject = date = None
+        for name, value in raw.items():
+            if name == "type":
+                continue
+            if name == "subject":
+                subject = shape.subject(value)
+            elif name == "date":
+                date = shape.date(value)
+            elif name == "note":
+                shape.note(value)
+            else:
+                values[name] = shape.convert[name](value)
+        self._complete(shape, raw)
+        return (shape.ft, subject, date, values, index)
+
+    @staticmethod
+    def _complete(shape: FactShape, raw: dict) -> None:
+        """Refuse a fact lacking a required field, or a subject its type needs."""
+        if any(name not in raw for name in shape.required):
+            raise NotClean
+        for name, when in shape.required_when:
+            if name not in raw and all(raw.get(k) == v for k, v in when.items()):
                 raise NotClean
-        drafts = []
-        shapes = self.shapes
-        for index, raw in enumerate(facts):
-            if not isinstance(raw, dict):
-                raise NotClean
-            shape = shapes[raw["type"]]
-            values = {}
-            subject = date = None
-            for name, value in raw.items():
-                if name == "type":
-                    continue
-                if name == "subject":
-                    subject = shape.subject(value)
-                elif name == "date":
-                    date = shape.date(value)
-                elif name == "note":
-                    shape.note(value)
-                else:
-                    values[name] = shape.convert[name](value)
-            for name in shape.required:
-                if name not in raw:
-                    raise NotClean
-            for name, when in shape.required_when:
-                if name not in raw and all(raw.get(k) == v for k, v in when.items()):
-                    raise NotClean
-            if shape.subject_needed and "subject" not in raw and raw.get(shape.subject_needed[0]) in shape.subject_needed[1]:
-                raise NotClean
-            drafts.append((shape.ft, subject, date, values, index))
-        return applicant, drafts
+        if shape.subject_needed and "subject" not in raw and raw.get(shape.subject_needed[0]) in shape.subject_needed[1]:
+            raise NotClean

@@ -14,12 +14,12 @@ from decimal import Decimal
 from typing import Any
 
 from policykb.kb.model import Item
+from policykb.vocabulary import ADVERSE, ALIVE, CASH, PAYING, AmountKind, Status
 
 from .amounts import Computed
 from .application import Fact
 
-STATUSES = ("eligible", "reduced", "excluded", "ineligible", "undetermined", "service", "discretionary")
-CASH = ("ceiling", "exact", "range")
+__all__ = ["CASH", "Event", "Outcome", "Rival"]  # CASH (the cash amount kinds) stays importable here for engine/decision.py
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Outcome:
     verdict: bool | None  # the conditions: met, not met, unknown
     rules: list[str] = field(default_factory=list)  # the rules that fired for it
     computed: Computed | None = None
-    status: str = "ineligible"
+    status: str = Status.INELIGIBLE
     low: Decimal | None = None
     high: Decimal | None = None
     by: list[str] = field(default_factory=list)
@@ -76,16 +76,16 @@ class Outcome:
 
     @property
     def kind(self) -> str:
-        return self.computed.kind if self.computed else "none"
+        return self.computed.kind if self.computed else AmountKind.NONE
 
     @property
     def is_cash(self) -> bool:
-        return self.status in ("eligible", "reduced") and self.kind in CASH
+        return self.status in PAYING and self.kind in CASH
 
     @property
     def alive(self) -> bool:
         """Met and not (yet) removed: still receives its benefit."""
-        return self.status in ("eligible", "reduced", "service", "discretionary")
+        return self.status in ALIVE
 
     def rival(self) -> Rival:
         return Rival(self.item.id, self.subject, self.high, self.status)
@@ -93,7 +93,7 @@ class Outcome:
     def act(self, event: Event, status: str | None = None, low: Decimal | None = None, high: Decimal | None = None) -> None:
         """Record ``event``; change status and bounds when given."""
         self.events.append(event)
-        if event.by not in self.by and event.effect in ("excluded", "reduced", "ineligible"):
+        if event.by not in self.by and event.effect in ADVERSE:
             self.by.append(event.by)
         if event.reading:
             self.readings.add(event.reading)

@@ -18,21 +18,24 @@ batch (docs/engine.md, "New traps that chaining brings").
 
 from __future__ import annotations
 
+import itertools
 from typing import Mapping
 
 from policykb.kb.graph import build_graph, relation_groups
-from policykb.kb.model import Policy
+from policykb.kb.model import OWN_SOURCE, Policy, switch_readings
+from policykb.vocabulary import ProvisionKind, RelationKind
 
-# The value of a context fact's ``source`` that means "granted under this same policy".
-THIS_POLICY = "this_policy"
+# The value of a context fact's ``source`` that means "granted under this same policy"
+# (a convention of the KB's context fact types, checked by the loader).
+THIS_POLICY = OWN_SOURCE
 
 # $met fields that hold relation keys, by relation kind
-KEY_FIELDS = {
-    "highest": "ladder",
-    "exclusive": "group",
-    "group_cap": "cap",
-    "excluded_by_other_reward": "other",
-    "requires": "needs",
+KEY_FIELDS: dict[str, str] = {
+    RelationKind.HIGHEST: "ladder",
+    RelationKind.EXCLUSIVE: "group",
+    RelationKind.GROUP_CAP: "cap",
+    RelationKind.EXCLUDED_BY_OTHER_REWARD: "other",
+    RelationKind.REQUIRES: "needs",
 }
 
 
@@ -50,7 +53,7 @@ def relation_keys(policy: Policy, readings: Mapping[str, str]) -> dict[str, dict
         if field is None:
             continue
         for item_id in members:
-            if rel.kind == "requires":
+            if rel.kind == RelationKind.REQUIRES:
                 keys[item_id]["needs"] = rel.params["requires"]
                 keys[item_id]["needs_rel"] = rid
             else:
@@ -62,10 +65,6 @@ def relation_keys(policy: Policy, readings: Mapping[str, str]) -> dict[str, dict
 
 def key_problems(policy: Policy) -> list[str]:
     """Relation memberships the key-based rules cannot represent."""
-    import itertools
-
-    from policykb.kb.model import switch_readings
-
     # only the readings that switch relation members matter here
     ids = sorted(set().union(*(switch_readings(r.members) for r in policy.relations.values())) if policy.relations else set())
     base = policy.default_readings()
@@ -79,7 +78,7 @@ def key_problems(policy: Policy) -> list[str]:
             if kind not in KEY_FIELDS:
                 continue
             for item_id in members:
-                bucket = "kind" if kind in ("highest", "exclusive") else kind
+                bucket = "kind" if kind in (RelationKind.HIGHEST, RelationKind.EXCLUSIVE) else kind
                 other = seen.get((item_id, bucket))
                 if other is not None:
                     problems.add(f"{item_id}: member of both {other} and {rid}; the engine keys an item to one "
@@ -102,11 +101,12 @@ def _same(binding: str, *names: str) -> list[dict]:
 
 def relation_rules(policy: Policy, keys: Mapping[str, Mapping[str, str]]) -> dict:
     """name → (durable_rules rule, RuleInfo) for the relation layer."""
+    # deferred: the compiler imports this module, and RuleInfo is the compiler's
     from .compiler import RuleInfo
 
     present = {k for item_keys in keys.values() for k in item_keys}
-    g4 = next((p for p in policy.provisions.values() if p.kind == "highest_wins"), None)
-    g2 = next((p for p in policy.provisions.values() if p.kind == "case_by_case"), None)
+    g4 = policy.provision(ProvisionKind.HIGHEST_WINS)
+    g2 = policy.provision(ProvisionKind.CASE_BY_CASE)
     prior = g4.params.get("fact") if g4 is not None else None
     support = g2.params.get("fact") if g2 is not None else None
     out: dict = {}
@@ -119,21 +119,21 @@ def relation_rules(policy: Policy, keys: Mapping[str, Mapping[str, str]]) -> dic
         return {"$and": [{"t": prior}, *tests]}
 
     if "ladder" in present:  # same ladder and subject: take the highest
-        add("~highest", "highest", "highest", [
+        add("~highest", RelationKind.HIGHEST, "highest", [
             ("a", _met(*_ex("ladder", "subject", "n"))),
             ("b", _met(*_ex("ladder", "subject", "n"), *_same("a", "ladder", "subject"), {"$gt": {"n": {"a": "n"}}})),
         ])
     # An exclusive group (enterprise-year scope) is the relation's member edges, one per $met
     # fact, never a pair rule: pairs would be quadratic in the projects of one application.
     applicant = ("y", {"$and": [{"t": "$applicant"}, *_ex("year", "applicant_id")]})
-    if prior:
+    if g4 is not None and prior:
         # awards of this policy already granted this year, joined with the applicant's year (one
         # join per award, whatever the number of outcomes): the relation they count against
         this_year = [{"source": THIS_POLICY}, *_ex("year"), *_same("y", "year")]
         if "group" in present:  # an award of the exclusive group: its type stands this year
-            add("~claimed", "exclusive", "claimed", [applicant, ("p", prior_pattern(*_ex("group"), *this_year))])
+            add("~claimed", RelationKind.EXCLUSIVE, "claimed", [applicant, ("p", prior_pattern(*_ex("group"), *this_year))])
         if "cap" in present:  # an award under a cap uses it up
-            add("~cap_used", "group_cap", "cap_used", [applicant, ("p", prior_pattern(*_ex("cap"), *this_year))])
+            add("~cap_used", RelationKind.GROUP_CAP, "cap_used", [applicant, ("p", prior_pattern(*_ex("cap"), *this_year))])
         # G4: an award of the same kind for the same subject, earlier or this year
         # ("once" items, their repeat resolved under the readings), or this year ("yearly")
         add("~top_up#1", g4.id, "top_up", [
@@ -152,26 +152,26 @@ def relation_rules(policy: Policy, keys: Mapping[str, Mapping[str, str]]) -> dic
                                 {"$lt": {"year": {"a": "year"}}}, {"$neq": {"item": {"a": "item"}}})),
         ])
         if "other" in present:
-            add("~other#2", "excluded_by_other_reward", "other_reward", [
+            add("~other#2", RelationKind.EXCLUDED_BY_OTHER_REWARD, "other_reward", [
                 ("a", _met(*_ex("other", "subject"))),
                 ("p", prior_pattern(*_ex("subject"), *_same("a", "subject"))),
             ])
         if "needs" in present:
-            add("~requires#2", "requires", "satisfies", [
+            add("~requires#2", RelationKind.REQUIRES, "satisfies", [
                 ("a", _met(*_ex("needs", "subject"))),
                 ("p", prior_pattern({"source": THIS_POLICY}, *_ex("item", "subject"), {"item": {"a": "needs"}}, *_same("a", "subject"))),
             ])
     if "other" in present:  # another reward met now for the same subject
-        add("~other#1", "excluded_by_other_reward", "other_reward", [
+        add("~other#1", RelationKind.EXCLUDED_BY_OTHER_REWARD, "other_reward", [
             ("a", _met(*_ex("other", "subject", "item"))),
             ("b", _met(*_ex("subject", "item"), *_same("a", "subject"), {"$neq": {"item": {"a": "item"}}})),
         ])
     if "needs" in present:  # the required item met for the same subject
-        add("~requires#1", "requires", "satisfies", [
+        add("~requires#1", RelationKind.REQUIRES, "satisfies", [
             ("a", _met(*_ex("needs", "subject"))),
             ("b", _met(*_ex("item", "subject"), {"item": {"a": "needs"}}, *_same("a", "subject"))),
         ])
-    if support:  # case-by-case support for the subject, or given to the enterprise itself
+    if g2 is not None and support:  # case-by-case support for the subject, or given to the enterprise itself
         add("~case_by_case#1", g2.id, "case_by_case", [
             ("s", {"$and": [{"t": support}, *_ex("subject")]}),
             ("a", _met(*_ex("subject"), {"subject": {"s": "subject"}})),

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Mapping
 
-from policykb.kb.model import Policy, Provision, Relation, resolve
+from policykb.kb.model import Policy, Provision, Relation, resolve, switch_readings
 from policykb.money import ZERO
+from policykb.vocabulary import Effect, ProvisionKind, RelationKind, Status
 
 import networkx as nx
 
@@ -45,8 +46,6 @@ class Statics:
     kind, and the reading each switchable parameter depends on."""
 
     def __init__(self, policy: Policy):
-        from policykb.kb.model import switch_readings
-
         self.policy = policy
         self.provisions = {p.kind: p for p in policy.provisions.values()}
         self.relations: dict[str, list[Relation]] = {}
@@ -92,7 +91,7 @@ class Context:
         return self.statics.reading.get((owner_id, param))
 
     def priors(self) -> list[Fact]:
-        return self.context_facts(self.provision("highest_wins"))
+        return self.context_facts(self.provision(ProvisionKind.HIGHEST_WINS))
 
     def node(self, o: Outcome) -> str:
         return outcome_node(o.item.id, o.subject)
@@ -126,10 +125,11 @@ class Context:
         """What ``o`` would still pay after G4: its ceiling less what was already granted."""
         found = self.same_kind_priors(o)
         if not found:
-            return o.high
-        if resolve(self.provision("highest_wins").params["prior_awards"], self.readings) == "exclusive":
+            return _high(o)
+        g4 = self.provision(ProvisionKind.HIGHEST_WINS)
+        if g4 is not None and resolve(g4.params["prior_awards"], self.readings) == "exclusive":
             return ZERO
-        return max(ZERO, o.high - sum((p.get("amount") for p in found), ZERO))
+        return max(ZERO, _high(o) - sum((p.get("amount") for p in found), ZERO))
 
     def members(self, rel: Relation) -> list[Outcome]:
         """The outcomes a relation joins (its ``member`` edges), in policy order."""
@@ -152,9 +152,23 @@ class Context:
         return [r for r in self.statics.relations.get(kind, ()) if f"clause:{r.id}" in self.graph]
 
 
+def _high(o: Outcome) -> Decimal:
+    """A cash outcome's upper bound (every cash outcome has one)."""
+    return o.high if o.high is not None else ZERO
+
+
+def _low(o: Outcome) -> Decimal:
+    return o.low if o.low is not None else ZERO
+
+
+def _raw_high(o: Outcome) -> Decimal:
+    """The upper bound before the item's own cap (ties, reading-rules §3)."""
+    return o.computed.raw_high if o.computed is not None and o.computed.raw_high is not None else ZERO
+
+
 def _rank(o: Outcome) -> tuple:
     """Largest after caps first; ties: larger before caps, then first listed, then subject."""
-    return (-(o.high or ZERO), -(o.computed.raw_high if o.computed and o.computed.raw_high is not None else ZERO), o.item.order, o.subject)
+    return (-_high(o), -_raw_high(o), o.item.order, o.subject)
 
 
 def resolve_all(outcomes: list[Outcome], ctx: Context) -> None:
@@ -168,23 +182,23 @@ def resolve_all(outcomes: list[Outcome], ctx: Context) -> None:
     eligibility(outcomes, ctx)
     period(outcomes, ctx)
     case_by_case(outcomes, ctx)
-    for rel in ctx.relations("highest"):
+    for rel in ctx.relations(RelationKind.HIGHEST):
         highest(outcomes, ctx, rel)
-    for rel in ctx.relations("exclusive"):
+    for rel in ctx.relations(RelationKind.EXCLUSIVE):
         exclusive(outcomes, ctx, rel)
     # An item whose required partner is out takes no share of a group cap (Suzhou's cap goes
     # to the loans whose Taicang subsidy stands): requirements are settled before the caps and
     # again after each cap, so a cap listed later sees what an earlier cap cut out.
-    for rel in ctx.relations("requires"):
+    for rel in ctx.relations(RelationKind.REQUIRES):
         requires(outcomes, ctx, rel, final=False)
-    for cap in ctx.relations("group_cap"):
+    for cap in ctx.relations(RelationKind.GROUP_CAP):
         group_cap(outcomes, ctx, cap)
-        for rel in ctx.relations("requires"):
+        for rel in ctx.relations(RelationKind.REQUIRES):
             requires(outcomes, ctx, rel, final=False)
     prior_awards(outcomes, ctx)
-    for rel in ctx.relations("excluded_by_other_reward"):
+    for rel in ctx.relations(RelationKind.EXCLUDED_BY_OTHER_REWARD):
         other_reward(outcomes, ctx, rel)
-    for rel in ctx.relations("requires"):
+    for rel in ctx.relations(RelationKind.REQUIRES):
         requires(outcomes, ctx, rel)
     for o in outcomes:
         if o.high is not None:
@@ -195,7 +209,7 @@ def resolve_all(outcomes: list[Outcome], ctx: Context) -> None:
 
 
 def eligibility(outcomes: list[Outcome], ctx: Context) -> None:
-    g1 = ctx.provision("eligibility")
+    g1 = ctx.provision(ProvisionKind.ELIGIBILITY)
     if g1 is None or ctx.g1_ok:  # G1's rule derived $covered
         return
     reading = ctx.reading_of(g1.id, "covers")
@@ -203,14 +217,14 @@ def eligibility(outcomes: list[Outcome], ctx: Context) -> None:
         cover = ctx.covered.get(o.item.id)
         if cover is not None:
             # the measure's own words admit this applicant for this item (a cover of G1)
-            o.act(Event(g1.id, g1.kind, "covered", detail=(("cover", cover),), reading=reading))
+            o.act(Event(g1.id, g1.kind, Effect.COVERED, detail=(("cover", cover),), reading=reading))
             continue
-        o.act(Event(g1.id, g1.kind, "ineligible", before=(o.low, o.high), reading=reading if o.item.id in ctx.statics.coverable else None),
-              status="ineligible")
+        o.act(Event(g1.id, g1.kind, Effect.INELIGIBLE, before=(o.low, o.high), reading=reading if o.item.id in ctx.statics.coverable else None),
+              status=Status.INELIGIBLE)
 
 
 def period(outcomes: list[Outcome], ctx: Context) -> None:
-    g3 = ctx.provision("period")
+    g3 = ctx.provision(ProvisionKind.PERIOD)
     if g3 is None:
         return
     start, end = g3.params["from"], g3.params["to"]
@@ -220,15 +234,15 @@ def period(outcomes: list[Outcome], ctx: Context) -> None:
     for o in outcomes:
         date = o.fact.date
         if year_outside:
-            o.act(Event(g3.id, g3.kind, "ineligible", detail=(("year", ctx.app.year), ("from", start), ("to", end))), status="ineligible")
+            o.act(Event(g3.id, g3.kind, Effect.INELIGIBLE, detail=(("year", ctx.app.year), ("from", start), ("to", end))), status=Status.INELIGIBLE)
         elif o.fact.key in ctx.out_of_period:
-            o.act(Event(g3.id, g3.kind, "ineligible", detail=(("date", date), ("from", start), ("to", end))), status="ineligible")
+            o.act(Event(g3.id, g3.kind, Effect.INELIGIBLE, detail=(("date", date), ("from", start), ("to", end))), status=Status.INELIGIBLE)
 
 
 def case_by_case(outcomes: list[Outcome], ctx: Context) -> None:
-    g2 = ctx.provision("case_by_case")
+    g2 = ctx.provision(ProvisionKind.CASE_BY_CASE)
     supports = ctx.context_facts(g2)
-    if not supports:
+    if g2 is None or not supports:
         return
     reading = ctx.reading_of(g2.id, "scope")
     scope = resolve(g2.params["scope"], ctx.readings)
@@ -247,16 +261,16 @@ def case_by_case(outcomes: list[Outcome], ctx: Context) -> None:
             concerned = s.key in joined and (not covered or o.item.id in covered)
             if scope == "applicant" or concerned:
                 o.act(
-                    Event(g2.id, g2.kind, "excluded", before=(o.low, o.high), after=(None, None),
+                    Event(g2.id, g2.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None),
                           detail=(("support", s.key), ("subject", s.subject), ("scope", scope)), reading=reading),
-                    status="excluded",
+                    status=Status.EXCLUDED,
                 )
                 break
 
 
 def highest(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
     cash = {ctx.node(o) for o in ctx.members(rel) if o.is_cash}
-    edges = nx.Graph()
+    edges: nx.Graph = nx.Graph()
     edges.add_nodes_from(sorted(cash))
     edges.add_edges_from((a, b) for a, b, d in ctx.graph.edges(data=True)
                          if d.get("kind") == "highest" and d.get("relation") == rel.id and a in cash and b in cash)
@@ -269,14 +283,14 @@ def highest(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
         winner, losers = ordered[0], ordered[1:]
         rivals = tuple(o.rival() for o in ordered)
         for o in losers:
-            o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),
-                        winner=winner.rival(), rivals=rivals), status="excluded")
-        winner.act(Event(rel.id, rel.kind, "kept", winner=winner.rival(), rivals=rivals))
+            o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None),
+                        winner=winner.rival(), rivals=rivals), status=Status.EXCLUDED)
+        winner.act(Event(rel.id, rel.kind, Effect.KEPT, winner=winner.rival(), rivals=rivals))
 
 
 def _group_caps_of(o: Outcome, ctx: Context) -> list[Relation]:
     caps = set(ctx.sources(ctx.node(o), "member"))  # the clauses with a member edge into o
-    return [r for r in ctx.relations("group_cap") if f"clause:{r.id}" in caps]
+    return [r for r in ctx.relations(RelationKind.GROUP_CAP) if f"clause:{r.id}" in caps]
 
 
 def exclusive(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
@@ -286,49 +300,68 @@ def exclusive(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
         if o.is_cash:
             by_item.setdefault(o.item.id, []).append(o)
     mode = resolve(rel.params.get("projects", "all"), ctx.readings)
-    reading = ctx.reading_of(rel.id, "projects")
     claimed = ctx.granted_claims(rel, members)  # this year's awards already granted under the relation
     if not by_item or (len(by_item) < 2 and mode == "all" and not claimed):
         return
     if claimed:
-        # The enterprise already received one item type this year: it is the one that stands.
-        kept_type = sorted(claimed, key=lambda p: (-p.get("amount"), ctx.policy.items[p.get("item")].order))[0]
-        winner = Rival(kept_type.get("item"), kept_type.subject, kept_type.get("amount"), "granted")
-        detail = (("mode", mode), ("granted", tuple((p.key, p.get("item"), p.subject, p.get("amount")) for p in claimed)))
-        for item_id, group in by_item.items():
-            for o in group:
-                if item_id != winner.item or mode == "largest":
-                    o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None), winner=winner,
-                                rivals=(winner,), detail=detail + (("one_project", item_id == winner.item),), reading=reading),
-                          status="excluded")
-        return
-    totals: dict[str, tuple[Decimal, Decimal, list[Outcome]]] = {}
+        _exclusive_granted(by_item, claimed, ctx, rel, mode)
+    else:
+        _exclusive_ranked(by_item, _exclusive_totals(by_item, ctx, mode), ctx, rel, mode)
+
+
+Totals = dict[str, tuple[Decimal, Decimal, list[Outcome]]]
+
+
+def _exclusive_granted(by_item: dict[str, list[Outcome]], claimed: list[Fact], ctx: Context, rel: Relation, mode: str) -> None:
+    """The enterprise already received one item type this year: it is the one that stands."""
+    reading = ctx.reading_of(rel.id, "projects")
+    kept_type = sorted(claimed, key=lambda p: (-p.get("amount"), ctx.policy.items[p.get("item")].order))[0]
+    winner = Rival(kept_type.get("item"), kept_type.subject, kept_type.get("amount"), "granted")
+    detail = (("mode", mode), ("granted", tuple((p.key, p.get("item"), p.subject, p.get("amount")) for p in claimed)))
+    for item_id, group in by_item.items():
+        for o in group:
+            if item_id != winner.item or mode == "largest":
+                o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None), winner=winner,
+                            rivals=(winner,), detail=detail + (("one_project", item_id == winner.item),), reading=reading),
+                      status=Status.EXCLUDED)
+
+
+def _exclusive_totals(by_item: dict[str, list[Outcome]], ctx: Context, mode: str) -> Totals:
+    """Per item type: what it would pay (after earlier awards and its group cap), before caps, and the projects chosen."""
+    totals: Totals = {}
     for item_id, group in by_item.items():
         # ranked by what each would still pay after earlier awards (G4), so the winner is never empty-handed
         ordered = sorted(group, key=lambda o: (-ctx.net_of_priors(o),) + _rank(o))
         chosen = ordered[:1] if mode == "largest" else ordered
         value = sum((ctx.net_of_priors(o) for o in chosen), ZERO)
-        raw = sum((o.computed.raw_high for o in chosen), ZERO)
+        raw = sum((_raw_high(o) for o in chosen), ZERO)
         for cap_rel in _group_caps_of(group[0], ctx):
             value = min(value, cap_rel.params["cap"])
         totals[item_id] = (value, raw, chosen)
+    return totals
+
+
+def _exclusive_ranked(by_item: dict[str, list[Outcome]], totals: Totals, ctx: Context, rel: Relation, mode: str) -> None:
+    """The largest item type stands; the others, and the projects of its type not chosen, are excluded."""
+    reading = ctx.reading_of(rel.id, "projects")
     order = {i: ctx.policy.items[i].order for i in totals}
     ranking = sorted(totals, key=lambda i: (-totals[i][0], -totals[i][1], order[i]))
     winner_id = ranking[0]
-    winner = Rival(winner_id, "", totals[winner_id][0], "eligible")
-    rivals = tuple(Rival(i, "", totals[i][0], "eligible") for i in ranking)
-    detail = (("mode", mode), ("totals", tuple((i, totals[i][0], totals[i][1]) for i in ranking)))
+    winner = Rival(winner_id, "", totals[winner_id][0], Status.ELIGIBLE)
+    rivals = tuple(Rival(i, "", totals[i][0], Status.ELIGIBLE) for i in ranking)
+    detail: tuple[tuple[str, Any], ...] = (("mode", mode), ("totals", tuple((i, totals[i][0], totals[i][1]) for i in ranking)))
+    chosen = totals[winner_id][2]
     for item_id, group in by_item.items():
         for o in group:
             if item_id != winner_id:
-                o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),
-                            winner=winner, rivals=rivals, detail=detail, reading=reading), status="excluded")
-            elif not any(o is c for c in totals[winner_id][2]):
-                o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),
-                            winner=totals[winner_id][2][0].rival(), rivals=tuple(x.rival() for x in sorted(group, key=_rank)),
-                            detail=detail + (("one_project", True),), reading=reading), status="excluded")
+                o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None),
+                            winner=winner, rivals=rivals, detail=detail, reading=reading), status=Status.EXCLUDED)
+            elif not any(o is c for c in chosen):
+                o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None),
+                            winner=chosen[0].rival(), rivals=tuple(x.rival() for x in sorted(group, key=_rank)),
+                            detail=detail + (("one_project", True),), reading=reading), status=Status.EXCLUDED)
             elif len(totals) > 1:
-                o.act(Event(rel.id, rel.kind, "kept", winner=winner, rivals=rivals, detail=detail, reading=reading))
+                o.act(Event(rel.id, rel.kind, Effect.KEPT, winner=winner, rivals=rivals, detail=detail, reading=reading))
 
 
 def group_cap(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
@@ -349,15 +382,15 @@ def group_cap(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
         share = min(net[id(o)], remaining)
         remaining -= share
         if share == net[id(o)]:
-            o.act(Event(rel.id, rel.kind, "kept", detail=detail))
+            o.act(Event(rel.id, rel.kind, Effect.KEPT, detail=detail))
             continue
-        high = o.high - (net[id(o)] - share)  # G4 takes the earlier awards off what remains
+        high = _high(o) - (net[id(o)] - share)  # G4 takes the earlier awards off what remains
         if share == ZERO:
-            o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(ZERO, ZERO), detail=detail),
-                  status="excluded", low=ZERO, high=ZERO)
+            o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(ZERO, ZERO), detail=detail),
+                  status=Status.EXCLUDED, low=ZERO, high=ZERO)
         else:
-            o.act(Event(rel.id, rel.kind, "reduced", before=(o.low, o.high), after=(min(o.low, high), high), detail=detail),
-                  status="reduced", low=min(o.low, high), high=high)
+            o.act(Event(rel.id, rel.kind, Effect.REDUCED, before=(o.low, o.high), after=(min(_low(o), high), high), detail=detail),
+                  status=Status.REDUCED, low=min(_low(o), high), high=high)
 
 
 def _cap_members(rel: Relation, ctx: Context) -> tuple[str, ...]:
@@ -366,9 +399,9 @@ def _cap_members(rel: Relation, ctx: Context) -> tuple[str, ...]:
 
 
 def prior_awards(outcomes: list[Outcome], ctx: Context) -> None:
-    g4 = ctx.provision("highest_wins")
+    g4 = ctx.provision(ProvisionKind.HIGHEST_WINS)
     priors = ctx.context_facts(g4)
-    if not priors:
+    if g4 is None or not priors:
         return
     reading = ctx.reading_of(g4.id, "prior_awards")
     mode = resolve(g4.params["prior_awards"], ctx.readings)
@@ -382,26 +415,27 @@ def prior_awards(outcomes: list[Outcome], ctx: Context) -> None:
         detail = (("prior", tuple((p.key, p.get("source"), p.get("item"), p.get("year"), p.get("amount")) for p in found)),
                   ("granted", granted), ("mode", mode))
         if mode == "exclusive":
-            o.act(Event(g4.id, g4.kind, "excluded", before=(o.low, o.high), after=(None, None), detail=detail, reading=reading),
-                  status="excluded")
+            o.act(Event(g4.id, g4.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None), detail=detail, reading=reading),
+                  status=Status.EXCLUDED)
             continue
         if granted == ZERO:  # an award of nothing cuts nothing: weighed, not reduced (issue 10 item 20)
-            o.act(Event(g4.id, g4.kind, "kept", before=(o.low, o.high), after=(o.low, o.high), detail=detail, reading=reading))
+            o.act(Event(g4.id, g4.kind, Effect.KEPT, before=(o.low, o.high), after=(o.low, o.high), detail=detail, reading=reading))
             continue
-        high = max(ZERO, o.high - granted)
-        low = max(ZERO, o.low - granted)
+        high = max(ZERO, _high(o) - granted)
+        low = max(ZERO, _low(o) - granted)
         if high == ZERO:
-            o.act(Event(g4.id, g4.kind, "excluded", before=(o.low, o.high), after=(ZERO, ZERO), detail=detail, reading=reading),
-                  status="excluded", low=ZERO, high=ZERO)
+            o.act(Event(g4.id, g4.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(ZERO, ZERO), detail=detail, reading=reading),
+                  status=Status.EXCLUDED, low=ZERO, high=ZERO)
         else:
-            o.act(Event(g4.id, g4.kind, "reduced", before=(o.low, o.high), after=(low, high), detail=detail, reading=reading),
-                  status="reduced", low=low, high=high)
+            o.act(Event(g4.id, g4.kind, Effect.REDUCED, before=(o.low, o.high), after=(low, high), detail=detail, reading=reading),
+                  status=Status.REDUCED, low=low, high=high)
 
 
 def other_reward(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
     reading = ctx.reading_of(rel.id, "other_rewards")
     sources = resolve(rel.params["other_rewards"], ctx.readings)
     declared = tuple(rel.params.get("declared_sources", ()))  # from the KB: which declared awards count
+    flag = rel.params.get("declared_flag")  # and the field of theirs that must say so, if any
     for o in ctx.members(rel):
         if not o.alive:
             continue
@@ -409,17 +443,17 @@ def other_reward(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
         others: list[Rival] = []
         if "met" in sources:  # other rewards met now for the same subject (~other#1 edges)
             others += [x.rival() for x in ctx.outcomes_into(node, "other_reward", rel.id)
-                       if x is not o and x.status in ("eligible", "reduced", "discretionary")]
+                       if x is not o and x.status in (Status.ELIGIBLE, Status.REDUCED, Status.DISCRETIONARY)]
         joined = ctx.facts_into(node, "other_reward", rel.id)  # awards for the same subject (~other#2 edges)
         if "granted" in sources:
             others += [Rival(p.get("item"), p.subject, p.get("amount"), "granted") for p in joined
                        if p.get("source") == THIS_POLICY and p.get("item") != o.item.id]
         if "declared" in sources:
             others += [Rival(p.get("item") or p.get("source"), p.subject, p.get("amount"), "declared") for p in joined
-                       if p.get("source") in declared and p.get("smart_digital")]
+                       if p.get("source") in declared and (flag is None or p.get(flag))]
         if others:
-            o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None), rivals=tuple(others),
-                        winner=others[0], detail=(("sources", tuple(sources)),), reading=reading), status="excluded")
+            o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None), rivals=tuple(others),
+                        winner=others[0], detail=(("sources", tuple(sources)),), reading=reading), status=Status.EXCLUDED)
 
 
 def requires(outcomes: list[Outcome], ctx: Context, rel: Relation, final: bool = True) -> None:
@@ -435,14 +469,14 @@ def requires(outcomes: list[Outcome], ctx: Context, rel: Relation, final: bool =
         partner = met[0] if met else ctx.by_node.get(outcome_node(needed, o.subject))  # else its outcome, to name it
         if partner is not None and partner.is_cash:
             if final:
-                o.act(Event(rel.id, rel.kind, "kept", winner=partner.rival()))
+                o.act(Event(rel.id, rel.kind, Effect.KEPT, winner=partner.rival()))
             continue
         paid = ctx.facts_into(node, "satisfies", rel.id)  # the required award already granted
         if paid:  # the required award was already granted (获得我市贴息奖励)
             if final:
-                o.act(Event(rel.id, rel.kind, "kept", winner=Rival(needed, o.subject, paid[0].get("amount"), "granted")))
+                o.act(Event(rel.id, rel.kind, Effect.KEPT, winner=Rival(needed, o.subject, paid[0].get("amount"), "granted")))
             continue
         status = partner.status if partner is not None else "absent"
-        o.act(Event(rel.id, rel.kind, "excluded", before=(o.low, o.high), after=(None, None),
+        o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None),
                     winner=partner.rival() if partner else None, detail=(("requires", needed), ("partner_status", status))),
-              status="excluded")
+              status=Status.EXCLUDED)

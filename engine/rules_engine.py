@@ -180,7 +180,9 @@ class RulesEngine:
                 bindings = {binding: {k: v for k, v in fact.items() if k != "sid"} for binding, fact in c._m.items()}
                 matched = tuple(sorted((binding, fact["id"]) for binding, fact in bindings.items()))
                 derived = self._derive(rule, bindings) if self._derive is not None else ()
-                self._trace.append(Firing(len(self._trace), rule, matched, tuple(f["id"] for f in derived)))
+                trace = self._trace
+                assert trace is not None  # run() sets it before any rule can fire
+                trace.append(Firing(len(trace), rule, matched, tuple(f["id"] for f in derived)))
                 joined = self._joined
                 for fact in derived:
                     if joined is None or (fact["t"] in joined and not fact.get("$local")):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from policykb.engine.compiler import limit_problems
 from policykb.errors import KBError, Problem
+from policykb.vocabulary import RelationKind
 
 from . import conditions as cond
 from .loader import load_policy, measure_label
@@ -154,9 +155,9 @@ class _Checker:
         implied = boundary_op(c.says)
         if c.op in ("gt", "gte", "lt", "lte") and implied and implied != c.op:
             self.add(file, path, f"{c.field}: boundary: the words '{c.says}' mean {implied}, but the comparison uses {c.op}")
-        if c.ref is None and c.op in ("gt", "gte", "lt", "lte") and isinstance(c.value, (int, Decimal)) and c.value != 0:
-            if Decimal(c.value) not in numbers_in(c.says):
-                self.add(file, path, f"{c.field}: threshold {c.value} does not appear in its words '{c.says}'")
+        if (c.ref is None and c.op in ("gt", "gte", "lt", "lte") and isinstance(c.value, (int, Decimal)) and c.value != 0
+                and Decimal(c.value) not in numbers_in(c.says)):
+            self.add(file, path, f"{c.field}: threshold {c.value} does not appear in its words '{c.says}'")
 
     def sum_words(self, file: str, path: tuple, s, is_rate: bool) -> None:
         if is_rate:
@@ -210,14 +211,17 @@ class _Checker:
                     if others:
                         self.add("relations.yaml", at + ("payer",), f"{rel.id} is {rel.payer}'s cap, but {', '.join(others)} are paid by another payer")
             for ms in members:
-                if not ms and isinstance(rel.members, Switch):
-                    continue  # no members under one option: the relation does not act under that reading
-                if rel.kind in ("exclusive", "highest", "complementary") and len(ms) < 2:
-                    self.add("relations.yaml", at + ("members",), f"a {rel.kind} relation needs at least two items")
-                if rel.kind == "requires" and rel.params.get("requires") in ms:
-                    self.add("relations.yaml", at + ("requires",), "an item cannot require itself")
-                if rel.kind in ("exclusive", "group_cap") and rel.scope != "enterprise_year":
-                    self.add("relations.yaml", at + ("scope",), f"a {rel.kind} relation acts per enterprise and year")
+                if ms or not isinstance(rel.members, Switch):  # none under one option: it does not act under that reading
+                    self.relation_members(at, rel, ms)
+
+    def relation_members(self, at: tuple, rel, ms) -> None:
+        """What one set of a relation's members must satisfy for the relation's kind."""
+        if rel.kind in (RelationKind.EXCLUSIVE, RelationKind.HIGHEST, RelationKind.COMPLEMENTARY) and len(ms) < 2:
+            self.add("relations.yaml", at + ("members",), f"a {rel.kind} relation needs at least two items")
+        if rel.kind == RelationKind.REQUIRES and rel.params.get("requires") in ms:
+            self.add("relations.yaml", at + ("requires",), "an item cannot require itself")
+        if rel.kind in (RelationKind.EXCLUSIVE, RelationKind.GROUP_CAP) and rel.scope != "enterprise_year":
+            self.add("relations.yaml", at + ("scope",), f"a {rel.kind} relation acts per enterprise and year")
 
     def provisions_targets_glossary(self) -> None:
         policy = self.policy

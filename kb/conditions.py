@@ -24,8 +24,9 @@ its two views.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .model import ALWAYS, All, Always, Any_, Compare, Switch
 
@@ -90,7 +91,7 @@ def evaluate(node: Any, get: Getter) -> tuple[bool | None, list[Check]]:
             checks.append(Check(n, left, right, verdict))
             return verdict
         if isinstance(n, (All, Any_)):
-            decisive = False if isinstance(n, All) else True
+            decisive = not isinstance(n, All)
             result: bool | None = not decisive
             for part in n.parts:  # every part is walked, so every comparison is reported
                 verdict = walk(part)

@@ -12,8 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from policykb.money import fmt_plain
+from policykb.vocabulary import AmountKind
 
-from .model import OP_NEGATION, OP_SYMBOL, Amount, Compare, Policy, Text
+from .model import OP_NEGATION, OP_SYMBOL, Amount, Compare, FieldSpec, Policy, Text
 
 YUAN = Text("元", "yuan")
 
@@ -31,23 +32,33 @@ def value_text(policy: Policy, fact_type: str | None, name: str, value: Any, lan
     """A value as a reader expects it: ``3,000,000 元``, ``是``, enum labels, dates."""
     if value is None:
         return "（缺失）" if lang == "zh" else "(missing)"
+    if isinstance(value, tuple):
+        return ("、" if lang == "zh" else ", ").join(value_text(policy, fact_type, name, v, lang) for v in value)
+    if isinstance(value, bool):
+        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    spec = _spec(policy, fact_type, name)
+    if spec is None:
+        return _plain(value)
+    if spec.type == "money":
+        return f"{fmt_plain(Decimal(value))} {YUAN(lang)}"
+    if spec.values and value in spec.values:
+        return spec.values[value](lang)
+    if isinstance(value, int) and spec.unit:
+        return f"{value:,} {spec.unit(lang)}"
+    return _plain(value)
+
+
+def _spec(policy: Policy, fact_type: str | None, name: str) -> FieldSpec | None:
     spec = policy.vocabulary.field(fact_type or "", name) if fact_type else None
     if spec is None and name.startswith("applicant."):
         spec = policy.vocabulary.applicant.get(name[len("applicant."):])
-    if isinstance(value, tuple):
-        return "、".join(value_text(policy, fact_type, name, v, lang) for v in value) if lang == "zh" else ", ".join(
-            value_text(policy, fact_type, name, v, lang) for v in value
-        )
-    if isinstance(value, bool):
-        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
-    if spec is not None and spec.type == "money":
-        sep = " " if lang == "en" else " "
-        return f"{fmt_plain(Decimal(value))}{sep}{YUAN(lang)}"
-    if spec is not None and spec.values and value in spec.values:
-        return spec.values[value](lang)
+    return spec
+
+
+def _plain(value: Any) -> str:
+    """A value without a field to word it: whole numbers grouped, dates in ISO form."""
     if isinstance(value, int):
-        unit = f" {spec.unit(lang)}" if spec is not None and spec.unit else ""
-        return f"{value:,}{unit}"
+        return f"{value:,}"
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
@@ -85,40 +96,50 @@ def rate_text(rate: Decimal) -> str:
 def amount_text(policy: Policy, fact_type: str, amount: Amount, lang: str) -> str:
     """A one-line summary of how an item's amount is set."""
     zh = lang == "zh"
-    def money(v: Decimal) -> str:
-        return f"{fmt_plain(v)} {YUAN(lang)}" if not zh else f"{fmt_plain(v)}元"
-
-    if amount.kind == "none":
+    if amount.kind == AmountKind.NONE:
         return amount.benefit(lang) if amount.benefit else ""
-    if amount.kind == "discretionary":
+    if amount.kind == AmountKind.DISCRETIONARY:
         text = amount.route(lang) if amount.route else ""
         if amount.cap:
-            text += f"，最高 {money(amount.cap.value)}" if zh else f", up to {money(amount.cap.value)}"
+            cap = _money(amount.cap.value, lang)
+            text += f"，最高 {cap}" if zh else f", up to {cap}"
         return text
-    parts = []
-    if amount.fixed:
-        parts.append(money(amount.fixed.value))
-    if amount.rate and amount.base:
-        base = field_label(policy, fact_type, amount.base, lang)
-        if amount.rate_high:
-            dash = "～" if lang == "zh" else "–"
-            parts.append(f"{base} × {rate_text(amount.rate.value)}{dash}{rate_text(amount.rate_high.value)}")
-        elif amount.rate.value == 1:
-            parts.append(base)
-        else:
-            parts.append(f"{base} × {rate_text(amount.rate.value)}")
-    for pu in amount.per_unit:
-        parts.append(f"{money(pu.each)} × {field_label(policy, fact_type, pu.count, lang)}")
-    if amount.steps:
-        of = field_label(policy, fact_type, amount.steps.of, lang)
-        parts.append(
-            f"{money(amount.steps.each)} × ⌊{of} / {money(amount.steps.size)}⌋"
-        )
-    text = " + ".join(parts)
-    if amount.kind == "ceiling":
+    text = " + ".join(_formula_parts(policy, fact_type, amount, lang))
+    if amount.kind == AmountKind.CEILING:
         text = (f"最高 {text}" if zh else f"up to {text}")
     if amount.floor:
-        text += f"，不低于 {money(amount.floor.value)}" if zh else f", at least {money(amount.floor.value)}"
+        floor = _money(amount.floor.value, lang)
+        text += f"，不低于 {floor}" if zh else f", at least {floor}"
     if amount.cap:
-        text += f"，上限 {money(amount.cap.value)}" if zh else f", capped at {money(amount.cap.value)}"
+        cap = _money(amount.cap.value, lang)
+        text += f"，上限 {cap}" if zh else f", capped at {cap}"
     return text
+
+
+def _money(v: Decimal, lang: str) -> str:
+    return f"{fmt_plain(v)}元" if lang == "zh" else f"{fmt_plain(v)} {YUAN(lang)}"
+
+
+def _formula_parts(policy: Policy, fact_type: str, amount: Amount, lang: str) -> list[str]:
+    """The terms the amount adds up: a fixed sum, a rate of a base, so much per unit or per step."""
+    parts = []
+    if amount.fixed:
+        parts.append(_money(amount.fixed.value, lang))
+    if amount.rate and amount.base:
+        parts.append(_rate_part(field_label(policy, fact_type, amount.base, lang), amount, lang))
+    for pu in amount.per_unit:
+        parts.append(f"{_money(pu.each, lang)} × {field_label(policy, fact_type, pu.count, lang)}")
+    if amount.steps:
+        of = field_label(policy, fact_type, amount.steps.of, lang)
+        parts.append(f"{_money(amount.steps.each, lang)} × ⌊{of} / {_money(amount.steps.size, lang)}⌋")
+    return parts
+
+
+def _rate_part(base: str, amount: Amount, lang: str) -> str:
+    assert amount.rate is not None  # the caller asks only for an amount with a rate
+    if amount.rate_high:
+        dash = "～" if lang == "zh" else "–"
+        return f"{base} × {rate_text(amount.rate.value)}{dash}{rate_text(amount.rate_high.value)}"
+    if amount.rate.value == 1:
+        return base
+    return f"{base} × {rate_text(amount.rate.value)}"

@@ -8,8 +8,9 @@ result is missing, so the caller can say which inputs were absent.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 OPERATORS = ("add", "sub", "mul", "min", "max")
 

@@ -15,13 +15,21 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import networkx as nx
 
-from .model import Policy, Relation, Switch
+from policykb.vocabulary import RelationKind
+
+from .model import Policy, Relation, Switch, Text
+
+#: relations that point one way: from the item that requires, is excluded or is capped
+DIRECTED = frozenset({RelationKind.REQUIRES, RelationKind.EXCLUDED_BY_OTHER_REWARD, RelationKind.GROUP_CAP})
 
 OTHER_REWARD = "*other-reward"
+# the other reward's node, unless the relation names it (``other_label``)
+OTHER_REWARD_LABEL = Text("同一对象的其他奖励", "another reward for the same subject")
 
 
 def _member_sets(rel: Relation) -> list[tuple[tuple[str, ...], dict | None]]:
@@ -33,7 +41,7 @@ def _member_sets(rel: Relation) -> list[tuple[tuple[str, ...], dict | None]]:
 
 def build_graph(policy: Policy, readings: Mapping[str, str] | None = None) -> nx.MultiDiGraph:
     """The relation graph; with ``readings``, only the edges that hold under them."""
-    g = nx.MultiDiGraph(policy=policy.id, kb_version=policy.version)
+    g: nx.MultiDiGraph[str] = nx.MultiDiGraph(policy=policy.id, kb_version=policy.version)
     for item in policy.items.values():
         amount = item.amount.pick(policy.default_readings()) if isinstance(item.amount, Switch) else item.amount
         g.add_node(
@@ -41,36 +49,49 @@ def build_graph(policy: Policy, readings: Mapping[str, str] | None = None) -> nx
             title_zh=item.title.zh, title_en=item.title.en, amount_kind=amount.kind, payer=item.payer,
         )
     for rel in policy.relations.values():
-        whens: dict[tuple[str, str], list] = {}
-        for members, when in _member_sets(rel):
-            if readings is not None and when is not None and any(readings.get(k) != v for k, v in when.items()):
-                continue
-            if rel.kind == "requires":
-                pairs = [(m, rel.params["requires"]) for m in members]
-            elif rel.kind == "excluded_by_other_reward":
-                pairs = [(OTHER_REWARD, m) for m in members]
-            elif rel.kind == "group_cap":
-                # a cap is a node of its own (its amount and payer), each member pointing to it
-                pairs = [(m, rel.id) for m in sorted(members, key=lambda i: policy.items[i].order)]
-            else:
-                ordered = sorted(members, key=lambda i: policy.items[i].order)
-                pairs = list(itertools.combinations(ordered, 2))
-            for pair in pairs:
-                whens.setdefault(pair, []).append(when)
-        for (a, b), conditions in whens.items():
-            if a == OTHER_REWARD and a not in g:
-                g.add_node(OTHER_REWARD, kind="external", title_zh="同一对象的其他智能化数字化奖励",
-                           title_en="another smart/digital reward for the same subject", order=-1)
-            if rel.kind == "group_cap" and b not in g:
-                g.add_node(b, kind="cap", cap=str(rel.params["cap"]), payer=rel.payer, scope=rel.scope,
-                           title_zh=rel.title.zh, title_en=rel.title.en, order=len(policy.items) + list(policy.relations).index(rel.id))
-            when = None if any(c is None for c in conditions) or len(conditions) == len(_member_sets(rel)) else _merge(conditions)
-            g.add_edge(
-                a, b, key=rel.id, relation=rel.id, kind=rel.kind, scope=rel.scope,
-                directed=rel.kind in ("requires", "excluded_by_other_reward", "group_cap"),
-                title_zh=rel.title.zh, title_en=rel.title.en, quote=rel.quote, when=when,
-            )
+        _add_relation(g, policy, rel, _relation_pairs(policy, rel, readings))
     return g
+
+
+def _edge_pairs(policy: Policy, rel: Relation, members: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The edges one set of members makes: from each member to what it requires or to its cap,
+    from another reward to each member, or between every two members of a symmetric relation."""
+    if rel.kind == RelationKind.REQUIRES:
+        return [(m, rel.params["requires"]) for m in members]
+    if rel.kind == RelationKind.EXCLUDED_BY_OTHER_REWARD:
+        return [(OTHER_REWARD, m) for m in members]
+    ordered = sorted(members, key=lambda i: policy.items[i].order)
+    if rel.kind == RelationKind.GROUP_CAP:
+        # a cap is a node of its own (its amount and payer), each member pointing to it
+        return [(m, rel.id) for m in ordered]
+    return list(itertools.combinations(ordered, 2))
+
+
+def _relation_pairs(policy: Policy, rel: Relation, readings: Mapping[str, str] | None) -> dict[tuple[str, str], list]:
+    """Each edge of ``rel`` with the reading conditions (None: always) under which it holds."""
+    whens: dict[tuple[str, str], list] = {}
+    for members, when in _member_sets(rel):
+        if readings is not None and when is not None and any(readings.get(k) != v for k, v in when.items()):
+            continue
+        for pair in _edge_pairs(policy, rel, members):
+            whens.setdefault(pair, []).append(when)
+    return whens
+
+
+def _add_relation(g: nx.MultiDiGraph, policy: Policy, rel: Relation, whens: dict[tuple[str, str], list]) -> None:
+    for (a, b), conditions in whens.items():
+        if a == OTHER_REWARD and a not in g:
+            label = rel.params.get("other_label") or OTHER_REWARD_LABEL
+            g.add_node(OTHER_REWARD, kind="external", title_zh=label.zh, title_en=label.en, order=-1)
+        if rel.kind == RelationKind.GROUP_CAP and b not in g:
+            g.add_node(b, kind="cap", cap=str(rel.params["cap"]), payer=rel.payer, scope=rel.scope,
+                       title_zh=rel.title.zh, title_en=rel.title.en, order=len(policy.items) + list(policy.relations).index(rel.id))
+        when = None if any(c is None for c in conditions) or len(conditions) == len(_member_sets(rel)) else _merge(conditions)
+        g.add_edge(
+            a, b, key=rel.id, relation=rel.id, kind=rel.kind, scope=rel.scope,
+            directed=rel.kind in DIRECTED,
+            title_zh=rel.title.zh, title_en=rel.title.en, quote=rel.quote, when=when,
+        )
 
 
 def _merge(conditions: list[dict]) -> dict:
@@ -89,9 +110,9 @@ def relation_groups(graph: nx.MultiDiGraph, policy: Policy) -> dict[str, tuple[s
     for a, b, data in graph.edges(data=True):
         rid = data["relation"]
         group = members.setdefault(rid, set())
-        if data["kind"] in ("requires", "group_cap"):
+        if data["kind"] in (RelationKind.REQUIRES, RelationKind.GROUP_CAP):
             group.add(a)
-        elif data["kind"] == "excluded_by_other_reward":
+        elif data["kind"] == RelationKind.EXCLUDED_BY_OTHER_REWARD:
             group.add(b)
         else:
             group.update((a, b))
@@ -132,11 +153,11 @@ def to_dot(g: nx.MultiDiGraph, lang: str = "zh") -> str:
         attrs = [f"label={_dot_quote(data['relation'] + _when_text(data.get('when')))}"]
         if not data["directed"]:
             attrs.append("dir=none")
-        if data["kind"] in ("exclusive", "excluded_by_other_reward"):
+        if data["kind"] in (RelationKind.EXCLUSIVE, RelationKind.EXCLUDED_BY_OTHER_REWARD):
             attrs.append("color=red")
-        elif data["kind"] == "highest":
+        elif data["kind"] == RelationKind.HIGHEST:
             attrs.append("color=blue")
-        elif data["kind"] == "group_cap":
+        elif data["kind"] == RelationKind.GROUP_CAP:
             attrs.append("style=dashed")
         lines.append(f"  {_dot_quote(a)} -> {_dot_quote(b)} [{', '.join(attrs)}];")
     lines.append("}")

@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
-from policykb.errors import KBError, Problem, suggest
+from policykb.errors import InputError, KBError, Problem, suggest
+from policykb.vocabulary import AmountKind, ProvisionKind, RelationKind
 
 from . import expressions
 from .model import (
     ALWAYS,
-    AMOUNT_KINDS,
     FIELD_TYPES,
     OPS,
+    OWN_SOURCE,
     All,
     Amount,
     Any_,
@@ -47,6 +49,7 @@ from .model import (
     Sum,
     Target,
     Term,
+    Text,
     Threshold,
     Vocabulary,
 )
@@ -59,13 +62,22 @@ MEASURE_FILE = re.compile(r"^m(\d\d)\.yaml$")
 ITEM_ID = re.compile(r"^m(\d\d)\.[a-z][a-z0-9_]*$")
 READING_ID = re.compile(r"^I-\d\d$")
 
-RELATION_KINDS = ("exclusive", "highest", "group_cap", "excluded_by_other_reward", "requires", "complementary")
 RELATION_SCOPES = ("enterprise_year", "subject")
-PROVISION_KINDS = ("eligibility", "case_by_case", "period", "highest_wins", "authority")
+# the keys each kind of provision requires besides id, kind, title and quote
+PROVISION_KEYS: dict[str, tuple[str, ...]] = {
+    ProvisionKind.ELIGIBILITY: ("conditions",),
+    ProvisionKind.CASE_BY_CASE: ("scope", "fact"),
+    ProvisionKind.PERIOD: ("from", "to"),
+    ProvisionKind.HIGHEST_WINS: ("prior_awards", "fact"),
+    ProvisionKind.AUTHORITY: ("authority",),
+}
+# the fields the engine reads from the context facts these provisions name
+CONTEXT_FIELDS: dict[str, tuple[str, ...]] = {ProvisionKind.CASE_BY_CASE: ("items",), ProvisionKind.HIGHEST_WINS: ("source", "item", "year", "amount")}
 OTHER_REWARD_SOURCES = ("met", "granted", "declared")
 FLOOR_APPLIES = ("always", "when_reached")
 REPEATS = ("once", "yearly")
-PAYERS = ("taicang", "suzhou")
+PAYER_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+DEFAULT_PAYER = "issuer"  # the one payer of a policy.yaml that lists none
 
 _CN_DIGITS = "零一二三四五六七八九"
 
@@ -90,8 +102,6 @@ def policy_dir(policy: str | None = None, path: str | Path | None = None) -> Pat
     name = policy or DEFAULT_POLICY
     shipped = shipped_policies()
     if name not in shipped:
-        from policykb.errors import InputError, suggest
-
         hint = "; to load a KB folder, use --kb PATH (load(path=...) in Python)" if any(c in name for c in "/\\.") or name.startswith("~") else ""
         raise InputError(f"no policy '{name}' is shipped with policykb{suggest(name, shipped)}; shipped: {', '.join(shipped)}{hint}")
     return KB_ROOT / name
@@ -150,6 +160,8 @@ class _Load:
         self.problems: list[Problem] = []
         self.files: dict[str, YamlFile] = {}
         self.reading_paths: dict[str, tuple] = {}
+        self.payer_ids: tuple[str, ...] = (DEFAULT_PAYER,)  # from policy.yaml, read first
+        self.default_payer = DEFAULT_PAYER
 
     def read(self, name: str) -> Reader | None:
         path = self.folder / name
@@ -178,7 +190,7 @@ class _Load:
         node = r.mapping(
             r.yf.data, (),
             required=("id", "document_number", "title", "issuer", "issued", "in_force", "interpretation_authority", "text"),
-            optional=("notice_title", "currency", "chapters"),
+            optional=("notice_title", "currency", "chapters", "payers", "default_payer"),
         ) or {}
         meta: dict[str, Any] = {
             "id": r.string(node.get("id"), ("id",)),
@@ -212,7 +224,26 @@ class _Load:
                 r.fail(p + ("measures",), "expected [first, last] measure numbers")
             chapters.append(Chapter(r.string(ch.get("number"), p + ("number",)), first, last, r.text(ch.get("title"), p + ("title",))))
         meta["chapters"] = tuple(chapters)
+        meta["payers"], meta["default_payer"] = self.payers(r, node, meta["issuer"])
+        self.payer_ids, self.default_payer = tuple(meta["payers"]), meta["default_payer"]
         return meta
+
+    @staticmethod
+    def payers(r: Reader, node: dict, issuer: Text) -> tuple[dict[str, Text], str]:
+        """Who pays: ``payers: {id: {zh, en}}`` (the policy's issuer alone when absent) and
+        ``default_payer`` (the first listed when absent), the payer of an item naming none."""
+        if "payers" not in node:
+            return {DEFAULT_PAYER: issuer}, DEFAULT_PAYER
+        raw = r.table(node.get("payers"), ("payers",))
+        payers = {str(k): r.text(v, ("payers", k)) for k, v in raw.items()}
+        for pid in payers:
+            if not PAYER_ID.match(pid):
+                r.fail(("payers", pid), f"a payer ID is lower-case letters, digits and _ (like city_fund); found '{pid}'")
+        if not payers:
+            r.fail(("payers",), "name at least one payer")
+            return {DEFAULT_PAYER: issuer}, DEFAULT_PAYER
+        default = r.choice(node.get("default_payer", next(iter(payers))), ("default_payer",), payers, "payer")
+        return payers, default or next(iter(payers))
 
     # -- facts.yaml
     def field_spec(self, r: Reader, name: str, raw: Any, path: tuple, derived: bool = False) -> FieldSpec:
@@ -285,41 +316,33 @@ class _Load:
         common_raw = r.table(top.get("common_fields", {}), ("common_fields",))
         common = {str(k): self.field_spec(r, str(k), v, ("common_fields", k)) for k, v in common_raw.items()}
         types_raw = r.table(top.get("fact_types"), ("fact_types",))
-        fact_types: dict[str, FactType] = {}
-        for tname, traw in types_raw.items():
-            p = ("fact_types", tname)
-            node = r.mapping(traw, p, required=("label", "subject", "fields"), optional=("derived", "role")) or {}
-            subj = r.mapping(node.get("subject"), p + ("subject",), required=("kind",), optional=("required",)) or {}
-            kind = r.choice(subj.get("kind"), p + ("subject", "kind"), subject_kinds, "subject kind")
-            fields_node = r.table(node.get("fields"), p + ("fields",))
-            fields = {str(k): self.field_spec(r, str(k), v, p + ("fields", k)) for k, v in fields_node.items()}
-            derived_raw = r.table(node.get("derived", {}), p + ("derived",))
-            derived = {str(k): self.field_spec(r, str(k), v, p + ("derived", k), derived=True) for k, v in derived_raw.items()}
-            for dname, spec in derived.items():
-                known = set(fields) | set(derived)
-                for used in expressions.fields_of(spec.expr):
-                    if used not in known:
-                        r.fail(p + ("derived", dname, "expr"), f"unknown field '{used}' in the expression{suggest(used, known)}")
-            for name in list(fields) + list(derived):
-                if name in common or name in ("type", "subject"):
-                    r.fail(p + ("fields", name), f"'{name}' is a field every fact has already")
-            for fname, spec in fields.items():
-                for cond_field, cond_value in (spec.required_when or {}).items():
-                    if cond_field not in fields:
-                        r.fail(p + ("fields", fname, "required_when", cond_field), f"unknown field '{cond_field}'{suggest(cond_field, fields)}")
-                    elif fields[cond_field].values is not None and cond_value not in fields[cond_field].values:
-                        r.fail(p + ("fields", fname, "required_when", cond_field), f"'{cond_value}' is not a value of {cond_field}")
-            role = r.choice(node.get("role", "item"), p + ("role",), ("item", "context"), "fact role")
-            fact_types[str(tname)] = FactType(
-                name=str(tname),
-                label=r.text(node.get("label"), p + ("label",)),
-                subject_kind=kind,
-                subject_required=r.boolean(subj.get("required", False), p + ("subject", "required")),
-                fields=fields,
-                derived=derived,
-                role=role,
-            )
+        fact_types = {str(key): self.fact_type(r, key, traw, subject_kinds, common) for key, traw in types_raw.items()}
         return Vocabulary(subject_kinds, applicant, r.text(app.get("label"), ("applicant", "label")), common, fact_types)
+
+    def fact_type(self, r: Reader, key: Any, traw: Any, subject_kinds: dict[str, Text], common: dict[str, FieldSpec]) -> FactType:
+        p = ("fact_types", key)
+        node = r.mapping(traw, p, required=("label", "subject", "fields"), optional=("derived", "role")) or {}
+        subj = r.mapping(node.get("subject"), p + ("subject",), required=("kind",), optional=("required",)) or {}
+        kind = r.choice(subj.get("kind"), p + ("subject", "kind"), subject_kinds, "subject kind")
+        fields_node = r.table(node.get("fields"), p + ("fields",))
+        fields = {str(k): self.field_spec(r, str(k), v, p + ("fields", k)) for k, v in fields_node.items()}
+        derived_raw = r.table(node.get("derived", {}), p + ("derived",))
+        derived = {str(k): self.field_spec(r, str(k), v, p + ("derived", k), derived=True) for k, v in derived_raw.items()}
+        _check_derived(r, p, fields, derived)
+        for name in list(fields) + list(derived):
+            if name in common or name in ("type", "subject"):
+                r.fail(p + ("fields", name), f"'{name}' is a field every fact has already")
+        _check_required_when(r, p, fields)
+        role = r.choice(node.get("role", "item"), p + ("role",), ("item", "context"), "fact role")
+        return FactType(
+            name=str(key),
+            label=r.text(node.get("label"), p + ("label",)),
+            subject_kind=kind,
+            subject_required=r.boolean(subj.get("required", False), p + ("subject", "required")),
+            fields=fields,
+            derived=derived,
+            role=role,
+        )
 
     # -- readings.yaml
     def readings(self) -> dict[str, Reading] | None:
@@ -390,18 +413,7 @@ class _Load:
             r.fail(path + ("field",), f"unknown field '{name}' for this fact{suggest(name, field_type.known())}")
         value = node.get("value")
         if isinstance(value, dict):
-            ref_node = r.mapping(value, path + ("value",), required=("field",)) or {}
-            ref = r.string(ref_node.get("field"), path + ("value", "field"))
-            ref_spec = field_type(ref) if ref else None
-            if ref and ref_spec is None:
-                r.fail(path + ("value", "field"), f"unknown field '{ref}' for this fact{suggest(ref, field_type.known())}")
-            elif spec and ref_spec and spec.type != ref_spec.type:
-                r.fail(path + ("value", "field"), f"cannot compare {name} ({spec.type}) with {ref} ({ref_spec.type})")
-            if ref.startswith("applicant.") or name.startswith("applicant."):
-                r.fail(path + ("value",), "field-to-field comparisons are between fields of the same fact")
-            if op == "in":
-                r.fail(path + ("op",), "'in' takes a list of values, not a field")
-            return Compare(name, op, None, says, ref=ref or None)
+            return Compare(name, op, None, says, ref=self.reference(r, value, path, field_type, name, op, spec) or None)
         if spec is None:
             return Compare(name, op, value, says)
         if op == "in":
@@ -411,6 +423,22 @@ class _Load:
         if op in ("gt", "gte", "lt", "lte") and spec.type not in ("money", "count", "integer", "year", "date"):
             r.fail(path + ("op",), f"'{op}' needs a number or date field; {name} is {spec.type}")
         return Compare(name, op, self.typed(r, value, path + ("value",), spec), says)
+
+    @staticmethod
+    def reference(r: Reader, value: dict, path: tuple, field_type: _FieldLookup, name: str, op: str, spec: FieldSpec | None) -> str:
+        """The other field of the same fact a comparison reads (``value: {field: G}``)."""
+        ref_node = r.mapping(value, path + ("value",), required=("field",)) or {}
+        ref = r.string(ref_node.get("field"), path + ("value", "field"))
+        ref_spec = field_type(ref) if ref else None
+        if ref and ref_spec is None:
+            r.fail(path + ("value", "field"), f"unknown field '{ref}' for this fact{suggest(ref, field_type.known())}")
+        elif spec and ref_spec and spec.type != ref_spec.type:
+            r.fail(path + ("value", "field"), f"cannot compare {name} ({spec.type}) with {ref} ({ref_spec.type})")
+        if ref.startswith("applicant.") or name.startswith("applicant."):
+            r.fail(path + ("value",), "field-to-field comparisons are between fields of the same fact")
+        if op == "in":
+            r.fail(path + ("op",), "'in' takes a list of values, not a field")
+        return ref
 
     def typed(self, r: Reader, value: Any, path: tuple, spec: FieldSpec) -> Any:
         t = spec.type
@@ -440,86 +468,94 @@ class _Load:
             raw, path, required=("kind",),
             optional=("fixed", "rate", "base", "per_unit", "steps", "floor", "cap", "route", "benefit", "fee_cap", "share", "also"),
         ) or {}
-        kind = r.choice(node.get("kind"), path + ("kind",), AMOUNT_KINDS, "amount kind")
-        fixed = self.sum_node(r, node["fixed"], path + ("fixed",)) if "fixed" in node else None
-        rate = rate_high = None
-        if "rate" in node:
-            if kind == "range":
-                rn = r.mapping(node["rate"], path + ("rate",), required=("low", "high", "says")) or {}
-                says = r.string(rn.get("says"), path + ("rate", "says"))
-                rate = Sum(r.decimal(rn.get("low"), path + ("rate", "low")), says)
-                rate_high = Sum(r.decimal(rn.get("high"), path + ("rate", "high")), says)
-                if rate.value > rate_high.value:
-                    r.fail(path + ("rate",), f"low rate {rate.value} is above high rate {rate_high.value}")
-            else:
-                rate = self.sum_node(r, node["rate"], path + ("rate",), money=False)
-        base = None
-        if "base" in node:
-            base = r.string(node["base"], path + ("base",))
-            spec = field_type(base)
-            if spec is None:
-                r.fail(path + ("base",), f"unknown field '{base}' for this fact{suggest(base, field_type.known())}")
-            elif spec.type != "money":
-                r.fail(path + ("base",), f"the base of a rate must be a money field; {base} is {spec.type}")
-        per_unit = []
-        for i, pu in enumerate(r.sequence(node.get("per_unit", []), path + ("per_unit",))):
-            pn = r.mapping(pu, path + ("per_unit", i), required=("count", "each", "says")) or {}
-            count = r.string(pn.get("count"), path + ("per_unit", i, "count"))
-            spec = field_type(count)
-            if spec is None:
-                r.fail(path + ("per_unit", i, "count"), f"unknown field '{count}' for this fact{suggest(count, field_type.known())}")
-            elif spec.type != "count":
-                r.fail(path + ("per_unit", i, "count"), f"a per-unit sum needs a count field; {count} is {spec.type}")
-            per_unit.append(PerUnit(count, r.money(pn.get("each"), path + ("per_unit", i, "each")), r.string(pn.get("says"), path + ("per_unit", i, "says"))))
-        steps = None
-        if "steps" in node:
-            sn = r.mapping(node["steps"], path + ("steps",), required=("of", "size", "each", "says")) or {}
-            of = r.string(sn.get("of"), path + ("steps", "of"))
-            if field_type(of) is None:
-                r.fail(path + ("steps", "of"), f"unknown field '{of}' for this fact{suggest(of, field_type.known())}")
-            steps = Steps(of, r.money(sn.get("size"), path + ("steps", "size")), r.money(sn.get("each"), path + ("steps", "each")), r.string(sn.get("says"), path + ("steps", "says")))
-            if steps.size <= 0:
-                r.fail(path + ("steps", "size"), "a step size must be above zero")
-        floor = None
-        if "floor" in node:
-            fn = r.mapping(node["floor"], path + ("floor",), required=("value", "says"), optional=("applies",)) or {}
-            applies = r.switchable(
-                fn.get("applies", "always"), path + ("floor", "applies"),
-                lambda v, p: r.choice(v, p, FLOOR_APPLIES, "floor rule"), readings,
-            )
-            floor = Floor(r.money(fn.get("value"), path + ("floor", "value")), r.string(fn.get("says"), path + ("floor", "says")), applies)
-        cap = self.sum_node(r, node["cap"], path + ("cap",)) if "cap" in node else None
+        kind = r.choice(node.get("kind"), path + ("kind",), tuple(AmountKind), "amount kind")
+
+        def text(key: str) -> Text | None:
+            return r.text(node[key], path + (key,)) if key in node else None
+
+        def money(key: str, is_money: bool = True) -> Sum | None:
+            return self.sum_node(r, node[key], path + (key,), money=is_money) if key in node else None
+
+        fixed = money("fixed")
+        rate, rate_high = self.rates(r, node, path, kind)
         amount = Amount(
-            kind=kind, fixed=fixed, rate=rate, rate_high=rate_high, base=base, per_unit=tuple(per_unit), steps=steps,
-            floor=floor, cap=cap,
-            route=r.text(node["route"], path + ("route",)) if "route" in node else None,
-            benefit=r.text(node["benefit"], path + ("benefit",)) if "benefit" in node else None,
-            fee_cap=self.sum_node(r, node["fee_cap"], path + ("fee_cap",)) if "fee_cap" in node else None,
-            share=self.sum_node(r, node["share"], path + ("share",), money=False) if "share" in node else None,
-            also=r.text(node["also"], path + ("also",)) if "also" in node else None,
+            kind=kind, fixed=fixed, rate=rate, rate_high=rate_high, base=self.base(r, node, path, field_type),
+            per_unit=self.per_unit(r, node, path, field_type), steps=self.steps(r, node, path, field_type),
+            floor=self.floor(r, node, path, readings), cap=money("cap"),
+            route=text("route"), benefit=text("benefit"), fee_cap=money("fee_cap"), share=money("share", False), also=text("also"),
         )
         self.check_amount_shape(r, amount, path)
         return amount
 
-    def check_amount_shape(self, r: Reader, a: Amount, path: tuple) -> None:
+    def rates(self, r: Reader, node: dict, path: tuple, kind: str) -> tuple[Sum | None, Sum | None]:
+        """The rate (a range: its low and high ends, with one ``says``)."""
+        if "rate" not in node:
+            return None, None
+        if kind != AmountKind.RANGE:
+            return self.sum_node(r, node["rate"], path + ("rate",), money=False), None
+        rn = r.mapping(node["rate"], path + ("rate",), required=("low", "high", "says")) or {}
+        says = r.string(rn.get("says"), path + ("rate", "says"))
+        low = Sum(r.decimal(rn.get("low"), path + ("rate", "low")), says)
+        high = Sum(r.decimal(rn.get("high"), path + ("rate", "high")), says)
+        if low.value > high.value:
+            r.fail(path + ("rate",), f"low rate {low.value} is above high rate {high.value}")
+        return low, high
+
+    @staticmethod
+    def base(r: Reader, node: dict, path: tuple, field_type: _FieldLookup) -> str | None:
+        if "base" not in node:
+            return None
+        base = r.string(node["base"], path + ("base",))
+        spec = field_type(base)
+        if spec is None:
+            r.fail(path + ("base",), f"unknown field '{base}' for this fact{suggest(base, field_type.known())}")
+        elif spec.type != "money":
+            r.fail(path + ("base",), f"the base of a rate must be a money field; {base} is {spec.type}")
+        return base
+
+    @staticmethod
+    def per_unit(r: Reader, node: dict, path: tuple, field_type: _FieldLookup) -> tuple[PerUnit, ...]:
+        out = []
+        for i, pu in enumerate(r.sequence(node.get("per_unit", []), path + ("per_unit",))):
+            at = path + ("per_unit", i)
+            pn = r.mapping(pu, at, required=("count", "each", "says")) or {}
+            count = r.string(pn.get("count"), at + ("count",))
+            spec = field_type(count)
+            if spec is None:
+                r.fail(at + ("count",), f"unknown field '{count}' for this fact{suggest(count, field_type.known())}")
+            elif spec.type != "count":
+                r.fail(at + ("count",), f"a per-unit sum needs a count field; {count} is {spec.type}")
+            out.append(PerUnit(count, r.money(pn.get("each"), at + ("each",)), r.string(pn.get("says"), at + ("says",))))
+        return tuple(out)
+
+    @staticmethod
+    def steps(r: Reader, node: dict, path: tuple, field_type: _FieldLookup) -> Steps | None:
+        if "steps" not in node:
+            return None
+        at = path + ("steps",)
+        sn = r.mapping(node["steps"], at, required=("of", "size", "each", "says")) or {}
+        of = r.string(sn.get("of"), at + ("of",))
+        if field_type(of) is None:
+            r.fail(at + ("of",), f"unknown field '{of}' for this fact{suggest(of, field_type.known())}")
+        steps = Steps(of, r.money(sn.get("size"), at + ("size",)), r.money(sn.get("each"), at + ("each",)), r.string(sn.get("says"), at + ("says",)))
+        if steps.size <= 0:
+            r.fail(at + ("size",), "a step size must be above zero")
+        return steps
+
+    @staticmethod
+    def floor(r: Reader, node: dict, path: tuple, readings) -> Floor | None:
+        if "floor" not in node:
+            return None
+        at = path + ("floor",)
+        fn = r.mapping(node["floor"], at, required=("value", "says"), optional=("applies",)) or {}
+        applies = r.switchable(fn.get("applies", "always"), at + ("applies",), lambda v, p: r.choice(v, p, FLOOR_APPLIES, "floor rule"), readings)
+        return Floor(r.money(fn.get("value"), at + ("value",)), r.string(fn.get("says"), at + ("says",)), applies)
+
+    @staticmethod
+    def check_amount_shape(r: Reader, a: Amount, path: tuple) -> None:
         formulas = [name for name, present in (("fixed", a.fixed), ("rate", a.rate), ("per_unit", a.per_unit), ("steps", a.steps)) if present]
-        if a.kind in ("ceiling", "exact"):
-            if len(formulas) != 1:
-                r.fail(path, f"a {a.kind} amount needs exactly one of fixed, rate (with base), per_unit, steps; found {', '.join(formulas) or 'none'}")
-        if a.kind == "range" and (a.rate_high is None or a.base is None):
-            r.fail(path, "a range amount needs rate {low, high, says} and a base")
-        if a.rate is not None and a.base is None:
-            r.fail(path + ("rate",), "a rate needs a base field")
-        if a.kind == "none" and a.benefit is None:
-            r.fail(path, "a 'none' amount must name the benefit (benefit: {zh, en})")
-        if a.kind == "discretionary" and a.route is None:
-            r.fail(path, "a discretionary amount must name its route (route: {zh, en})")
-        if a.kind in ("none", "discretionary") and formulas:
-            r.fail(path, f"a {a.kind} amount has no formula; found {', '.join(formulas)}")
-        if a.floor is not None and a.kind != "range":
-            r.fail(path + ("floor",), "only a range amount has a floor")
-        if a.kind not in ("none",) and (a.fee_cap or a.share):
-            r.fail(path, "fee_cap and share describe non-cash benefits (kind: none)")
+        for at, message in _formula_problems(a, formulas) + _benefit_problems(a, formulas):
+            r.fail(path + at, message)
 
     # -- measure files
     def measures(self, vocabulary: Vocabulary, readings) -> tuple[list[Measure], dict[str, Item]]:
@@ -532,7 +568,7 @@ class _Load:
             r = self.read(fname)
             if r is None:
                 continue
-            number_in_name = int(MEASURE_FILE.match(fname).group(1))
+            number_in_name = int(fname[1:3])  # the files were chosen by MEASURE_FILE: mNN.yaml
             top = r.mapping(r.yf.data, (), required=("measure", "label", "title", "items")) or {}
             number = r.integer(top.get("measure"), ("measure",), 1, 99)
             if number and number != number_in_name:
@@ -565,28 +601,15 @@ class _Load:
         )
         if node is None:
             return None
-        iid = r.string(node.get("id"), path + ("id",))
-        m = ITEM_ID.match(iid or "")
-        if iid and not m:
-            r.fail(path + ("id",), f"an item ID looks like m01.equipment; found '{iid}'")
-        elif m and int(m.group(1)) != number:
-            r.fail(path + ("id",), f"item '{iid}' is in measure {number}; its ID must start with m{number:02d}.")
+        iid = self.item_id(r, node, path, number)
         fact = r.choice(node.get("fact"), path + ("fact",), [n for n, t in vocabulary.fact_types.items() if t.role == "item"], "fact type")
         field_type = _FieldLookup(vocabulary, fact)
-        kinds = (vocabulary.applicant.get("kind").values or {}) if vocabulary.applicant.get("kind") else {}
+        kind_spec = vocabulary.applicant.get("kind")
+        kinds = (kind_spec.values or {}) if kind_spec is not None else {}
         applicants = tuple(r.choice(k, path + ("applicants", i), kinds, "applicant kind") for i, k in enumerate(r.sequence(node.get("applicants"), path + ("applicants",))))
         if not applicants:
             r.fail(path + ("applicants",), "an item is for at least one kind of applicant")
-        select: dict[str, tuple] = {}
-        for fname_sel, values in r.table(node.get("select", {}), path + ("select",)).items():
-            spec = field_type(fname_sel)
-            if spec is None:
-                r.fail(path + ("select", fname_sel), f"unknown field '{fname_sel}' for {fact}{suggest(fname_sel, field_type.known())}")
-                continue
-            if spec.type not in ("enum", "integer", "bool"):
-                r.fail(path + ("select", fname_sel), f"select works on enum, integer and bool fields; {fname_sel} is {spec.type}")
-            listed = values if isinstance(values, list) else [values]
-            select[fname_sel] = tuple(self.typed(r, v, path + ("select", fname_sel), spec) for v in listed)
+        select = self.select(r, node, path, fact, field_type)
         conditions = self.condition(r, node.get("conditions", []), path + ("conditions",), field_type, readings)
         declared = tuple(r.sequence(node.get("readings", []), path + ("readings",)))
         for i, rid in enumerate(declared):
@@ -606,10 +629,35 @@ class _Load:
             amount=self.amount(r, node.get("amount"), path + ("amount",), field_type, readings),
             readings=declared,
             repeat=r.switchable(node.get("repeat", "once"), path + ("repeat",), lambda v, q: r.choice(v, q, REPEATS, "repeat rule"), readings),
-            payer=r.choice(node.get("payer", "taicang"), path + ("payer",), PAYERS, "payer"),
+            payer=r.choice(node.get("payer", self.default_payer), path + ("payer",), self.payer_ids, "payer"),
             order=order,
             file=fname,
         )
+
+    @staticmethod
+    def item_id(r: Reader, node: dict, path: tuple, number: int) -> str:
+        """The item's ID, shaped ``mNN.name`` with the number of its measure."""
+        iid = r.string(node.get("id"), path + ("id",))
+        m = ITEM_ID.match(iid or "")
+        if iid and not m:
+            r.fail(path + ("id",), f"an item ID looks like m01.equipment; found '{iid}'")
+        elif m and int(m.group(1)) != number:
+            r.fail(path + ("id",), f"item '{iid}' is in measure {number}; its ID must start with m{number:02d}.")
+        return iid
+
+    def select(self, r: Reader, node: dict, path: tuple, fact: str, field_type: _FieldLookup) -> dict[str, tuple]:
+        """The selector values that narrow the item's facts (award, level …)."""
+        select: dict[str, tuple] = {}
+        for name, values in r.table(node.get("select", {}), path + ("select",)).items():
+            spec = field_type(name)
+            if spec is None:
+                r.fail(path + ("select", name), f"unknown field '{name}' for {fact}{suggest(name, field_type.known())}")
+                continue
+            if spec.type not in ("enum", "integer", "bool"):
+                r.fail(path + ("select", name), f"select works on enum, integer and bool fields; {name} is {spec.type}")
+            listed = values if isinstance(values, list) else [values]
+            select[name] = tuple(self.typed(r, v, path + ("select", name), spec) for v in listed)
+        return select
 
     # -- general.yaml
     def provisions(self, vocabulary: Vocabulary, readings, items=None) -> dict[str, Provision]:
@@ -618,52 +666,59 @@ class _Load:
             return {}
         top = r.mapping(r.yf.data, (), required=("provisions",)) or {}
         out: dict[str, Provision] = {}
-        extra = {
-            "eligibility": ("conditions",),
-            "case_by_case": ("scope", "fact"),
-            "period": ("from", "to"),
-            "highest_wins": ("prior_awards", "fact"),
-            "authority": ("authority",),
-        }
-        # the fields the engine reads from the context facts these provisions name
-        context_fields = {"case_by_case": ("items",), "highest_wins": ("source", "item", "year", "amount", "smart_digital")}
         for i, raw in enumerate(r.sequence(top.get("provisions"), ("provisions",))):
             p = ("provisions", i)
             kind = raw.get("kind") if isinstance(raw, dict) else None
-            node = r.mapping(raw, p, required=("id", "kind", "title", "quote") + extra.get(kind, ()),
-                             optional=("covers",) if kind == "eligibility" else ()) or {}
-            kind = r.choice(node.get("kind"), p + ("kind",), PROVISION_KINDS, "provision kind")
+            node = r.mapping(raw, p, required=("id", "kind", "title", "quote") + PROVISION_KEYS.get(str(kind), ()),
+                             optional=("covers",) if kind == ProvisionKind.ELIGIBILITY else ()) or {}
+            kind = r.choice(node.get("kind"), p + ("kind",), tuple(ProvisionKind), "provision kind")
             pid = r.string(node.get("id"), p + ("id",))
             if pid in out:
                 r.fail(p + ("id",), f"duplicate provision ID '{pid}'")
             params: dict[str, Any] = {}
+            if kind in CONTEXT_FIELDS:
+                params.update(self.context_fact(r, node, p, kind, vocabulary))
             conditions = None
-            if kind in context_fields:
-                fact = r.choice(node.get("fact"), p + ("fact",), [n for n, t in vocabulary.fact_types.items() if t.role == "context"], "context fact type")
-                if fact:
-                    params["fact"] = fact
-                    present = vocabulary.fact_types[fact].fields
-                    for needed in context_fields[kind]:
-                        if needed not in present:
-                            r.fail(p + ("fact",), f"fact type {fact} lacks the field '{needed}' that {kind} reads")
-            if kind == "eligibility":
+            if kind == ProvisionKind.ELIGIBILITY:
                 conditions = self.condition(r, node.get("conditions", []), p + ("conditions",), _FieldLookup(vocabulary, None), readings)
                 if "covers" in node:
                     params["covers"] = r.switchable(node["covers"], p + ("covers",), lambda v, q: self.covers(r, v, q, vocabulary, readings, items), readings)
-            elif kind == "case_by_case":
-                params["scope"] = r.switchable(node.get("scope"), p + ("scope",), lambda v, q: r.choice(v, q, ("subject", "applicant"), "G2 scope"), readings)
-            elif kind == "period":
-                params["from"] = r.date(node.get("from"), p + ("from",))
-                params["to"] = r.date(node.get("to"), p + ("to",))
-            elif kind == "highest_wins":
-                params["prior_awards"] = r.switchable(node.get("prior_awards"), p + ("prior_awards",), lambda v, q: r.choice(v, q, ("top_up", "exclusive"), "rule for prior awards"), readings)
-            elif kind == "authority":
-                params["authority"] = r.text(node.get("authority"), p + ("authority",))
+            else:
+                params.update(self.provision_params(r, node, p, kind, readings))
             out[pid] = Provision(pid, kind, r.text(node.get("title"), p + ("title",)), r.string(node.get("quote"), p + ("quote",)), conditions, params)
-        for needed in ("eligibility", "period"):
+        for needed in (ProvisionKind.ELIGIBILITY, ProvisionKind.PERIOD):
             if not any(pr.kind == needed for pr in out.values()):
                 r.fail(("provisions",), f"no provision of kind '{needed}' (the engine needs one)")
         return out
+
+    @staticmethod
+    def context_fact(r: Reader, node: dict, p: tuple, kind: str, vocabulary: Vocabulary) -> dict[str, Any]:
+        """The context fact type a provision reads, with the fields the engine reads of it."""
+        fact = r.choice(node.get("fact"), p + ("fact",), [n for n, t in vocabulary.fact_types.items() if t.role == "context"], "context fact type")
+        if not fact:
+            return {}
+        present = vocabulary.fact_types[fact].fields
+        for needed in CONTEXT_FIELDS[kind]:
+            if needed not in present:
+                r.fail(p + ("fact",), f"fact type {fact} lacks the field '{needed}' that {kind} reads")
+        source = present.get("source")
+        if kind == ProvisionKind.HIGHEST_WINS and source is not None and source.values is not None and OWN_SOURCE not in source.values:
+            r.fail(p + ("fact",), f"the 'source' field of {fact} needs the value '{OWN_SOURCE}' (an award of this same policy)")
+        return {"fact": fact}
+
+    @staticmethod
+    def provision_params(r: Reader, node: dict, p: tuple, kind: str, readings) -> dict[str, Any]:
+        """The parameters of a provision other than eligibility, by kind."""
+        if kind == ProvisionKind.CASE_BY_CASE:
+            return {"scope": r.switchable(node.get("scope"), p + ("scope",), lambda v, q: r.choice(v, q, ("subject", "applicant"), "G2 scope"), readings)}
+        if kind == ProvisionKind.PERIOD:
+            return {"from": r.date(node.get("from"), p + ("from",)), "to": r.date(node.get("to"), p + ("to",))}
+        if kind == ProvisionKind.HIGHEST_WINS:
+            return {"prior_awards": r.switchable(node.get("prior_awards"), p + ("prior_awards",),
+                                                 lambda v, q: r.choice(v, q, ("top_up", "exclusive"), "rule for prior awards"), readings)}
+        if kind == ProvisionKind.AUTHORITY:
+            return {"authority": r.text(node.get("authority"), p + ("authority",))}
+        return {}
 
     def covers(self, r: Reader, raw: Any, path: tuple, vocabulary: Vocabulary, readings, items) -> tuple[Cover, ...]:
         """Applicants a measure names beyond the eligibility provision: [{items, quote, conditions}]."""
@@ -680,13 +735,16 @@ class _Load:
         return tuple(out)
 
     # -- relations.yaml
-    def relations(self, items: dict[str, Item], readings) -> dict[str, Relation]:
+    def relations(self, items: dict[str, Item], readings, prior: FactType | None = None) -> dict[str, Relation]:
+        """``prior``: the context fact type of awards already granted (the highest_wins
+        provision's ``fact``), whose fields ``declared_sources`` and ``declared_flag`` name."""
         r = self.read("relations.yaml")
         if r is None:
             return {}
         top = r.mapping(r.yf.data, (), required=("relations",)) or {}
         out: dict[str, Relation] = {}
-        extra = {"exclusive": ("projects",), "group_cap": ("cap",), "excluded_by_other_reward": ("other_rewards",), "requires": ("requires",)}
+        extra: dict[str, tuple[str, ...]] = {RelationKind.EXCLUSIVE: ("projects",), RelationKind.GROUP_CAP: ("cap",),
+                                             RelationKind.EXCLUDED_BY_OTHER_REWARD: ("other_rewards",), RelationKind.REQUIRES: ("requires",)}
 
         def item_list(v: Any, q: tuple) -> tuple:
             ids = r.sequence(v, q, "a list of item IDs")
@@ -698,39 +756,64 @@ class _Load:
         for i, raw in enumerate(r.sequence(top.get("relations"), ("relations",))):
             p = ("relations", i)
             kind = raw.get("kind") if isinstance(raw, dict) else None
-            node = r.mapping(raw, p, required=("id", "kind", "title", "members", "scope", "quote") + extra.get(kind, ()),
-                             optional=("rationale", "cites") + (("payer",) if kind == "group_cap" else ())
-                             + (("declared_sources",) if kind == "excluded_by_other_reward" else ())) or {}
-            kind = r.choice(node.get("kind"), p + ("kind",), RELATION_KINDS, "relation kind")
+            node = r.mapping(raw, p, required=("id", "kind", "title", "members", "scope", "quote") + extra.get(str(kind), ()),
+                             optional=("rationale", "cites") + (("payer",) if kind == RelationKind.GROUP_CAP else ())
+                             + (("declared_sources", "declared_flag", "other_label") if kind == RelationKind.EXCLUDED_BY_OTHER_REWARD else ())) or {}
+            kind = r.choice(node.get("kind"), p + ("kind",), tuple(RelationKind), "relation kind")
             rid = r.string(node.get("id"), p + ("id",))
             if rid in out:
                 r.fail(p + ("id",), f"duplicate relation ID '{rid}'")
             members = r.switchable(node.get("members"), p + ("members",), item_list, readings)
-            params: dict[str, Any] = {}
-            if kind == "exclusive":
-                params["projects"] = r.switchable(node.get("projects"), p + ("projects",), lambda v, q: r.choice(v, q, ("all", "largest"), "project rule"), readings)
-            elif kind == "group_cap":
-                params["cap"] = r.money(node.get("cap"), p + ("cap",))
-            elif kind == "excluded_by_other_reward":
-                def sources(v: Any, q: tuple) -> tuple:
-                    return tuple(r.choice(s, q + (j,), OTHER_REWARD_SOURCES, "kind of other reward") for j, s in enumerate(r.sequence(v, q)))
-                params["other_rewards"] = r.switchable(node.get("other_rewards"), p + ("other_rewards",), sources, readings)
-                # which sources of a declared award (prior_award.source) count as "declared"
-                params["declared_sources"] = tuple(r.string(s, p + ("declared_sources", j))
-                                                   for j, s in enumerate(r.sequence(node.get("declared_sources", []), p + ("declared_sources",))))
-            elif kind == "requires":
-                target = node.get("requires")
-                if target not in items:
-                    r.fail(p + ("requires",), f"unknown item {_show(target)}{suggest(target, items)}")
-                params["requires"] = target
+            params = self.relation_params(r, node, p, kind, items, readings, prior)
             out[rid] = Relation(
                 id=rid, kind=kind, title=r.text(node.get("title"), p + ("title",)), members=members,
                 scope=r.choice(node.get("scope"), p + ("scope",), RELATION_SCOPES, "relation scope"),
                 quote=r.string(node.get("quote"), p + ("quote",)), params=params,
                 rationale=r.text(node["rationale"], p + ("rationale",)) if "rationale" in node else None,
-                payer=r.choice(node.get("payer", "taicang"), p + ("payer",), PAYERS, "payer") if kind == "group_cap" else None,
+                payer=r.choice(node.get("payer", self.default_payer), p + ("payer",), self.payer_ids, "payer") if kind == RelationKind.GROUP_CAP else None,
                 cites=self.citations(r, node.get("cites", []), p + ("cites",)),
             )
+        return out
+
+    def relation_params(self, r: Reader, node: dict, p: tuple, kind: str, items: dict[str, Item], readings, prior: FactType | None) -> dict[str, Any]:
+        """The parameters of a relation, by kind."""
+        if kind == RelationKind.EXCLUSIVE:
+            return {"projects": r.switchable(node.get("projects"), p + ("projects",), lambda v, q: r.choice(v, q, ("all", "largest"), "project rule"), readings)}
+        if kind == RelationKind.GROUP_CAP:
+            return {"cap": r.money(node.get("cap"), p + ("cap",))}
+        if kind == RelationKind.EXCLUDED_BY_OTHER_REWARD:
+            def sources(v: Any, q: tuple) -> tuple:
+                return tuple(r.choice(s, q + (j,), OTHER_REWARD_SOURCES, "kind of other reward") for j, s in enumerate(r.sequence(v, q)))
+            params = {"other_rewards": r.switchable(node.get("other_rewards"), p + ("other_rewards",), sources, readings)}
+            params.update(self.declared(r, node, p, prior))
+            if "other_label" in node:  # the other reward in words (the relation graph's node)
+                params["other_label"] = r.text(node["other_label"], p + ("other_label",))
+            return params
+        if kind == RelationKind.REQUIRES:
+            target = node.get("requires")
+            if target not in items:
+                r.fail(p + ("requires",), f"unknown item {_show(target)}{suggest(str(target), items)}")
+            return {"requires": target}
+        return {}
+
+    @staticmethod
+    def declared(r: Reader, node: dict, p: tuple, prior: FactType | None) -> dict[str, Any]:
+        """Which declared awards count as another reward: ``declared_sources`` (values of the
+        prior-award fact's ``source``) and ``declared_flag`` (a bool field of it that must be true)."""
+        sources_spec = prior.fields.get("source") if prior is not None else None
+        allowed = tuple(sources_spec.values) if sources_spec is not None and sources_spec.values else None
+        out: dict[str, Any] = {"declared_sources": tuple(
+            r.choice(s, p + ("declared_sources", j), allowed, "source of a declared award") if allowed else r.string(s, p + ("declared_sources", j))
+            for j, s in enumerate(r.sequence(node.get("declared_sources", []), p + ("declared_sources",))))}
+        if "declared_flag" in node:
+            flag = r.string(node["declared_flag"], p + ("declared_flag",))
+            spec = prior.fields.get(flag) if prior is not None else None
+            if prior is None:
+                r.fail(p + ("declared_flag",), "a declared_flag needs a highest_wins provision naming the fact type of awards already granted")
+            elif spec is None or spec.type != "bool":
+                bools = [n for n, f in prior.fields.items() if f.type == "bool"]
+                r.fail(p + ("declared_flag",), f"'{flag}' is not a bool field of {prior.name}; its bool fields: {', '.join(bools) or 'none'}{suggest(flag, bools)}")
+            out["declared_flag"] = flag
         return out
 
     # -- targets.yaml, glossary.yaml, inventory.yaml
@@ -800,13 +883,57 @@ class _Load:
             ids.append(iid)
         return tuple(ids)
 
-    def cross_references(self, items: dict[str, Item], relations: dict[str, Relation], readings: dict[str, Reading]) -> None:
+    def cross_references(self, items: dict[str, Item], readings: dict[str, Reading]) -> None:
         for rid, (r, p) in self.reading_paths.items():
             affects = readings[rid].affects
             if affects != "all":
                 for j, iid in enumerate(affects):
                     if iid not in items:
                         r.fail(p + ("affects", j), f"unknown item '{iid}'{suggest(iid, items)}")
+
+
+def _check_derived(r: Reader, p: tuple, fields: dict[str, FieldSpec], derived: dict[str, FieldSpec]) -> None:
+    """Every field a derived field's expression reads exists."""
+    known = set(fields) | set(derived)
+    for dname, spec in derived.items():
+        for used in expressions.fields_of(spec.expr):
+            if used not in known:
+                r.fail(p + ("derived", dname, "expr"), f"unknown field '{used}' in the expression{suggest(used, known)}")
+
+
+def _check_required_when(r: Reader, p: tuple, fields: dict[str, FieldSpec]) -> None:
+    """``required_when`` names fields of the same fact and values they can take."""
+    for fname, spec in fields.items():
+        for cond_field, cond_value in (spec.required_when or {}).items():
+            at = p + ("fields", fname, "required_when", cond_field)
+            if cond_field not in fields:
+                r.fail(at, f"unknown field '{cond_field}'{suggest(cond_field, fields)}")
+            elif fields[cond_field].values is not None and cond_value not in (fields[cond_field].values or {}):
+                r.fail(at, f"'{cond_value}' is not a value of {cond_field}")
+
+
+def _formula_problems(a: Amount, formulas: list[str]) -> list[tuple[tuple, str]]:
+    """What a cash amount's formula lacks or has too much of."""
+    checks = [
+        (a.kind in (AmountKind.CEILING, AmountKind.EXACT) and len(formulas) != 1, (),
+         f"a {a.kind} amount needs exactly one of fixed, rate (with base), per_unit, steps; found {', '.join(formulas) or 'none'}"),
+        (a.kind == AmountKind.RANGE and (a.rate_high is None or a.base is None), (), "a range amount needs rate {low, high, says} and a base"),
+        (a.rate is not None and a.base is None, ("rate",), "a rate needs a base field"),
+    ]
+    return [(at, message) for bad, at, message in checks if bad]
+
+
+def _benefit_problems(a: Amount, formulas: list[str]) -> list[tuple[tuple, str]]:
+    """What a service or a discretionary route must say, and what only they have."""
+    no_cash = a.kind in (AmountKind.NONE, AmountKind.DISCRETIONARY)
+    checks = [
+        (a.kind == AmountKind.NONE and a.benefit is None, (), "a 'none' amount must name the benefit (benefit: {zh, en})"),
+        (a.kind == AmountKind.DISCRETIONARY and a.route is None, (), "a discretionary amount must name its route (route: {zh, en})"),
+        (no_cash and bool(formulas), (), f"a {a.kind} amount has no formula; found {', '.join(formulas)}"),
+        (a.floor is not None and a.kind != AmountKind.RANGE, ("floor",), "only a range amount has a floor"),
+        (a.kind != AmountKind.NONE and bool(a.fee_cap or a.share), (), "fee_cap and share describe non-cash benefits (kind: none)"),
+    ]
+    return [(at, message) for bad, at, message in checks if bad]
 
 
 class _FieldLookup:
@@ -849,11 +976,12 @@ def load_policy(folder: str | Path) -> Policy:
         raise KBError(load.problems)
     measures, items = load.measures(vocabulary, readings)
     provisions = load.provisions(vocabulary, readings, items)
-    relations = load.relations(items, readings)
+    g4 = next((pr for pr in provisions.values() if pr.kind == ProvisionKind.HIGHEST_WINS and "fact" in pr.params), None)
+    relations = load.relations(items, readings, vocabulary.fact_types[g4.params["fact"]] if g4 is not None else None)
     targets = load.targets()
     glossary = load.glossary(vocabulary)
     inventory = load.inventory()
-    load.cross_references(items, relations, readings)
+    load.cross_references(items, readings)
     if load.problems:
         raise KBError(load.problems)
     return Policy(
@@ -879,4 +1007,6 @@ def load_policy(folder: str | Path) -> Policy:
         inventory=inventory,
         version=content_hash(folder),
         path=str(folder),
+        payers=meta["payers"],
+        default_payer=meta["default_payer"],
     )

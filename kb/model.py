@@ -70,7 +70,6 @@ def switch_readings(value: Any) -> set[str]:
 # --- the fact vocabulary -------------------------------------------------------
 
 FIELD_TYPES = ("money", "count", "integer", "bool", "enum", "text", "date", "year", "item", "items")
-NUMERIC_TYPES = ("money", "count", "integer", "year")
 
 
 @dataclass(frozen=True)
@@ -161,8 +160,6 @@ ALWAYS = Always()
 
 # --- amounts -----------------------------------------------------------------------
 
-AMOUNT_KINDS = ("ceiling", "exact", "range", "none", "discretionary")
-
 
 @dataclass(frozen=True)
 class Sum:
@@ -232,6 +229,10 @@ class Amount:
 
 # --- items, relations, provisions, readings ------------------------------------------
 
+# The value of a context fact's ``source`` that means "granted under this same policy": the
+# context fact type a ``highest_wins`` provision names must offer it (the loader checks).
+OWN_SOURCE = "this_policy"
+
 
 @dataclass(frozen=True)
 class Item:
@@ -248,7 +249,7 @@ class Item:
     amount: Any  # Amount or Switch of Amounts
     readings: tuple[str, ...]
     repeat: Any = "once"  # "once" per subject, "yearly", or a Switch between them (I-12)
-    payer: str = "taicang"
+    payer: str = ""  # a payer of policy.yaml's ``payers`` (the loader fills in the default payer)
     order: int = 0  # position in the policy, for stable output and tie-breaks
     file: str = ""
 
@@ -387,6 +388,9 @@ class Policy:
     inventory: tuple[str, ...]
     version: str
     path: str
+    payers: Mapping[str, Text] = field(default_factory=dict)  # who pays, by id: {zh, en} names
+    default_payer: str = ""  # the payer of an item that names none
+
 
     def default_readings(self) -> dict[str, str]:
         return {rid: r.default for rid, r in self.readings.items()}

@@ -9,8 +9,9 @@ one run reports every problem of every file.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from policykb.errors import Problem, suggest
 from policykb.money import MoneyError, parse_decimal, parse_money
@@ -129,10 +130,11 @@ class Reader:
                 return None
             rid = node.get("reading")
             if readings is None:  # readings.yaml itself is broken: that problem is reported already
-                cases_raw = node.get("cases") if isinstance(node.get("cases"), dict) else {}
-                return Switch(str(rid), {str(k): parse(v, path + ("cases", k)) for k, v in cases_raw.items()})
+                known = node.get("cases")
+                cases_known = known if isinstance(known, dict) else {}
+                return Switch(str(rid), {str(k): parse(v, path + ("cases", k)) for k, v in cases_known.items()})
             reading = readings.get(rid) if isinstance(rid, str) else None
-            if reading is None:
+            if reading is None or not isinstance(rid, str):
                 self.fail(path + ("reading",), f"unknown reading {_show(rid)}; defined: {', '.join(readings)}{suggest(rid, readings)}")
                 return None
             cases_raw = node.get("cases")

@@ -47,17 +47,22 @@ def _walk(node: yaml.Node, path: PathKey, lines: dict, duplicates: list) -> None
 MAX_KB_DEPTH = 64
 
 
+def _line(event: yaml.Event) -> int | str:
+    """The line (from 1) an event starts on; the parser marks every event it emits."""
+    return event.start_mark.line + 1 if event.start_mark is not None else "?"
+
+
 def _shape_problem(text: str) -> str | None:
     """Aliases (which expand exponentially when walked) and nesting too deep to walk, found
     from the event stream before anything is built: a KB folder given with --kb is input too."""
     depth = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
-            return f"line {event.start_mark.line + 1}: a YAML alias (*{event.anchor}); aliases are not used in KB files — write the value out"
+            return f"line {_line(event)}: a YAML alias (*{event.anchor}); aliases are not used in KB files — write the value out"
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_KB_DEPTH:
-                return f"line {event.start_mark.line + 1}: nested more than {MAX_KB_DEPTH} levels deep"
+                return f"line {_line(event)}: nested more than {MAX_KB_DEPTH} levels deep"
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
     return None

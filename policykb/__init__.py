@@ -12,21 +12,50 @@ The public API (docs/api.md) is this page::
 """
 
 from policykb.api import KnowledgeBase, load
+from policykb.audit.findings import Finding
+from policykb.engine.application import Application
 from policykb.engine.decision import Decision
-from policykb.errors import EngineError, InputError, KBError, PolicyKBError, Problem, TooLargeError, UnknownItemError
+from policykb.engine.outcomes import Event, Outcome
+from policykb.errors import (
+    EngineError,
+    InputError,
+    KBError,
+    PolicyKBError,
+    Problem,
+    TooLargeError,
+    UnknownItemError,
+    UnsupportedPythonError,
+)
+from policykb.explain.why import Explanation
+from policykb.kb.model import Item, Policy
+from policykb.vocabulary import AmountKind, Effect, ProvisionKind, RelationKind, Status
 
 __version__ = "0.1.0"
 
+# docs/api.md lists exactly these (tests/test_api.py holds the two together)
 __all__ = [
+    "AmountKind",
+    "Application",
     "Decision",
+    "Effect",
     "EngineError",
+    "Event",
+    "Explanation",
+    "Finding",
     "InputError",
+    "Item",
     "KBError",
     "KnowledgeBase",
+    "Outcome",
+    "Policy",
     "PolicyKBError",
     "Problem",
+    "ProvisionKind",
+    "RelationKind",
+    "Status",
     "TooLargeError",
     "UnknownItemError",
+    "UnsupportedPythonError",
     "__version__",
     "load",
 ]

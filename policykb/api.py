@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
 
 from policykb.engine.application import parse_application
 from policykb.engine.documents import read_document
@@ -20,17 +23,24 @@ from policykb.errors import InputError, KBError, Problem, suggest
 from policykb.kb import check as kb_check
 from policykb.kb import graph as kb_graph
 from policykb.kb.loader import content_hash, load_policy, policy_dir, shipped_policies
-from policykb.kb.model import Policy
+from policykb.kb.model import Item, Policy
 from policykb.kb.schema import application_schema
 from policykb.money import exact
 
-_cache: dict[tuple[str, str], "KnowledgeBase"] = {}
+if TYPE_CHECKING:  # the engine, the audit and their rules load on first use, not on import
+    from policykb.audit.findings import Finding
+    from policykb.audit.records import Source
+    from policykb.engine.application import Application
+    from policykb.engine.decision import Decision
+    from policykb.engine.evaluate import Evaluator
+
+_cache: dict[tuple[str, str], KnowledgeBase] = {}
 _cache_lock = threading.Lock()
 
 
 def _after_fork_in_child() -> None:
     # locks another thread held at fork time would stay held in the child (issue 10 item 7)
-    global _cache_lock
+    global _cache_lock  # noqa: PLW0603 - the module's lock itself is what a fork leaves held
     _cache_lock = threading.Lock()
     for kb in _cache.values():
         kb._evaluator_lock = threading.Lock()
@@ -39,7 +49,7 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _load_checked(folder: Path, checked: str | None = None) -> "KnowledgeBase":
+def _load_checked(folder: Path, checked: str | None = None) -> KnowledgeBase:
     key = (str(folder.resolve()), content_hash(folder))
     with _cache_lock:
         cached = _cache.get(key)
@@ -47,26 +57,26 @@ def _load_checked(folder: Path, checked: str | None = None) -> "KnowledgeBase":
         return cached
     policy = load_policy(folder)
     # a worker process loads what its parent already checked (same content hash): once is enough
-    problems = [] if checked is not None and checked == policy.version else kb_check.check_policy(policy)
+    problems: list[Problem] = [] if checked is not None and checked == policy.version else kb_check.check_policy(policy)
     if problems:
         raise KBError(problems)
     with _cache_lock:
         return _cache.setdefault(key, KnowledgeBase(policy))
 
 
-def load(policy: str | None = None, *, path: str | Path | None = None) -> "KnowledgeBase":
+def load(policy: str | None = None, *, path: str | Path | None = None) -> KnowledgeBase:
     """Load a policy shipped with policykb (default: taicang-2021-3) or a KB folder."""
     with exact():
         return _load(policy, path)
 
 
-def load_checked_by_parent(path: str | Path, version: str) -> "KnowledgeBase":
+def load_checked_by_parent(path: str | Path, version: str) -> KnowledgeBase:
     """For worker processes: load a KB folder the parent process checked as ``version``."""
     with exact():
         return _load_checked(policy_dir(None, path), checked=version)
 
 
-def _load(policy: str | None, path: str | Path | None) -> "KnowledgeBase":
+def _load(policy: str | None, path: str | Path | None) -> KnowledgeBase:
     folder = policy_dir(policy, path)
     if not (folder / "policy.yaml").is_file():
         if path is None:
@@ -78,13 +88,13 @@ def _load(policy: str | None, path: str | Path | None) -> "KnowledgeBase":
 class KnowledgeBase:
     """One policy's rules, ready to evaluate applications, explain and audit."""
 
-    def __init__(self, policy: Policy):
+    def __init__(self, policy: Policy) -> None:
         self.policy = policy
-        self._evaluator = None
+        self._evaluator: Evaluator | None = None
         self._evaluator_lock = threading.Lock()
 
     @property
-    def evaluator(self):
+    def evaluator(self) -> Evaluator:
         """The evaluation pipeline (created on first use: it compiles and registers rules)."""
         if self._evaluator is None:
             with self._evaluator_lock:
@@ -96,7 +106,7 @@ class KnowledgeBase:
                     self._evaluator = Evaluator(self.policy)
         return self._evaluator
 
-    def evaluate(self, application: Any, readings: Mapping[str, str] | None = None, *, source: str = ""):
+    def evaluate(self, application: Any, readings: Mapping[str, str] | None = None, *, source: str = "") -> Decision:
         """Evaluate one application (a mapping, or a path to a JSON/YAML file).
 
         ``readings`` switches readings of ambiguous sentences, e.g. ``{"I-06": "per_station"}``;
@@ -108,7 +118,8 @@ class KnowledgeBase:
         with exact():
             return self.evaluator.evaluate(application, self.readings_with(readings), source=source)
 
-    def evaluate_many(self, applications, readings: Mapping[str, str] | None = None, *, workers: int = 1) -> list[dict]:
+    def evaluate_many(self, applications: Iterable[Any], readings: Mapping[str, str] | None = None, *,
+                      workers: int = 1) -> list[dict[str, Any]]:
         """Evaluate a batch in ``workers`` processes; results in input order.
 
         Each result is the decision JSON object (``Decision.to_dict()``), or for an
@@ -119,7 +130,8 @@ class KnowledgeBase:
 
         return evaluate_many(self, applications, readings, workers)
 
-    def audit(self, records, readings: Mapping[str, str] | None = None, *, awards: str | Path | None = None):
+    def audit(self, records: str | Path | Iterable[Mapping[str, Any]], readings: Mapping[str, str] | None = None, *,
+              awards: str | Path | None = None) -> Iterator[Finding]:
         """Hold granted awards against the rules; returns an iterator of ``Finding`` objects (docs/audit.md).
 
         ``records`` is a path (``str`` or ``Path``) to a file read exactly as ``policykb
@@ -134,8 +146,9 @@ class KnowledgeBase:
         from policykb.audit.records import open_input, records_source
         from policykb.audit.run import audit_groups
 
+        source: Source
         if isinstance(records, (str, Path)):
-            source = open_input(records, awards)
+            source = open_input(str(records), None if awards is None else str(awards))
         elif awards is not None:
             raise TypeError("kb.audit: awards= goes with a path to the applications' JSON Lines, not with records in memory")
         elif isinstance(records, (bytes, bytearray, Mapping)) or not hasattr(records, "__iter__"):
@@ -145,15 +158,15 @@ class KnowledgeBase:
                 + (" (a single record: wrap it in a list)" if isinstance(records, Mapping) else ""))
         else:
             source = records_source(records)
-        readings = self.readings_with(readings)
+        chosen = self.readings_with(readings)
 
-        def findings():
+        def findings() -> Iterator[Finding]:
             with exact():
-                yield from audit_groups(self, source, readings, progress=False)
+                yield from audit_groups(self, source, chosen, progress=False)
 
         return findings()
 
-    def parse(self, application: Any, *, source: str = ""):
+    def parse(self, application: Any, *, source: str = "") -> Application:
         """Validate and coerce an application without evaluating it."""
         if isinstance(application, (str, Path)):
             source = source or str(application)
@@ -166,10 +179,12 @@ class KnowledgeBase:
         return self.policy.version
 
     @property
-    def items(self):
+    def items(self) -> Mapping[str, Item]:
+        """The policy's benefit items by ID (``m01.equipment``, …)."""
         return self.policy.items
 
     def default_readings(self) -> dict[str, str]:
+        """Each reading's default option, by reading ID."""
         return self.policy.default_readings()
 
     def readings_with(self, overrides: Mapping[str, str] | None) -> dict[str, str]:
@@ -177,7 +192,7 @@ class KnowledgeBase:
         readings = self.policy.default_readings()
         if overrides is not None and not isinstance(overrides, Mapping):
             raise InputError(f"readings: expected a mapping of reading IDs to options, like {{'I-06': 'per_station'}}; found {type(overrides).__name__}")
-        problems = []
+        problems: list[Problem] = []
         for rid, option in (overrides or {}).items():
             reading = self.policy.readings.get(rid)
             if reading is None:
@@ -194,7 +209,7 @@ class KnowledgeBase:
         """The JSON Schema (draft-07) an application must satisfy."""
         return application_schema(self.policy)
 
-    def graph(self, readings: Mapping[str, str] | None = None):
+    def graph(self, readings: Mapping[str, str] | None = None) -> nx.MultiDiGraph:
         """The relation graph (networkx MultiDiGraph); restricted to ``readings`` if given."""
         return kb_graph.build_graph(self.policy, readings)
 

@@ -40,6 +40,7 @@ import threading
 import time
 from array import array
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -113,7 +114,10 @@ class _PeakRss:
 
 def run(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, readings=None) -> dict:
     readings = kb.readings_with(readings)
-    documents = lambda: Generator(kb.policy, seed).applications(applications)  # regenerated, never all held
+
+    def documents() -> Iterator[dict]:  # regenerated, never all held
+        return Generator(kb.policy, seed).applications(applications)
+
     evaluator = kb.evaluator
     prepared = evaluator.prepare(readings)
     for doc in Generator(kb.policy, seed + 1).applications(50):  # warm up

@@ -10,6 +10,7 @@ so a failed run leaves nothing half-written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -94,10 +95,8 @@ def _umask() -> int:
 
 
 def _unlink(path: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass
 
 
 def _kb(args):
@@ -149,6 +148,7 @@ def cmd_kb_check(args) -> int:
         lines.append(m.say("check_problems", lang, count=len(problems), folder=folder))
         write_output("\n".join(lines) + "\n", args.output)
         return 1
+    assert policy is not None  # no problems: the policy loaded
     summary = m.say("check_clean", lang, policy=policy.id, document=policy.document_number, items=len(policy.items),
                     measures=len(policy.measures), relations=len(policy.relations), provisions=len(policy.provisions),
                     readings=len(policy.readings), targets=len(policy.targets), terms=len(policy.glossary))
@@ -204,11 +204,12 @@ def cmd_evaluate(args) -> int:
     if single:
         # one application: a bad one is bad input (exit 2), as for every other command
         given = parse_text(stdin, "<stdin>") if stdin is not None else args.file[0]
-        entry = reports.Entry(args.file[0], None, decision=kb.evaluate(given, readings, source="<stdin>" if stdin is not None else ""))
+        decision = kb.evaluate(given, readings, source="<stdin>" if stdin is not None else "")
+        entry = reports.Entry(args.file[0], None, decision=decision)
         if args.format == "dot":
-            write_output(entry.decision.to_dot(), args.output, kind="dot")
+            write_output(decision.to_dot(), args.output, kind="dot")
         elif args.format == "json":
-            write_output(entry.decision.to_json(include_trace=args.trace), args.output, kind="json")
+            write_output(decision.to_json(include_trace=args.trace), args.output, kind="json")
         else:
             write_with(args.output, lambda out: _write_decisions(out, kb, readings, [entry], args, batch=False))
         return 0
@@ -377,7 +378,7 @@ def _list_readings(kb, args) -> int:
         return 0
     m, lang = messages(), args.lang
     lines = []
-    for row, r in zip(rows, kb.policy.readings.values()):
+    for row, r in zip(rows, kb.policy.readings.values(), strict=True):
         lines.append(m.say("readings_entry", lang, reading=row["id"], question=r.question(lang)))
         lines.append(m.say("readings_quote", lang, quote=r.quote))
         for option, label in r.options.items():
@@ -651,10 +652,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # the reader went away (| head); nothing more to say
-        try:
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - standard output from here on, closed at exit
         return 0
     except Exception as exc:  # an unexpected failure is our bug: say so plainly
         if debug:

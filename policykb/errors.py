@@ -9,6 +9,7 @@ is always the human message; structured details sit in attributes.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -18,7 +19,7 @@ class PolicyKBError(Exception):
     exit_code = 1
     http_status = 500
 
-    def __init__(self, message: str):
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
@@ -40,7 +41,7 @@ class KBError(PolicyKBError):
     exit_code = 3
     http_status = 500
 
-    def __init__(self, problems: list[Problem] | Problem | str):
+    def __init__(self, problems: list[Problem] | Problem | str) -> None:
         if isinstance(problems, str):
             problems = [Problem("", problems)]
         elif isinstance(problems, Problem):
@@ -59,7 +60,7 @@ class InputError(PolicyKBError):
     exit_code = 2
     http_status = 400
 
-    def __init__(self, problems: list[Problem] | Problem | str, *, source: str = ""):
+    def __init__(self, problems: list[Problem] | Problem | str, *, source: str = "") -> None:
         if isinstance(problems, str):
             problems = [Problem("", problems)]
         elif isinstance(problems, Problem):
@@ -101,7 +102,7 @@ class UnsupportedPythonError(PolicyKBError, ImportError):
     http_status = 500
 
 
-def suggest(name: str, candidates) -> str:
+def suggest(name: object, candidates: Iterable[object]) -> str:
     """' (did you mean 'x'?)' for the nearest candidate, or '' when nothing is near."""
     if len(str(name)) > 100:  # nothing that long is a typo of an ID, and difflib's time grows with it
         return ""

@@ -8,9 +8,15 @@ Rounding happens once, on the final figure, half up to the fen (reading-rules §
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
+from typing import ParamSpec, TypeVar
 
 from policykb.numbers import NumberError, read_decimal, shown
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 FEN = Decimal("0.01")
 # Amounts are below 10^12 yuan (the schema's exact bound), so that fen fit the rules engine's integers.
@@ -21,15 +27,15 @@ ZERO = Decimal("0")
 EXACT = Context(prec=40, rounding=ROUND_HALF_UP, traps=[InvalidOperation, DivisionByZero, Overflow])
 
 
-def exact():
+def exact() -> AbstractContextManager[Context]:
     """A context manager running decimal arithmetic in ``EXACT``."""
     return localcontext(EXACT)
 
 
-def exactly(function):
+def exactly(function: Callable[P, R]) -> Callable[P, R]:
     """Run ``function`` with decimal arithmetic in ``EXACT`` (for methods that add amounts)."""
     @functools.wraps(function)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         with localcontext(EXACT):
             return function(*args, **kwargs)
 
@@ -40,7 +46,7 @@ class MoneyError(NumberError):
     """A value that is not an amount of money; the message says what was expected."""
 
 
-def parse_decimal(value, *, what: str = "a number") -> Decimal:
+def parse_decimal(value: object, *, what: str = "a number") -> Decimal:
     """A Decimal from an int, a Decimal, or a plain decimal string (policykb/numbers.py).
 
     Floats are refused unless their shortest repr is a plain decimal: ``2999999.99``
@@ -53,7 +59,7 @@ def parse_decimal(value, *, what: str = "a number") -> Decimal:
     return amount.copy_abs() if amount.is_zero() else amount
 
 
-def parse_money(value) -> Decimal:
+def parse_money(value: object) -> Decimal:
     """Yuan as entered (int, Decimal, plain decimal string): non-negative, at most fen."""
     amount = parse_decimal(value, what="an amount in yuan")
     if amount < 0:

@@ -18,6 +18,7 @@ import json
 import re
 from decimal import Decimal
 
+from policykb.errors import PolicyKBError
 from policykb.limits import MAX_NUMBER_DIGITS, MAX_SHOWN_CHARS
 from policykb.safetext import visible, visible_line
 
@@ -26,8 +27,13 @@ _PLAIN = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _WHOLE = re.compile(r"-?[0-9]+")
 
 
-class NumberError(ValueError):
-    """A value that is not the number expected; the message says what was expected."""
+class NumberError(PolicyKBError, ValueError):
+    """A value that is not the number expected; the message says what was expected.
+
+    A ``ValueError`` too, for callers that treat any unreadable value alike."""
+
+    exit_code = 2
+    http_status = 400
 
 
 class OddNumber(str):
@@ -37,7 +43,7 @@ class OddNumber(str):
     __slots__ = ()
 
 
-def shown(value) -> str:
+def shown(value: object) -> str:
     """A value as an error message shows it: at most ``MAX_SHOWN_CHARS`` characters, with
     control characters made visible — never the whole of a 10 MB value."""
     if isinstance(value, OddNumber):
@@ -63,7 +69,7 @@ def shown(value) -> str:
     return visible(text)
 
 
-def shown_key(key) -> str:
+def shown_key(key: object) -> str:
     """A key or a name as a message quotes it: 'name', cut and neutralised."""
     text = str(key)
     return "'" + visible_line(text[:MAX_SHOWN_CHARS]) + ("…'" if len(text) > MAX_SHOWN_CHARS else "'")
@@ -78,7 +84,7 @@ def _too_big(text: str) -> bool:
     return len(text.lstrip("-").split(".")[0]) > MAX_NUMBER_DIGITS or len(text) > 2 * MAX_NUMBER_DIGITS + 2
 
 
-def read_decimal(value, what: str = "a number") -> Decimal:
+def read_decimal(value: object, what: str = "a number") -> Decimal:
     """A Decimal from an int, a Decimal, a float whose shortest form is plain decimal, or
     a string of decimal digits; anything else (or anything too large) raises NumberError."""
     if isinstance(value, bool):
@@ -86,14 +92,29 @@ def read_decimal(value, what: str = "a number") -> Decimal:
     if isinstance(value, OddNumber):
         raise NumberError(f"expected {what}: {odd_number_message(value)}")
     if isinstance(value, int):
-        if value.bit_length() > MAX_NUMBER_DIGITS * 10 // 3:
-            raise NumberError(f"expected {what}, found {shown(value)} (more than {MAX_NUMBER_DIGITS} digits)")
-        return Decimal(value)
+        return _from_int(value, what)
     if isinstance(value, Decimal):
-        # adjusted() and the exponent are read without expanding the number
-        if not value.is_finite() or value.adjusted() >= MAX_NUMBER_DIGITS or value.as_tuple().exponent < -MAX_NUMBER_DIGITS:
-            raise NumberError(f"expected {what}, found {shown(value)}")
-        return value
+        return _from_decimal(value, what)
+    return _from_text(value, what)
+
+
+def _from_int(value: int, what: str) -> Decimal:
+    if value.bit_length() > MAX_NUMBER_DIGITS * 10 // 3:
+        raise NumberError(f"expected {what}, found {shown(value)} (more than {MAX_NUMBER_DIGITS} digits)")
+    return Decimal(value)
+
+
+def _from_decimal(value: Decimal, what: str) -> Decimal:
+    # adjusted() and the exponent are read without expanding the number; the exponent of a
+    # NaN or an infinity is a letter ('n', 'N', 'F'), of a finite number an int
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int) or value.adjusted() >= MAX_NUMBER_DIGITS or exponent < -MAX_NUMBER_DIGITS:
+        raise NumberError(f"expected {what}, found {shown(value)}")
+    return value
+
+
+def _from_text(value: object, what: str) -> Decimal:
+    """A float by its shortest repr, or a string of plain decimal digits."""
     if isinstance(value, float):
         text = repr(value)
     elif isinstance(value, str):
@@ -107,9 +128,9 @@ def read_decimal(value, what: str = "a number") -> Decimal:
     return Decimal(text)
 
 
-def read_whole(value, what: str = "a whole number", low: int | None = None, high: int | None = None) -> int:
+def read_whole(value: object, what: str = "a whole number", low: int | None = None, high: int | None = None) -> int:
     """An int from an int or a string of decimal digits, within [low, high]."""
-    if isinstance(value, bool) or isinstance(value, OddNumber):
+    if isinstance(value, (bool, OddNumber)):
         raise NumberError(f"expected {what}, found {shown(value)}")
     if isinstance(value, int):
         number = value
@@ -131,15 +152,15 @@ def read_whole(value, what: str = "a whole number", low: int | None = None, high
 # --- the JSON reader's hooks -------------------------------------------------------------
 
 
-def json_int(text: str):
+def json_int(text: str) -> int | OddNumber:
     return OddNumber(text) if _too_big(text) else int(text)
 
 
-def json_float(text: str):
+def json_float(text: str) -> Decimal | OddNumber:
     if "e" in text or "E" in text or _too_big(text):
         return OddNumber(text)
     return Decimal(text)
 
 
-def json_constant(text: str):
+def json_constant(text: str) -> OddNumber:
     return OddNumber(text)  # NaN, Infinity, -Infinity

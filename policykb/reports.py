@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO
 
-from policykb.engine.decision import amount_dict
+from policykb.engine.decision import Decision, amount_dict
 from policykb.engine.documents import loads_json, parse_text, read_document, read_text, regular_file
 from policykb.errors import InputError, PolicyKBError
 from policykb.kb.messages import messages
@@ -24,6 +25,8 @@ from policykb.money import fmt_cny
 from policykb.safetext import html_block, visible_line
 
 JSON_LINES = (".jsonl", ".ndjson")
+#: one application as read: (source, line in a JSON Lines file, the document or None, the error or None)
+Document = tuple[str, int | None, object | None, str | None]
 
 
 @dataclass
@@ -32,7 +35,7 @@ class Entry:
 
     source: str
     line: int | None  # the line in a JSON Lines file, from 1
-    decision: object | None = None
+    decision: Decision | None = None
     error: str | None = None
 
     @property
@@ -58,52 +61,63 @@ def looks_like_json_lines(text: str) -> bool:
     return len(lines) > 1 and all(line.startswith("{") and line.endswith("}") for line in lines)
 
 
-def _json_lines(numbered: Iterable[tuple[int, bytes]], source: str):
+def _json_lines(numbered: Iterable[tuple[int, bytes]], source: str) -> Iterator[Document]:
     for line_no, raw in numbered:
         try:
             yield source, line_no, loads_json(raw.decode("utf-8")), None
         except UnicodeDecodeError:
             yield source, line_no, None, "the line is not UTF-8 text"
-        except ValueError as exc:
-            colno = getattr(exc, "colno", None)
-            yield source, line_no, None, (f"not valid JSON at column {colno}: {exc.msg}" if colno else f"not valid JSON: {exc}")
+        except json.JSONDecodeError as exc:
+            yield source, line_no, None, f"not valid JSON at column {exc.colno}: {exc.msg}"
+        except ValueError as exc:  # a duplicate key, nesting too deep
+            yield source, line_no, None, f"not valid JSON: {exc}"
 
 
-def documents(paths: Iterable[str], stdin: str | None = None) -> Iterator[tuple[str, int | None, object | None, str | None]]:
+def documents(paths: Iterable[str], stdin: str | None = None) -> Iterator[Document]:
     """(source, line, document, error) for every application of ``paths``, in order; a
     file or line that cannot be read gives its error instead of a document.  ``-`` is
     standard input (``stdin``, when already read): one document, or JSON Lines."""
-    from policykb.audit.records import physical_lines  # deferred: sqlite3; the command line imports this module at start
-
     for path in paths:
         if str(path) == STDIN:
-            text = stdin if stdin is not None else read_stdin()
-            if looks_like_json_lines(text):
-                numbered = ((n, line.encode("utf-8")) for n, line in enumerate(text.splitlines(), 1) if line.strip())
-                yield from _json_lines(numbered, "<stdin>")
-                continue
-            try:
-                yield "<stdin>", None, parse_text(text, "<stdin>"), None
-            except InputError as exc:
-                yield "<stdin>", None, None, str(exc)
-            continue
-        if not is_json_lines(path):
-            try:
-                yield path, None, read_document(path), None
-            except InputError as exc:
-                yield path, None, None, str(exc)
-            continue
-        try:
-            handle = open(regular_file(path, "a JSON Lines file"), "rb")
-        except InputError as exc:
-            yield path, None, None, str(exc)
-            continue
-        with handle:
-            for line_no, raw, length in physical_lines(handle):
-                if raw is None:
-                    yield path, line_no, None, f"the line is {length:,} bytes long, more than the limit for one application"
-                elif raw.strip():
-                    yield from _json_lines([(line_no, raw)], path)
+            yield from _stdin_documents(stdin if stdin is not None else read_stdin())
+        elif is_json_lines(path):
+            yield from _json_lines_file(path)
+        else:
+            yield _file_document(path)
+
+
+def _stdin_documents(text: str) -> Iterator[Document]:
+    if looks_like_json_lines(text):
+        numbered = ((n, line.encode("utf-8")) for n, line in enumerate(text.splitlines(), 1) if line.strip())
+        yield from _json_lines(numbered, "<stdin>")
+        return
+    try:
+        yield "<stdin>", None, parse_text(text, "<stdin>"), None
+    except InputError as exc:
+        yield "<stdin>", None, None, str(exc)
+
+
+def _file_document(path: str) -> Document:
+    try:
+        return path, None, read_document(path), None
+    except InputError as exc:
+        return path, None, None, str(exc)
+
+
+def _json_lines_file(path: str) -> Iterator[Document]:
+    from policykb.audit.records import physical_lines  # deferred: sqlite3; the command line imports this module at start
+
+    try:
+        handle = open(regular_file(path, "a JSON Lines file"), "rb")  # noqa: SIM115 - only opening is an input error
+    except InputError as exc:
+        yield path, None, None, str(exc)
+        return
+    with handle:
+        for line_no, raw, length in physical_lines(handle):
+            if raw is None:
+                yield path, line_no, None, f"the line is {length:,} bytes long, more than the limit for one application"
+            elif raw.strip():
+                yield from _json_lines([(line_no, raw)], path)
 
 
 def evaluate_entries(kb, paths: Iterable[str], readings, stdin: str | None = None) -> Iterator[Entry]:
@@ -129,6 +143,7 @@ CSV_HEADER = ("source", "line", "applicant_id", "applicant_name", "year", "measu
 def csv_rows(entry: Entry, lang: str) -> list[list]:
     """One row per outcome; amounts are plain decimal strings a spreadsheet sums exactly."""
     d = entry.decision
+    assert d is not None  # the writers are given the entries that have a decision
     m = messages()
     app = d.application
     rows = []
@@ -181,6 +196,7 @@ def html_decision(out: IO[str], entry: Entry, lang: str) -> None:
     m = messages()
     e = html_block
     d = entry.decision
+    assert d is not None  # the writers are given the entries that have a decision
     zh = lang == "zh"
     app = d.application
     out.write(f"<section><h2>{e(app.applicant['name'])} <small>{e(app.applicant['id'])} · {e(str(app.year))} · {e(entry.where)}</small></h2>\n")
@@ -218,4 +234,5 @@ def html_tail(out: IO[str]) -> None:
 
 
 def json_line(entry: Entry) -> str:
+    assert entry.decision is not None  # the writers are given the entries that have a decision
     return json.dumps(entry.decision.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"

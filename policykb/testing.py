@@ -35,7 +35,7 @@ import yaml
 
 from policykb.api import load
 from policykb.engine.documents import yaml_dates_to_text
-from policykb.errors import InputError
+from policykb.errors import InputError, PolicyKBError
 
 CASE_KEYS = ("name", "year", "applicant", "facts", "readings", "expect", "absent", "totals", "totals_by_payer", "error", "note")
 EXPECT_KEYS = ("item", "subject", "status", "min", "max", "kind", "by", "readings", "missing")
@@ -63,8 +63,8 @@ class CaseFile(pytest.File):
             yield CaseItem.from_parent(self, name=name, case=case, defaults=defaults, index=index)
 
 
-class CaseError(Exception):
-    pass
+class CaseError(PolicyKBError):
+    """A YAML case that does not hold (or is not written as a case): a failed test, not a crash."""
 
 
 def _merge(base: Any, override: Any) -> Any:
@@ -111,54 +111,68 @@ class CaseItem(pytest.Item):
         document = build_application(self.case, self.defaults)
         readings = self.case.get("readings") or {}
         if "error" in self.case:
-            try:
-                kb.evaluate(document, readings)
-            except InputError as exc:
-                wanted = self.case["error"]
-                if wanted not in str(exc):
-                    raise CaseError(f"the input was refused, but the message does not mention {wanted!r}:\n{exc}") from None
-                return
-            raise CaseError(f"expected the input to be refused ({self.case['error']}), but it was evaluated")
+            self.expect_refusal(kb, document, readings)
+            return
         try:
             self.decision = decision = kb.evaluate(document, readings)
         except InputError as exc:
             raise CaseError(f"the input was refused:\n{exc}") from None
         result = decision.to_dict()
-        problems: list[str] = []
-        for expected in self.case.get("expect") or []:
-            problems.extend(check_outcome(result, expected))
-        for item in self.case.get("absent") or []:
-            present = [o for o in result["outcomes"] if o["item"] == item]
-            if present:
-                problems.append(f"{item}: expected no outcome, found {[o['status'] for o in present]}")
-        for bound, value in (self.case.get("totals") or {}).items():
-            if result["totals"].get(bound) != str(value):
-                problems.append(f"totals.{bound}: expected {value}, got {result['totals'].get(bound)}")
-        wanted_payers = self.case.get("totals_by_payer")
-        if wanted_payers is not None:
-            got = result["totals_by_payer"]
-            for payer in sorted(set(got) - set(wanted_payers)):
-                problems.append(f"totals_by_payer.{payer}: expected no total, got {got[payer]}")
-            for payer, bounds in wanted_payers.items():
-                for bound, value in (bounds or {}).items():
-                    if got.get(payer, {}).get(bound) != str(value):
-                        problems.append(f"totals_by_payer.{payer}.{bound}: expected {value}, got {got.get(payer, {}).get(bound)}")
-        if not (self.case.get("expect") or self.case.get("absent") or self.case.get("totals") or wanted_payers):
+        problems = [p for expected in self.case.get("expect") or [] for p in check_outcome(result, expected)]
+        problems += absent_problems(result, self.case.get("absent") or [])
+        problems += totals_problems(result, self.case.get("totals") or {}, self.case.get("totals_by_payer"))
+        if not any(self.case.get(key) for key in ("expect", "absent", "totals", "totals_by_payer")):
             problems.append("the case asserts nothing (give expect, absent or totals)")
         if problems:
             raise CaseError("\n".join(problems))
 
-    def repr_failure(self, excinfo):
+    def expect_refusal(self, kb: Any, document: Any, readings: dict) -> None:
+        """A case with ``error``: the input must be refused with a message that mentions it."""
+        wanted = self.case["error"]
+        try:
+            kb.evaluate(document, readings)
+        except InputError as exc:
+            if wanted not in str(exc):
+                raise CaseError(f"the input was refused, but the message does not mention {wanted!r}:\n{exc}") from None
+            return
+        raise CaseError(f"expected the input to be refused ({wanted}), but it was evaluated")
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, CaseError):
             where = f"{self.path.relative_to(Path.cwd()) if self.path.is_relative_to(Path.cwd()) else self.path}::{self.name}"
             text = f"{where}\n{excinfo.value}"
             if self.decision is not None:
                 text += "\n\n" + self.decision.to_text("en")
             return text
-        return super().repr_failure(excinfo)
+        return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
         return self.path, self.index, f"{self.path.name}::{self.name}"
+
+
+def absent_problems(result: dict, items: list) -> list[str]:
+    problems = []
+    for item in items:
+        present = [o for o in result["outcomes"] if o["item"] == item]
+        if present:
+            problems.append(f"{item}: expected no outcome, found {[o['status'] for o in present]}")
+    return problems
+
+
+def totals_problems(result: dict, totals: dict, wanted_payers: dict | None) -> list[str]:
+    """The totals, and with ``totals_by_payer`` each payer's (a payer not listed must have none)."""
+    problems = [f"totals.{bound}: expected {value}, got {result['totals'].get(bound)}"
+                for bound, value in totals.items() if result["totals"].get(bound) != str(value)]
+    if wanted_payers is None:
+        return problems
+    got = result["totals_by_payer"]
+    for payer in sorted(set(got) - set(wanted_payers)):
+        problems.append(f"totals_by_payer.{payer}: expected no total, got {got[payer]}")
+    for payer, bounds in wanted_payers.items():
+        for bound, value in (bounds or {}).items():
+            if got.get(payer, {}).get(bound) != str(value):
+                problems.append(f"totals_by_payer.{payer}.{bound}: expected {value}, got {got.get(payer, {}).get(bound)}")
+    return problems
 
 
 def check_outcome(result: dict, expected: dict) -> list[str]:

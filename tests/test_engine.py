@@ -12,8 +12,8 @@ import threading
 
 import pytest
 
-from policykb.engine.application import parse_application
 from policykb.engine import rules_engine
+from policykb.engine.application import parse_application
 from policykb.engine.rules_engine import RulesEngine, fnv1a32
 from policykb.engine.synthetic import Generator
 from policykb.errors import EngineError, InputError

@@ -12,7 +12,8 @@ import pytest
 from policykb.kb import conditions as cond
 from policykb.kb.check import check_policy, squash
 from policykb.kb.loader import content_hash, load_policy, measure_label
-from policykb.kb.model import AMOUNT_KINDS, Switch
+from policykb.kb.model import Switch
+from policykb.vocabulary import AmountKind
 
 from conftest import KB_DIR, ROOT
 
@@ -52,7 +53,7 @@ def test_every_item_is_complete(policy):
         assert item.applicants, item.id
         assert item.subject in policy.vocabulary.subject_kinds, item.id
         for amount in amounts_of(item):
-            assert amount.kind in AMOUNT_KINDS, item.id
+            assert amount.kind in tuple(AmountKind), item.id
 
 
 def test_every_quote_is_verbatim_in_the_shipped_text(policy):

@@ -47,8 +47,10 @@ def text_response(text: str, media_type: str = JSON_TYPE, status: int = 200, hea
     return Response(safe.encode("utf-8"), status_code=status, media_type=media_type, headers=headers)
 
 
-async def starlette_error(request: Request, exc: HTTPException) -> Response:
+async def starlette_error(request: Request, exc: Exception) -> Response:
     """Starlette's own 404 (no such route) and 405 (wrong method), as problem documents."""
+    # Starlette types every handler for Exception; this one is registered for HTTPException
+    assert isinstance(exc, HTTPException)
     slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
     detail = {404: f"no route {request.url.path}; the routes are listed in /openapi.json",
               405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))

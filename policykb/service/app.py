@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException

@@ -57,18 +57,21 @@ class _Connection:
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
         head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n").encode("ascii")
-        self.writer.write(head + body)
-        status_line = await self.reader.readline()
+        reader, writer = self.reader, self.writer
+        if reader is None or writer is None:
+            raise RuntimeError("post() before open()")
+        writer.write(head + body)
+        status_line = await reader.readline()
         status = int(status_line.split()[1])
         length = 0
         while True:
-            line = await self.reader.readline()
+            line = await reader.readline()
             if line in (b"\r\n", b""):
                 break
             name, _, value = line.partition(b":")
             if name.strip().lower() == b"content-length":
                 length = int(value)
-        return status, await self.reader.readexactly(length)
+        return status, await reader.readexactly(length)
 
     def close(self):
         if self.writer is not None:
@@ -115,7 +118,7 @@ def _server_cpu(pid: int) -> float:
 
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -140,7 +143,7 @@ def run_http(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, c
     bodies = [exact_json(doc).encode("utf-8") for doc in Generator(kb.policy, seed).applications(applications)]
     warm = [exact_json(doc).encode("utf-8") for doc in Generator(kb.policy, seed + 1).applications(200)]
     port = _free_port()
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - the server's output for as long as it runs; closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "policykb", "serve", "--port", str(port), "--workers", str(workers), "--kb", kb_path or kb.policy.path,
          "--no-access-log"],

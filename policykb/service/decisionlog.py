@@ -35,7 +35,7 @@ class DecisionLog:
         os.close(old)
 
     def write(self, entry: dict) -> None:
-        entry = {"time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"), **entry}
+        entry = {"time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"), **entry}
         data = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
         with self._lock:
             written = os.write(self._fd, data)

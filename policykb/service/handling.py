@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable
+from typing import Any, overload
 
 from starlette.requests import Request
 
@@ -35,13 +36,19 @@ class Query:
     def __init__(self, request: Request, allowed: Iterable[str]):
         self.params = request.query_params
         allowed = set(allowed)
-        unknown = [k for k in self.params.keys() if k not in allowed]
+        unknown = [k for k in self.params if k not in allowed]
         if unknown:
             name = unknown[0]
             raise HTTPProblem(400, "invalid-parameter", f"unknown query parameter '{name}'{suggest(name, allowed)}; "
                               f"this route takes: {', '.join(sorted(allowed)) or 'none'}", [Problem(f"query.{name}", "unknown parameter")])
 
+    @overload
+    def one(self, name: str, default: str, choices: tuple[str, ...] | None = None) -> str: ...
+    @overload
+    def one(self, name: str, default: None = None, choices: tuple[str, ...] | None = None) -> str | None: ...
+
     def one(self, name: str, default: str | None = None, choices: tuple[str, ...] | None = None) -> str | None:
+        """The parameter's one value, or ``default``; with ``choices``, one of them."""
         values = self.params.getlist(name)
         if len(values) > 1:
             raise HTTPProblem(400, "invalid-parameter", f"query parameter '{name}' is given {len(values)} times",
@@ -120,7 +127,7 @@ _pool: ThreadPoolExecutor | None = None
 
 def _executor() -> ThreadPoolExecutor:
     """The threads evaluations run in (one pool per process, made on first use)."""
-    global _pool
+    global _pool  # noqa: PLW0603 - one pool per process, made on first use
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="policykb-eval")
     return _pool

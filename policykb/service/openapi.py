@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from policykb import __version__
 from policykb.text import json_text
+from policykb.vocabulary import Status
 
 from .answers import JSON_TYPE, answers, text_response
 from .limits import JSON, JSONL, YAML
@@ -68,7 +69,9 @@ ANSWER_SCHEMAS: dict[str, dict] = {
             "outcomes": {"type": "array", "items": _ref("Outcome")},
             "totals": RANGE,
             "totals_by_payer": {"type": "object", "additionalProperties": RANGE},
-            "trace": {"type": "object", "description": "with ?trace=true: the provenance — rule firings, derived facts and the resolved relation graph (networkx node-link JSON), as `policykb evaluate --format json --trace` prints it (docs/engine.md)"},
+            "trace": {"type": "object", "description": "with ?trace=true: the provenance — rule firings, derived facts and the "
+                      "resolved relation graph (networkx node-link JSON), as `policykb evaluate --format json --trace` "
+                      "prints it (docs/engine.md)"},
         },
         "additionalProperties": False,
     },
@@ -79,7 +82,7 @@ ANSWER_SCHEMAS: dict[str, dict] = {
             "item": {"type": "string"},
             "measure": {"type": "integer"},
             "subject": {"type": "string"},
-            "status": {"type": "string", "enum": ["eligible", "reduced", "excluded", "ineligible", "undetermined", "discretionary", "service"]},
+            "status": {"type": "string", "enum": [status.value for status in Status]},
             "amount": {
                 "type": "object",
                 "required": ["kind", "min", "max"],

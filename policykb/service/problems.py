@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -39,13 +40,14 @@ TITLES = {
 }
 
 
-class HTTPProblem(Exception):
+class HTTPProblem(PolicyKBError):
     """One error answer: status, a stable slug (the ``type``), a message, the located problems."""
 
     def __init__(self, status: int, slug: str, detail: str, problems: Iterable[Problem] = (), *,
-                 headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None):
+                 headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
         self.status = status
+        self.http_status = status
         self.slug = slug
         self.detail = detail
         self.problems = list(problems)

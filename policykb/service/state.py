@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from policykb.api import load
 from policykb.engine.synthetic import Generator
@@ -20,13 +21,16 @@ from policykb.errors import KBError, PolicyKBError, Problem
 from .config import ServiceConfig
 from .problems import HTTPProblem
 
+if TYPE_CHECKING:
+    from policykb.api import KnowledgeBase
+
 log = logging.getLogger("policykb.service")
 
 
 class Served:
     def __init__(self, config: ServiceConfig):
         self.config = config
-        self.kb = None
+        self.kb: KnowledgeBase | None = None
         self.problems: list[Problem] = []
         self.loading = True
 
@@ -48,7 +52,7 @@ class Served:
         except PolicyKBError as exc:
             self.problems = getattr(exc, "problems", None) or [Problem("", str(exc))]
             log.error("the knowledge base cannot be loaded: %s", exc)
-        except Exception as exc:  # noqa: BLE001 - reported as not ready, with the cause in the log
+        except Exception as exc:  # reported as not ready, with the cause in the log
             self.problems = [Problem("", f"{type(exc).__name__}: {exc}")]
             log.exception("loading the knowledge base failed")
         finally:

@@ -17,6 +17,7 @@ timeout; a slice that passes it ends the stream with an error line (the status,
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
@@ -137,7 +138,7 @@ async def evaluate_batch(request: Request):
 
     async def lines():
         for start in range(0, len(items), SLICE):
-            done = await stream.slice(lambda: evaluate_slice(start))
+            done = await stream.slice(functools.partial(evaluate_slice, start))
             if done is None:
                 yield stream.timeout_line(start)
                 return
