@@ -94,6 +94,15 @@ def test_a_reading_that_drops_one_alternative_makes_the_disjunction_always_hold(
     assert cond.fields(node) == ["f0", "f1"]
 
 
+def test_a_reading_that_drops_a_requirement_leaves_the_rest_of_the_conjunction():
+    dropped = Switch("I-99", {"strict": part("f0", True)[0], "lenient": ALWAYS})
+    node = All((dropped, part("f1", True)[0]))
+    assert cond.resolve(node, {"I-99": "lenient"}) == All((part("f1", True)[0],))
+    assert cond.resolve(node, {"I-99": "strict"}) == All((part("f0", True)[0], part("f1", True)[0]))
+    # a conjunction whose every part is dropped is the empty requirement itself
+    assert cond.resolve(All((dropped,)), {"I-99": "lenient"}) is ALWAYS
+
+
 def test_the_empty_requirement_holds_alone_and_decides_a_disjunction():
     assert cond.holds(ALWAYS, {}.get) is True
     node = Any_((part("f0", None)[0], ALWAYS))  # as written, before resolve() folds it away

@@ -58,10 +58,6 @@ def test_english_says_measure_1_and_uses_an_en_dash(cli):
     assert "～" not in report and "measure 2" in report and "（" not in report.split("## Findings")[0]
 
 
-def _title_cells(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.startswith(("（", "1 ", "12"))]
-
-
 def test_titles_fit_the_terminal_and_wide_shows_them_whole(cli, monkeypatch, kb):
     title = kb.policy.items["m12.app_national"].title.zh
     narrow = cli("evaluate", SOFTWARE).out
