@@ -30,6 +30,7 @@ from typing import Any, Mapping
 
 import orjson
 
+from policykb.engine.evaluate import Evaluator, full_condition
 from policykb.engine.relation_rules import THIS_POLICY, relation_keys
 from policykb.errors import InputError, suggest
 from policykb.kb import conditions as cond
@@ -320,9 +321,8 @@ class ApplicantAudit:
 
     def failed_reasons(self, g: Grant) -> Text:
         o = g.outcome
-        evaluator = g.decision.evaluator
-        prepared = evaluator.prepare(g.decision.readings)
-        checks = [c for c in cond.checks(prepared.conditions[g.item], evaluator.getter(g.decision.application, o.fact)) if c.verdict is False]
+        condition = full_condition(o.item, g.decision.readings)  # a Decision holds no evaluator (issue 8 item 3)
+        checks = [c for c in cond.checks(condition, Evaluator.getter(g.decision.application, o.fact)) if c.verdict is False]
         zh = "；".join(failed_text(self.policy, o.fact.type, c.compare, c.actual, c.expected, "zh") for c in checks)
         en = "; ".join(failed_text(self.policy, o.fact.type, c.compare, c.actual, c.expected, "en") for c in checks)
         return Text(zh or "条件不符", en or "conditions not met")

@@ -20,14 +20,26 @@ decision's provenance (``Decision.provenance``), serialisable as node-link JSON.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 import threading
-from typing import Any, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from policykb.money import fmt
+from policykb.vocabulary import ADVERSE, ALIVE
+
 from . import compiler as comp
+from .outcomes import Event, Outcome, Rival
+
+if TYPE_CHECKING:
+    from policykb.kb.model import Policy
+
+    from .application import Application
 
 
 def _after_fork_in_child() -> None:
@@ -49,9 +61,9 @@ def outcome_node(item: str, subject: str) -> str:
     return f"outcome:{item}@{subject}"
 
 
-def build(policy, app, outcomes: Iterable[Any], derived: Mapping[str, dict], key_of: Mapping[str, str]) -> nx.MultiDiGraph:
+def build(policy: Policy, app: Application, outcomes: Iterable[Any], derived: Mapping[str, dict], key_of: Mapping[str, str]) -> nx.MultiDiGraph:
     """The graph of one evaluation.  ``key_of`` maps engine fact ids to fact keys."""
-    g = nx.MultiDiGraph(policy=policy.id, kb_version=policy.version, year=app.year)
+    g: nx.MultiDiGraph = nx.MultiDiGraph(policy=policy.id, kb_version=policy.version, year=app.year)
     g.add_node("applicant", kind="applicant", ref=app.applicant_id)
     for f in app.facts:
         g.add_node(f"fact:{f.key}", kind="fact", type=f.type, subject=f.subject, role=f.role)
@@ -94,23 +106,160 @@ def build(policy, app, outcomes: Iterable[Any], derived: Mapping[str, dict], key
     return g
 
 
-def record_resolution(g: nx.MultiDiGraph, outcomes: Iterable[Any]) -> None:
-    """Write the resolution into the graph: each outcome's final status and bounds, and an
-    ``acted`` edge from each provision or relation that excluded, reduced or ruled it out."""
-    from policykb.money import fmt
+def record_resolution(g: nx.MultiDiGraph, outcomes: Iterable[Outcome], *, g1_ok: bool, covered: Mapping[str, str]) -> None:
+    """Write the resolution into the graph, so that the graph alone explains the decision.
 
+    Each outcome node gets its final status and bounds, and its ``state`` (the fact that
+    decided it, the rules that fired for it, its exact amounts, the readings it depends on).
+    Each provision or relation that excluded, reduced or ruled it out draws an ``acted``
+    edge; one that weighed it and kept it (a winner, a cap with room left) a ``weighed``
+    edge.  Both carry the whole event in JSON-ready form (``event``) and its ``order``.
+    """
+    g.graph["g1_ok"] = g1_ok
+    g.graph["covered"] = dict(sorted(covered.items()))
     for o in outcomes:
         node = outcome_node(o.item.id, o.subject)
-        paid = o.status in ("eligible", "reduced", "discretionary")
+        paid = o.status in ALIVE
         g.nodes[node].update(status=o.status, min=fmt(o.low) if paid and o.low is not None else None,
-                             max=fmt(o.high) if paid and o.high is not None else None)
+                             max=fmt(o.high) if paid and o.high is not None else None, state=outcome_state(o))
         for n, event in enumerate(o.events):
-            if event.effect in ("excluded", "reduced", "ineligible"):
-                source = f"clause:{event.by}"
-                if source not in g:
-                    g.add_node(source, kind="clause", ref=event.by, clause_kind=event.kind, quote="")
-                g.add_edge(source, node, key=f"acted:{event.by}:{n}", kind="acted", by=event.by, effect=event.effect,
-                           winner=event.winner.item if event.winner else None, reading=event.reading)
+            _record_event(g, node, n, event)
+
+
+def _record_event(g: nx.MultiDiGraph, node: str, n: int, event: Event) -> None:
+    source = f"clause:{event.by}"
+    if source not in g:
+        g.add_node(source, kind="clause", ref=event.by, clause_kind=event.kind, quote="")
+    kind = "acted" if event.effect in ADVERSE else "weighed"
+    g.add_edge(source, node, key=f"{kind}:{event.by}:{n}", kind=kind, by=event.by, effect=event.effect,
+               winner=event.winner.item if event.winner else None, reading=event.reading, order=n, event=event_data(event))
+
+
+def outcome_state(o: Outcome) -> dict[str, Any]:
+    """What an outcome node records of its outcome, JSON-ready (``Decision.from_dict`` reads it back)."""
+    computed = o.computed
+    return {
+        "fact": o.fact.key, "facts": [f.key for f in o.facts], "verdict": o.verdict, "rules": list(o.rules),
+        "computed": None if computed is None else {"kind": computed.kind, "low": encode(computed.low), "high": encode(computed.high)},
+        "low": encode(o.low), "high": encode(o.high), "rounded_from": encode(o.rounded_from),
+        "by": list(o.by), "readings": sorted(o.readings), "missing": list(o.missing),
+    }
+
+
+# -- exact values in JSON: Decimals and dates keep their type, tuples come back as tuples --
+
+
+def encode(value: Any) -> Any:
+    """``value`` as JSON data that ``decode`` turns back into an equal value of the same type
+    (a Decimal keeps its exponent: an explanation prints it as it was)."""
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, Decimal):
+        return {"decimal": str(value)}
+    if isinstance(value, dt.date):
+        return {"date": value.isoformat()}
+    if isinstance(value, Rival):
+        return {"rival": [value.item, value.subject, encode(value.high), value.status]}
+    if isinstance(value, (tuple, list)):
+        return [encode(v) for v in value]
+    raise TypeError(f"cannot record {type(value).__name__} in the provenance")
+
+
+def decode(data: Any) -> Any:
+    """The inverse of ``encode``; raises ValueError on anything ``encode`` cannot have written."""
+    if isinstance(data, (bool, int, str)) or data is None:
+        return data
+    if isinstance(data, list):
+        return tuple(decode(v) for v in data)
+    if isinstance(data, dict) and len(data) == 1:
+        ((tag, value),) = data.items()
+        decoder = _DECODERS.get(tag)
+        if decoder is not None:
+            return decoder(value)
+    raise ValueError("not a value the provenance records")
+
+
+def _decimal(value: Any) -> Decimal:
+    if not isinstance(value, str) or len(value) > 40:
+        raise ValueError("a decimal is written as text")
+    try:
+        number = Decimal(value)
+    except ArithmeticError:
+        raise ValueError(f"not a decimal: {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"not a finite decimal: {value!r}")
+    return number
+
+
+def _date(value: Any) -> dt.date:
+    if not isinstance(value, str):
+        raise ValueError("a date is written as text")
+    return dt.date.fromisoformat(value)
+
+
+def _rival(value: Any) -> Rival:
+    if not (isinstance(value, list) and len(value) == 4):
+        raise ValueError("a rival is [item, subject, amount, status]")
+    item, subject, high, status = decode(value)
+    amount: Any = high  # a Decimal, or (a prior award's) amount as written
+    if not (isinstance(item, str) and isinstance(subject, str) and isinstance(status, str)
+            and (high is None or isinstance(high, (Decimal, str)))):
+        raise ValueError("a rival is [item, subject, amount, status]")
+    return Rival(item, subject, amount, status)
+
+
+_DECODERS: dict[str, Callable[[Any], Any]] = {"decimal": _decimal, "date": _date, "rival": _rival}
+
+
+def event_data(event: Event) -> dict[str, Any]:
+    return {"by": event.by, "kind": event.kind, "effect": event.effect, "before": encode(event.before),
+            "after": encode(event.after), "winner": encode(event.winner), "rivals": encode(event.rivals),
+            "detail": [[k, encode(v)] for k, v in event.detail], "reading": event.reading}
+
+
+def event_of(data: Any) -> Event:
+    """The event an ``acted`` or ``weighed`` edge records; ValueError if it is not one."""
+    if not isinstance(data, dict):
+        raise ValueError("an event is an object")
+    by, kind, effect = (_text(data, k) for k in ("by", "kind", "effect"))
+    reading = data.get("reading")
+    if not (reading is None or isinstance(reading, str)):
+        raise ValueError("an event's reading is text or null")
+    winner = decode(data.get("winner"))
+    rivals = decode(data.get("rivals", []))
+    if not (winner is None or isinstance(winner, Rival)) or not all(isinstance(r, Rival) for r in rivals):
+        raise ValueError("an event's winner and rivals are rivals")
+    return Event(by, kind, effect, before=_pair(decode(data.get("before"))), after=_pair(decode(data.get("after"))),
+                 winner=winner, rivals=rivals, detail=_detail(data.get("detail", [])), reading=reading)
+
+
+def _text(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise ValueError(f"an event's {key} is text")
+    return value
+
+
+def _detail(data: Any) -> tuple[tuple[str, Any], ...]:
+    if not isinstance(data, list) or not all(isinstance(d, list) and len(d) == 2 and isinstance(d[0], str) for d in data):
+        raise ValueError("an event's detail is a list of [name, value]")
+    return tuple((k, decode(v)) for k, v in data)
+
+
+def _pair(value: Any) -> tuple[Decimal | None, Decimal | None] | None:
+    if value is None:
+        return None
+    if isinstance(value, tuple) and len(value) == 2 and all(v is None or isinstance(v, Decimal) for v in value):
+        return (value[0], value[1])
+    raise ValueError("bounds are [min, max]")
+
+
+def events(g: nx.MultiDiGraph, node: str) -> list[Event]:
+    """The events the resolution recorded for the outcome ``node``, in the order they happened."""
+    if node not in g:
+        return []
+    found = [(d["order"], d["event"]) for _, _, d in g.in_edges(node, data=True) if d.get("kind") in ("acted", "weighed")]
+    return [event_of(data) for _, data in sorted(found, key=lambda pair: pair[0])]
 
 
 def into(g: nx.MultiDiGraph, node: str, kind: str, relation: str | None = None) -> list[str]:
@@ -127,7 +276,8 @@ def into(g: nx.MultiDiGraph, node: str, kind: str, relation: str | None = None) 
 def has_edge_kind(g: nx.MultiDiGraph, source: str, target: str, kind: str) -> bool:
     if not g.has_node(source) or not g.has_node(target):
         return False
-    return any(d.get("kind") == kind for d in g.get_edge_data(source, target, default={}).values())
+    none: dict[str, dict[str, Any]] = {}
+    return any(d.get("kind") == kind for d in g.get_edge_data(source, target, default=none).values())
 
 
 def to_data(g: nx.MultiDiGraph) -> dict:
@@ -139,7 +289,7 @@ def to_data(g: nx.MultiDiGraph) -> dict:
 
 
 def from_data(data: dict) -> nx.MultiDiGraph:
-    g = nx.MultiDiGraph(**data.get("graph", {}))
+    g: nx.MultiDiGraph = nx.MultiDiGraph(**data.get("graph", {}))
     for n in data["nodes"]:
         attrs = {k: v for k, v in n.items() if k != "id"}
         g.add_node(n["id"], **attrs)
@@ -172,6 +322,8 @@ def to_dot(g: nx.MultiDiGraph) -> str:
             label += f"\n{d['status']}" + (f" {d['max']}" if d.get("max") else "")
         lines.append(f"  {q(n)} [label={q(label)}, shape={shapes.get(d.get('kind'), 'box')}];")
     for a, b, k, d in sorted(g.edges(keys=True, data=True), key=lambda e: (e[0], e[1], str(e[2]))):
+        if d["kind"] == "weighed":  # a relation that weighed an outcome and kept it: the picture shows what acted
+            continue
         label = d["kind"] + (f" {d['relation']}" if d.get("relation") else "") + (f"\n{d['rule']}" if d.get("rule") else "")
         if d["kind"] == "acted":
             label = f"{d['effect']} by {d['by']}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -111,7 +112,7 @@ def set_path(document: dict, path: str, value: Any) -> Change:
     return Change(f"facts[{index}].{name}", old, value)
 
 
-def apply(document: dict, sets: list[str] = (), adds: list[str] = (), removes: list[str] = ()) -> tuple[dict, list[Change]]:
+def apply(document: dict, sets: Sequence[str] = (), adds: Sequence[str] = (), removes: Sequence[str] = ()) -> tuple[dict, list[Change]]:
     """A changed copy of ``document`` and the list of changes made.
 
     Every path names a fact of the original document; values are set first, new facts

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from policykb.kb.messages import messages
 from policykb.kb.model import Text
 
+from .answer import Answer
 from .changes import diff
 from .whatif import state_text
 
@@ -56,9 +57,7 @@ def to_lines(kb, result: dict) -> list[Text]:
     return lines
 
 
-def answer(kb, document: Any, readings: Mapping[str, str] | None = None, source: str = ""):
+def answer(kb, document: Any, readings: Mapping[str, str] | None = None, source: str = "") -> Answer:
     """Which readings matter for ``document``, as the answer ``policykb readings`` prints."""
-    from .answer import Answer
-
     result = reading_effects(kb, document, readings, source=source)
     return Answer(result, to_lines(kb, result))

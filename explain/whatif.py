@@ -7,19 +7,20 @@ the two decisions.  The changed application may also switch readings.
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any, Mapping
 
+from policykb.engine.decision import Decision
+from policykb.kb.describe import field_label, value_text
 from policykb.kb.messages import messages
 from policykb.kb.model import Text
+
 from policykb.money import fmt_cny
+from policykb.vocabulary import Effect
 
 from .answer import Answer
-from policykb.kb.describe import field_label, value_text
-
 from .changes import _FACT_PATH, _MISSING, apply, diff
-from .why import explain
+from .why import Explanation, explain
 
 
 class WhatIf(Answer):
@@ -117,45 +118,16 @@ def whatif(kb, document: Any, *, sets=(), adds=(), removes=(), readings: Mapping
     after_readings = dict(base_readings or {}, **(readings or {}))
     after = kb.evaluate(changed_doc, after_readings, source=f"{source} (changed)" if source else "the changed application")
     rows = diff(before, after)
-    lines: list[Text] = []
     head = m.both("section_changes")
-    lines.append(Text(f"【{head.zh}】", f"[{head.en}]"))
+    lines: list[Text] = [Text(f"【{head.zh}】", f"[{head.en}]")]
     for c in changes:
         lines.append(Text(change_text(kb.policy, document, changed_doc, c, "zh"), change_text(kb.policy, document, changed_doc, c, "en")))
     switched = {k: v for k, v in after.readings.items() if before.readings.get(k) != v}
     for rid, option in switched.items():
-        reading = kb.policy.readings[rid]
-        lines.append(m.both("gap_reading", reading=rid, option=reading.options[option]))
+        lines.append(m.both("gap_reading", reading=rid, option=kb.policy.readings[rid].options[option]))
     lines.append(Text("", ""))
     for row in rows:
-        item, subject = row["item"], row["subject"]
-        old = Text(state_text(row["before"], "zh"), state_text(row["before"], "en"))
-        new = Text(state_text(row["after"], "zh"), state_text(row["after"], "en"))
-        if row["before"] is None:
-            lines.append(m.both("change_new", item=item, subject=subject, new=new))
-        elif row["after"] is None:
-            lines.append(m.both("change_gone", item=item, subject=subject, old=old))
-        else:
-            lines.append(m.both("change_outcome", item=item, subject=subject, old=old, new=new))
-        after_expl = explain(after, item, subject, alternatives=False)[0] if row["after"] else None
-        before_expl = explain(before, item, subject, alternatives=False)[0] if row["before"] else None
-        flipped = flipped_conditions(before_expl, after_expl)
-        for f in flipped:
-            lines.append(Text("  " + f["text"]["zh"], "  " + f["text"]["en"]))
-        if after_expl is not None:
-            if row["before"] and row["after"] and row["before"]["amount"] != row["after"]["amount"]:
-                for zh, en in zip(after_expl.data.get("amount_text", {}).get("zh", []), after_expl.data.get("amount_text", {}).get("en", [])):
-                    lines.append(Text("  " + zh, "  " + en))
-                # the relations and provisions that cut or excluded it (G4's top-up …), as `why` shows them
-                for rel in after_expl.data.get("relations", []):
-                    if rel["effect"] != "kept" and rel.get("text"):
-                        lines.append(Text("  " + rel["text"]["zh"], "  " + rel["text"]["en"]))
-            narrative = after_expl.data["narrative"]
-            lines.append(Text("  " + narrative["zh"], "  " + narrative["en"]))
-            row["why"] = {"narrative": narrative, "conditions": flipped, "by": after_expl.data.get("by", []),
-                          "relations": [r for r in after_expl.data.get("relations", []) if r["effect"] != "kept"]}
-        else:
-            row["why"] = None
+        lines += _row_lines(before, after, row)
     if not rows:
         lines.append(m.both("no_changes"))
     low_b, high_b = before.totals()
@@ -171,4 +143,44 @@ def whatif(kb, document: Any, *, sets=(), adds=(), removes=(), readings: Mapping
         "totals": {"before": before.to_dict()["totals"], "after": after.to_dict()["totals"]},
     }
     return WhatIf(data, lines)
+
+
+def _row_lines(before: Decision, after: Decision, row: dict[str, Any]) -> list[Text]:
+    """The lines of one changed outcome: old → new, the conditions that flipped, and why it
+    comes out as it does now (``row["why"]`` gets the same as data)."""
+    m = messages()
+    item, subject = row["item"], row["subject"]
+    old = Text(state_text(row["before"], "zh"), state_text(row["before"], "en"))
+    new = Text(state_text(row["after"], "zh"), state_text(row["after"], "en"))
+    if row["before"] is None:
+        lines = [m.both("change_new", item=item, subject=subject, new=new)]
+    elif row["after"] is None:
+        lines = [m.both("change_gone", item=item, subject=subject, old=old)]
+    else:
+        lines = [m.both("change_outcome", item=item, subject=subject, old=old, new=new)]
+    after_expl = explain(after, item, subject, alternatives=False)[0] if row["after"] else None
+    before_expl = explain(before, item, subject, alternatives=False)[0] if row["before"] else None
+    flipped = flipped_conditions(before_expl, after_expl)
+    lines += [Text("  " + f["text"]["zh"], "  " + f["text"]["en"]) for f in flipped]
+    row["why"] = None
+    if after_expl is not None:
+        lines += _why_now(after_expl, row)
+        narrative = after_expl.data["narrative"]
+        row["why"] = {"narrative": narrative, "conditions": flipped, "by": after_expl.data.get("by", []),
+                      "relations": [r for r in after_expl.data.get("relations", []) if r["effect"] != Effect.KEPT]}
+    return lines
+
+
+def _why_now(after_expl: Explanation, row: dict[str, Any]) -> list[Text]:
+    """The amount steps and the relations that cut or excluded it when the amount changed
+    (G4's top-up …, as ``why`` shows them), then the narrative."""
+    lines = []
+    if row["before"] and row["after"] and row["before"]["amount"] != row["after"]["amount"]:
+        amount_text = after_expl.data.get("amount_text", {})
+        lines += [Text("  " + zh, "  " + en) for zh, en in zip(amount_text.get("zh", []), amount_text.get("en", []))]
+        lines += [Text("  " + rel["text"]["zh"], "  " + rel["text"]["en"]) for rel in after_expl.data.get("relations", [])
+                  if rel["effect"] != Effect.KEPT and rel.get("text")]
+    narrative = after_expl.data["narrative"]
+    lines.append(Text("  " + narrative["zh"], "  " + narrative["en"]))
+    return lines
 

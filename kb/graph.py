@@ -136,17 +136,18 @@ def to_json(g: nx.MultiDiGraph, policy: Policy) -> str:
 
 
 def _dot_quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A DOT string: backslashes and quotes escaped, a line break written as DOT's ``\\n``."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def to_dot(g: nx.MultiDiGraph, lang: str = "zh") -> str:
     lines = ["digraph relations {", "  rankdir=LR;", '  node [shape=box, fontname="Noto Sans CJK SC"];']
     for n, d in sorted(g.nodes(data=True), key=lambda nd: nd[1].get("order", 0)):
         title = d.get(f"title_{lang}", "")
-        label = f"{n}\\n{d.get('label', '')} {title}".strip()
+        label = f"{n}\n{d.get('label', '')} {title}".strip()
         shape = ", shape=ellipse, style=dashed" if d.get("kind") == "external" else ""
         if d.get("kind") == "cap":
-            label = f"{n}\\n≤ {d['cap']} ({d['payer']}, {d['scope']})\\n{title}"
+            label = f"{n}\n≤ {d['cap']} ({d['payer']}, {d['scope']})\n{title}"
             shape = ", shape=hexagon"
         lines.append(f"  {_dot_quote(n)} [label={_dot_quote(label)}{shape}];")
     for a, b, data in sorted(g.edges(data=True), key=lambda e: (e[2]["relation"], e[0], e[1])):

@@ -7,6 +7,8 @@ The public API (docs/api.md) is this page::
     decision = kb.evaluate(application, readings={"I-06": "per_station"})
     decision.to_dict()                          # the decision JSON
     decision.explain("m01.equipment")           # why / why not, cited to the text
+    saved = decision.to_json(include_trace=True)  # a value: explained later from the JSON and the KB alone
+    kb.decision_from_dict(json.loads(saved)).explain("m01.equipment")
     kb.evaluate_many(applications, workers=2)   # a batch, in input order
     for finding in kb.audit(records): ...       # hold granted awards against the rules
 """
@@ -17,6 +19,7 @@ from policykb.engine.application import Application
 from policykb.engine.decision import Decision
 from policykb.engine.outcomes import Event, Outcome
 from policykb.errors import (
+    DecisionError,
     EngineError,
     InputError,
     KBError,
@@ -37,6 +40,7 @@ __all__ = [
     "AmountKind",
     "Application",
     "Decision",
+    "DecisionError",
     "Effect",
     "EngineError",
     "Event",

@@ -76,6 +76,15 @@ def load_checked_by_parent(path: str | Path, version: str) -> KnowledgeBase:
         return _load_checked(policy_dir(None, path), checked=version)
 
 
+def knowledge_base(policy: Policy) -> KnowledgeBase:
+    """The KnowledgeBase loaded for ``policy`` (what an explanation evaluates a what-if with)."""
+    with _cache_lock:
+        for kb in _cache.values():
+            if kb.policy is policy:
+                return kb
+        return _cache.setdefault((policy.path, policy.version), KnowledgeBase(policy))
+
+
 def _load(policy: str | None, path: str | Path | None) -> KnowledgeBase:
     folder = policy_dir(policy, path)
     if not (folder / "policy.yaml").is_file():
@@ -117,6 +126,17 @@ class KnowledgeBase:
             application = read_document(application)
         with exact():
             return self.evaluator.evaluate(application, self.readings_with(readings), source=source)
+
+    def decision_from_dict(self, data: Mapping[str, Any]) -> Decision:
+        """A decision saved with ``to_dict(include_trace=True)`` (its JSON, parsed), read back
+        to be explained with this KB alone: ``.explain()``, ``why``, ``runners-up``, the trace.
+
+        Raises ``DecisionError`` (exit 2, HTTP 422) when it was made with another KB version
+        or its trace is missing, malformed or altered.
+        """
+        from policykb.engine.decision import Decision
+
+        return Decision.from_dict(self, data)
 
     def evaluate_many(self, applications: Iterable[Any], readings: Mapping[str, str] | None = None, *,
                       workers: int = 1) -> list[dict[str, Any]]:

@@ -304,13 +304,32 @@ def _bounded_subjects(decision, item: str, subject: str | None) -> None:
                          f"(subjects: {first}, …)")
 
 
+def _decision(args, kb, *, positionals: int):
+    """The decision a command explains: a saved one (``--decision FILE``, written by
+    ``evaluate --format json --trace``) read back with the KB alone, or the evaluation of
+    the application FILE.  ``positionals`` is how many arguments follow FILE (the item)."""
+    given = [p for p in (args.file, getattr(args, "item", None)) if p is not None]
+    if args.decision is None:
+        if len(given) != positionals + 1:
+            raise InputError(f"{args.command} needs an application FILE" + (" and an ITEM" if positionals else "") + " (or --decision FILE)")
+        return kb.evaluate(args.file, _parse_readings(args.reading)), given[1:]
+    if args.reading:
+        raise InputError("--reading: a saved decision was made under its own readings; evaluate the application again to switch one")
+    if len(given) != positionals:
+        raise InputError(f"with --decision, {args.command} takes " + ("the ITEM only" if positionals else "no application FILE"))
+    from policykb.engine.documents import read_document
+
+    return kb.decision_from_dict(read_document(args.decision)), given
+
+
 def cmd_why(args) -> int:
     # Deferred, as every explain/ and audit/ import in this file: explain/ adds ~30 ms and audit/
     # ~40 ms (multiprocessing, sqlite3) to the start of every command (python -X importtime).
     from policykb.explain.why import explain
 
     kb = _kb(args)
-    decision = kb.evaluate(args.file, _parse_readings(args.reading))
+    decision, (item,) = _decision(args, kb, positionals=1)
+    args.item = item
     _bounded_subjects(decision, args.item, args.subject)
     explanations = explain(decision, args.item, args.subject)
     text = explanations_json(explanations) if args.format == "json" else explanations_text(explanations, args.lang)
@@ -402,7 +421,7 @@ def cmd_runners_up(args) -> int:
     from policykb.explain import runners
 
     kb = _kb(args)
-    decision = kb.evaluate(args.file, _parse_readings(args.reading))
+    decision, _ = _decision(args, kb, positionals=0)
     _emit_lines(args, runners.answer(decision))
     return 0
 
@@ -534,16 +553,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_kb_graph)
 
     def on_application(name: str, help: str, func, *, item: bool = False, reading_help: str | None = None,
-                       file_help: str | None = None, formats: tuple[str, ...] = ("text", "json")):
+                       file_help: str | None = None, formats: tuple[str, ...] = ("text", "json"), saved: bool = False):
         """A command that reads one application: FILE [ITEM] [--subject] --format --lang --reading
-        (FILE optional when ``file_help`` says what the command does without one)."""
+        (FILE optional when ``file_help`` says what the command does without one; with ``saved``,
+        ``--decision FILE`` stands for FILE: a decision saved with its trace)."""
         p = sub.add_parser(name, help=help)
-        if file_help:
-            p.add_argument("file", nargs="?", default=None, help=file_help)
+        if file_help or saved:
+            p.add_argument("file", nargs="?", default=None, help=file_help or "application (JSON or YAML); - reads standard input")
         else:
             p.add_argument("file", help="application (JSON or YAML); - reads standard input")
+        if saved:
+            p.set_defaults(late_positionals=("file", "item") if item else ("file",))
+            p.add_argument("--decision", metavar="FILE",
+                           help="explain a decision saved with evaluate --format json --trace instead of evaluating FILE (- reads standard input)")
         if item:
-            p.add_argument("item", help="item ID, e.g. m01.equipment")
+            p.add_argument("item", nargs="?" if saved else None, help="item ID, e.g. m01.equipment")
             p.add_argument("--subject", help="the subject, when the item has outcomes for several")
         _common(p, lang=True)
         p.add_argument("--format", choices=formats, default="text")
@@ -566,7 +590,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wide", action="store_true", help="full item titles and reasons, whatever the terminal's width")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on standard error")
     p.set_defaults(func=cmd_evaluate)
-    on_application("why", "why (or why not): one item's outcome, cited to the policy text", cmd_why, item=True)
+    on_application("why", "why (or why not): one item's outcome, cited to the policy text", cmd_why, item=True, saved=True)
     p = on_application("whatif", "evaluate a changed application and show what changes, and why", cmd_whatif,
                        reading_help="switch a reading in the changed evaluation")
     p.add_argument("--set", action="append", metavar="PATH=VALUE",
@@ -577,7 +601,8 @@ def build_parser() -> argparse.ArgumentParser:
     on_application("readings", "the readings of ambiguous sentences: all of them, or which change this application's outcome",
                    cmd_readings, reading_help="the readings to start from",
                    file_help="an application; without one, every reading is listed with its question, options and default")
-    on_application("runners-up", "items suppressed by take-the-highest or mutual exclusion, and what they would have paid", cmd_runners_up)
+    on_application("runners-up", "items suppressed by take-the-highest or mutual exclusion, and what they would have paid", cmd_runners_up,
+                   saved=True)
 
     p = sub.add_parser("audit", help="hold the awards actually granted against the rules (exit 1 on findings)")
     p.add_argument("file", help="records as JSON Lines or a JSON array; with --awards, the applications as JSON Lines; - reads standard input")
@@ -626,11 +651,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _late_positionals(args, extras: list[str]) -> list[str]:
+    """FILE and ITEM of a command whose FILE is optional (``--decision`` stands for it):
+    argparse fills optional positionals from the first run of them only, so an ITEM given
+    after an option comes back unrecognised; it belongs in the first empty one."""
+    names = getattr(args, "late_positionals", ())
+    rest = list(extras)
+    for name in names:
+        if getattr(args, name, None) is None and rest and (rest[0] == "-" or not rest[0].startswith("-")):
+            setattr(args, name, rest.pop(0))
+    return rest
+
+
 def main(argv: list[str] | None = None) -> int:
     debug = os.environ.get("POLICYKB_DEBUG") == "1"
     try:
         parser = build_parser()
         args, extras = parser.parse_known_args(argv)
+        extras = _late_positionals(args, extras)
         named = commands(parser)
         own = named.get(" ".join(n for n in (getattr(args, "command", None), getattr(args, "kb_command", None)) if n), parser)
         if extras:  # the usage of the command that was given, not the top-level one

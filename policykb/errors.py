@@ -88,6 +88,13 @@ class TooLargeError(InputError):
     http_status = 413
 
 
+class DecisionError(InputError):
+    """A saved decision cannot be read back: made with another KB version, or its trace
+    (``--trace`` / ``include_trace=True``) is missing, malformed or does not match it."""
+
+    http_status = 422
+
+
 class EngineError(PolicyKBError):
     """The rules engine failed in a way that is our fault, not the input's."""
 

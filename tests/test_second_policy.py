@@ -216,7 +216,6 @@ def test_why_cites_the_fixture_text(linhe, cli, tmp_path):
     assert linhe.policy.items["m04.talent"].quote in run.out
 
 
-@pytest.mark.xfail(strict=True, reason="explain/why.py says G1 in Taicang's words (kb/messages.yaml g1_met): the explain branch's to fix")
 def test_why_speaks_of_the_fixture_only(linhe):
     explanation = linhe.evaluate({"applicant": APPLICANT, "year": 2024, "facts": [{"type": "diagnosis_request"}]}).explain("m05.diagnosis")
     text = explanation.to_text("zh") + explanation.to_text("en")
