@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from policykb.engine.application import parse_application
+from policykb.engine.decision import Decision
 from policykb.engine.documents import read_document
 from policykb.errors import InputError, KBError, Problem, suggest
 from policykb.kb import check as kb_check
@@ -31,7 +32,6 @@ if TYPE_CHECKING:  # the engine, the audit and their rules load on first use, no
     from policykb.audit.findings import Finding
     from policykb.audit.records import Source
     from policykb.engine.application import Application
-    from policykb.engine.decision import Decision
     from policykb.engine.evaluate import Evaluator
 
 _cache: dict[tuple[str, str], KnowledgeBase] = {}
@@ -134,8 +134,6 @@ class KnowledgeBase:
         Raises ``DecisionError`` (exit 2, HTTP 422) when it was made with another KB version
         or its trace is missing, malformed or altered.
         """
-        from policykb.engine.decision import Decision
-
         return Decision.from_dict(self, data)
 
     def evaluate_many(self, applications: Iterable[Any], readings: Mapping[str, str] | None = None, *,

@@ -317,8 +317,6 @@ def _decision(args, kb, *, positionals: int):
         raise InputError("--reading: a saved decision was made under its own readings; evaluate the application again to switch one")
     if len(given) != positionals:
         raise InputError(f"with --decision, {args.command} takes " + ("the ITEM only" if positionals else "no application FILE"))
-    from policykb.engine.documents import read_document
-
     return kb.decision_from_dict(read_document(args.decision)), given
 
 

@@ -4,7 +4,6 @@ and JSON whose money always has two decimals and whose absent values are absent.
 
 from __future__ import annotations
 
-import json
 import re
 
 from conftest import ROOT
