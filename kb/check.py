@@ -15,11 +15,13 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+from policykb.engine.compiler import limit_problems
 from policykb.errors import KBError, Problem
 from policykb.vocabulary import RelationKind
 
 from . import conditions as cond
 from .loader import load_policy, measure_label
+from .messages import check_messages
 from .model import Policy, Switch, switch_readings
 from .yamlio import YamlFile
 
@@ -244,14 +246,10 @@ class _Checker:
                     self.add("glossary.yaml", ("terms", index, "used_in"), f"measure {n} does not exist")
 
     def engine_limits(self) -> None:
-        from policykb.engine.compiler import limit_problems
-
         for message in limit_problems(self.policy):
             self.problems.append(Problem("durable_rules limits", message))
 
     def run(self) -> list[Problem]:
-        from .messages import check_messages
-
         self.inventory()
         self.measures()
         self.items()

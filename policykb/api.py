@@ -17,10 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from policykb.engine.application import parse_application
+from policykb.engine.decision import Decision
+from policykb.engine.documents import read_document
 from policykb.errors import InputError, KBError, Problem, suggest
 from policykb.kb import check as kb_check
 from policykb.kb import graph as kb_graph
-from policykb.kb.loader import content_hash, load_policy, policy_dir
+from policykb.kb.loader import content_hash, load_policy, policy_dir, shipped_policies
 from policykb.kb.model import Item, Policy
 from policykb.kb.schema import application_schema
 from policykb.money import exact
@@ -29,7 +32,6 @@ if TYPE_CHECKING:  # the engine, the audit and their rules load on first use, no
     from policykb.audit.findings import Finding
     from policykb.audit.records import Source
     from policykb.engine.application import Application
-    from policykb.engine.decision import Decision
     from policykb.engine.evaluate import Evaluator
 
 _cache: dict[tuple[str, str], KnowledgeBase] = {}
@@ -86,8 +88,6 @@ def knowledge_base(policy: Policy) -> KnowledgeBase:
 def _load(policy: str | None, path: str | Path | None) -> KnowledgeBase:
     folder = policy_dir(policy, path)
     if not (folder / "policy.yaml").is_file():
-        from policykb.kb.loader import shipped_policies
-
         if path is None:
             raise InputError(f"no policy '{policy}' is shipped with policykb{suggest(policy, shipped_policies())}; shipped: {', '.join(shipped_policies())}")
         raise InputError(f"{folder} is not a knowledge-base folder (it has no policy.yaml)")
@@ -108,6 +108,8 @@ class KnowledgeBase:
         if self._evaluator is None:
             with self._evaluator_lock:
                 if self._evaluator is None:
+                    # deferred: durable_rules, compiled on first use; `import policykb` and `policykb --help`
+                    # stay fast, and a durable_rules built wrong is reported by the command that needs it
                     from policykb.engine.evaluate import Evaluator
 
                     self._evaluator = Evaluator(self.policy)
@@ -119,8 +121,6 @@ class KnowledgeBase:
         ``readings`` switches readings of ambiguous sentences, e.g. ``{"I-06": "per_station"}``;
         the others keep their defaults.  Returns a ``Decision``.
         """
-        from policykb.engine.documents import read_document
-
         if isinstance(application, (str, Path)):
             source = source or str(application)
             application = read_document(application)
@@ -134,8 +134,6 @@ class KnowledgeBase:
         Raises ``DecisionError`` (exit 2, HTTP 422) when it was made with another KB version
         or its trace is missing, malformed or altered.
         """
-        from policykb.engine.decision import Decision
-
         return Decision.from_dict(self, data)
 
     def evaluate_many(self, applications: Iterable[Any], readings: Mapping[str, str] | None = None, *,
@@ -146,7 +144,7 @@ class KnowledgeBase:
         application that cannot be evaluated ``{"index": i, "error": {...}}`` naming
         the bad fields — one bad application never stops a batch.
         """
-        from policykb.engine.batch import evaluate_many
+        from policykb.engine.batch import evaluate_many  # deferred: multiprocessing, ~12 ms of `import policykb`
 
         return evaluate_many(self, applications, readings, workers)
 
@@ -162,6 +160,7 @@ class KnowledgeBase:
         applicant are checked together across records and years.  Anything else (a
         single record, bytes, a number) raises ``TypeError``.
         """
+        # deferred: audit/ loads sqlite3 and multiprocessing, ~40 ms of `import policykb`
         from policykb.audit.records import open_input, records_source
         from policykb.audit.run import audit_groups
 
@@ -187,9 +186,6 @@ class KnowledgeBase:
 
     def parse(self, application: Any, *, source: str = "") -> Application:
         """Validate and coerce an application without evaluating it."""
-        from policykb.engine.application import parse_application
-        from policykb.engine.documents import read_document
-
         if isinstance(application, (str, Path)):
             source = source or str(application)
             application = read_document(application)

@@ -33,14 +33,24 @@ import gc
 import json
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 from array import array
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import psutil
 
+from policykb.api import load
+from policykb.audit import synthetic
+from policykb.engine.application import parse_application
+from policykb.engine.batch import iter_evaluate_many
+from policykb.engine.derive import Derivation
+from policykb.engine.synthetic import Generator
 from policykb.errors import EngineError
 
 
@@ -64,8 +74,6 @@ def _rss_mb() -> float:
 
 def _load_growth(kb, document, calls: int = 1000) -> float:
     """Resident memory grown by ``calls`` times ``load().evaluate(document)``."""
-    from policykb.api import load
-
     gc.collect()
     before = _rss_mb()
     path = kb.policy.path
@@ -80,8 +88,6 @@ class _PeakRss:
     every 0.1 s on a thread until ``stop()``."""
 
     def __init__(self, pid: int):
-        import threading
-
         self.pid = pid
         self.parent = 0.0
         self.children = 0.0
@@ -107,11 +113,6 @@ class _PeakRss:
 
 
 def run(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, readings=None) -> dict:
-    from policykb.engine.application import parse_application
-    from policykb.engine.batch import iter_evaluate_many
-    from policykb.engine.derive import Derivation
-    from policykb.engine.synthetic import Generator
-
     readings = kb.readings_with(readings)
 
     def documents() -> Iterator[dict]:  # regenerated, never all held
@@ -179,12 +180,6 @@ def run(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, readin
 def run_audit(kb, records: int = 2000, workers: int = 2, seed: int = 2021, readings=None) -> dict:
     """Audit a seeded synthetic set from its file by running ``policykb audit`` in a fresh
     process, so that its memory is the audit's alone (not the generator's), workers included."""
-    import subprocess
-    import tempfile
-    from pathlib import Path
-
-    from policykb.audit import synthetic
-
     readings = kb.readings_with(readings)
     applicants = max(60, records // 2)  # enough applicants of each kind for every injected violation
     clean = synthetic.clean_records(kb, applicants, seed=seed)

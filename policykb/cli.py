@@ -12,11 +12,25 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
+from policykb import __version__, helpdocs, reports
+from policykb.api import load
+from policykb.engine.documents import STDIN, display_name, parse_text, read_document
 from policykb.errors import InputError, KBError, PolicyKBError
+from policykb.kb import graph as g
+from policykb.kb.check import check_folder
+from policykb.kb.loader import policy_dir
+from policykb.kb.messages import messages
+from policykb.limits import MAX_SUBJECTS_UNNAMED, MAX_WORKERS_ASKED, cpu_count
+from policykb.money import exact
+from policykb.numbers import NumberError, read_whole
+from policykb.safetext import json_safe, visible, visible_line
+from policykb.service.config import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, ServiceConfig
+from policykb.views import explanations_json, explanations_text, items_json, items_text, json_text
 
 LANGS = ("zh", "en")
 
@@ -30,8 +44,6 @@ class _Parser(argparse.ArgumentParser):
 def write_output(text: str, output: str | None, *, kind: str = "text") -> None:
     """Print, or replace ``output`` atomically (temp file + rename); control characters
     neutralised (``kind`` "text": made visible; "json": written as \\u escapes)."""
-    from policykb.safetext import json_safe, visible
-
     write_with(output, lambda handle: handle.write(json_safe(text) if kind == "json" else visible(text)))
 
 
@@ -88,17 +100,12 @@ def _unlink(path: str) -> None:
 
 
 def _kb(args):
-    from policykb.api import load
-
     return load(args.policy, path=args.kb)
 
 
 def _workers(text: str) -> int:
     """``--workers``: a whole number from 1; above the CPUs this process may use it is capped
     (more processes than CPUs only add start-up and memory), absurd values are refused."""
-    from policykb.limits import MAX_WORKERS_ASKED, cpu_count
-    from policykb.numbers import NumberError, read_whole
-
     try:
         asked = read_whole(text, "a number of worker processes", 1, MAX_WORKERS_ASKED)
     except NumberError as exc:
@@ -108,8 +115,6 @@ def _workers(text: str) -> int:
 
 def _whole(low: int, high: int, what: str):
     def parse(text: str) -> int:
-        from policykb.numbers import NumberError, read_whole
-
         try:
             return read_whole(text, what, low, high)
         except NumberError as exc:
@@ -132,10 +137,6 @@ def _common(parser: argparse.ArgumentParser, *, lang: bool = False, output: bool
 
 
 def cmd_kb_check(args) -> int:
-    from policykb.kb.check import check_folder
-    from policykb.kb.loader import policy_dir
-    from policykb.kb.messages import messages
-
     folder = policy_dir(args.policy, args.kb)
     if not (folder / "policy.yaml").is_file():
         raise InputError(f"{folder} is not a knowledge-base folder (it has no policy.yaml)")
@@ -156,8 +157,6 @@ def cmd_kb_check(args) -> int:
 
 
 def cmd_kb_list(args) -> int:
-    from policykb.views import items_json, items_text
-
     kb = _kb(args)
     text = items_json(kb.policy) if args.format == "json" else items_text(kb.policy, args.lang)
     write_output(text, args.output, kind=args.format)
@@ -165,8 +164,6 @@ def cmd_kb_list(args) -> int:
 
 
 def cmd_kb_graph(args) -> int:
-    from policykb.kb import graph as g
-
     kb = _kb(args)
     readings = kb.readings_with(_parse_readings(args.reading)) if args.reading else None
     graph = kb.graph(readings)
@@ -181,8 +178,6 @@ def cmd_kb_graph(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    from policykb.views import json_text
-
     kb = _kb(args)
     write_output(json_text(kb.schema()), args.output, kind="json")
     return 0
@@ -193,15 +188,11 @@ def _columns(args) -> int | None:
     if getattr(args, "wide", False) or (args.output and args.output != "-"):
         return None
     if os.environ.get("COLUMNS") or sys.stdout.isatty():
-        import shutil
-
         return shutil.get_terminal_size().columns
     return None
 
 
 def cmd_evaluate(args) -> int:
-    from policykb import reports
-
     kb = _kb(args)
     readings = kb.readings_with(_parse_readings(args.reading))
     if args.file.count(reports.STDIN) > 1:
@@ -212,8 +203,6 @@ def cmd_evaluate(args) -> int:
     single = len(args.file) == 1 and not reports.is_json_lines(args.file[0]) and not (stdin and reports.looks_like_json_lines(stdin))
     if single:
         # one application: a bad one is bad input (exit 2), as for every other command
-        from policykb.engine.documents import parse_text
-
         given = parse_text(stdin, "<stdin>") if stdin is not None else args.file[0]
         decision = kb.evaluate(given, readings, source="<stdin>" if stdin is not None else "")
         entry = reports.Entry(args.file[0], None, decision=decision)
@@ -228,8 +217,6 @@ def cmd_evaluate(args) -> int:
     entries = _progress(reports.evaluate_entries(kb, args.file, readings, stdin), args, tally)
     write_with(args.output, lambda out: _write_decisions(out, kb, readings, entries, args, batch=True))
     if tally.skipped:
-        from policykb.kb.messages import messages
-
         sys.stderr.write("policykb: " + messages().say("batch_summary", args.lang, done=tally.done, skipped=tally.skipped) + "\n")
         return 1
     return 0
@@ -243,9 +230,7 @@ class _Tally:
 def _progress(entries, args, tally: _Tally):
     """The evaluated entries, with a progress bar on a terminal; each skipped one is
     reported on standard error as it comes, and counted."""
-    from tqdm import tqdm
-
-    from policykb.kb.messages import messages
+    from tqdm import tqdm  # deferred: ~4 ms of every command's start, for batches only
 
     bar = tqdm(entries, unit="app", file=sys.stderr, mininterval=0.5, dynamic_ncols=True, leave=False,
                disable=True if args.no_progress else None)
@@ -262,10 +247,6 @@ def _progress(entries, args, tally: _Tally):
 
 
 def _write_decisions(out, kb, readings, entries, args, *, batch: bool) -> None:
-    from policykb import reports
-    from policykb.kb.messages import messages
-    from policykb.safetext import json_safe, visible, visible_line
-
     fmt, lang = args.format, args.lang
     if fmt == "csv":
         writer = reports.csv_writer(out)
@@ -289,11 +270,11 @@ def _write_decisions(out, kb, readings, entries, args, *, batch: bool) -> None:
 
 
 def cmd_bench(args) -> int:
-    from policykb import bench
+    from policykb import bench  # deferred: psutil, ~15 ms of every command's start
 
     kb = _kb(args)
     if args.http:
-        from policykb.service.bench import run_http
+        from policykb.service.bench import run_http  # deferred: the HTTP client and server, for `bench --http` only
 
         if args.audit or args.reading:
             raise InputError("bench --http measures POST /v1/evaluate with the default readings; it takes neither --audit nor --reading")
@@ -313,8 +294,6 @@ def cmd_bench(args) -> int:
 def _bounded_subjects(decision, item: str, subject: str | None) -> None:
     """Refuse to explain every subject of an item when there are too many: each explanation
     re-evaluates the application, so the work would grow with subjects × facts."""
-    from policykb.limits import MAX_SUBJECTS_UNNAMED
-
     if subject is not None:
         return
     subjects = [o.subject for o in decision.outcomes if o.item.id == item]
@@ -338,12 +317,12 @@ def _decision(args, kb, *, positionals: int):
         raise InputError("--reading: a saved decision was made under its own readings; evaluate the application again to switch one")
     if len(given) != positionals:
         raise InputError(f"with --decision, {args.command} takes " + ("the ITEM only" if positionals else "no application FILE"))
-    from policykb.engine.documents import read_document
-
     return kb.decision_from_dict(read_document(args.decision)), given
 
 
 def cmd_why(args) -> int:
+    # Deferred, as every explain/ and audit/ import in this file: explain/ adds ~30 ms and audit/
+    # ~40 ms (multiprocessing, sqlite3) to the start of every command (python -X importtime).
     from policykb.explain.why import explain
 
     kb = _kb(args)
@@ -351,28 +330,20 @@ def cmd_why(args) -> int:
     args.item = item
     _bounded_subjects(decision, args.item, args.subject)
     explanations = explain(decision, args.item, args.subject)
-    from policykb.views import explanations_json, explanations_text
-
     text = explanations_json(explanations) if args.format == "json" else explanations_text(explanations, args.lang)
     write_output(text, args.output, kind=args.format)
     return 0
 
 
 def _document(args):
-    from policykb.engine.documents import read_document
-
     return read_document(args.file)
 
 
 def _source(args) -> str:
-    from policykb.engine.documents import STDIN, display_name
-
     return display_name(args.file) if args.file == STDIN else Path(args.file).name
 
 
 def _emit_lines(args, result) -> None:
-    from policykb.views import json_text
-
     text = json_text(result.to_dict()) if args.format == "json" else result.to_text(args.lang)
     write_output(text, args.output, kind=args.format)
 
@@ -412,8 +383,6 @@ def cmd_readings(args) -> int:
 
 def _list_readings(kb, args) -> int:
     """Every reading of the KB: its question, the quote it reads, its options, its default."""
-    from policykb.kb.messages import messages
-
     chosen = kb.readings_with(_parse_readings(args.reading))
     rows = []
     for rid, r in kb.policy.readings.items():
@@ -422,8 +391,6 @@ def _list_readings(kb, args) -> int:
                      "affects": "all" if r.affects == "all" else list(r.affects)})
     if args.format == "json":
         data = {"policy": kb.policy.id, "kb_version": kb.version, "readings": rows}
-        from policykb.views import json_text
-
         write_output(json_text(data), args.output, kind="json")
         return 0
     m, lang = messages(), args.lang
@@ -486,8 +453,6 @@ def cmd_audit(args) -> int:
 
 
 def cmd_help(args) -> int:
-    from policykb import helpdocs
-
     if not args.topic:
         write_output(helpdocs.listing(), args.output)
         return 0
@@ -500,7 +465,7 @@ def cmd_help(args) -> int:
 
 
 def cmd_completion(args) -> int:
-    from policykb import completion
+    from policykb import completion  # deferred: ~3 ms of every command's start, for `completion` only
 
     try:  # the KB's item IDs and reading options complete too, when the KB loads
         kb = _kb(args)
@@ -511,8 +476,7 @@ def cmd_completion(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from policykb.service.config import ServiceConfig
-    from policykb.service.server import checked, run
+    from policykb.service.server import checked, run  # deferred: ~3 ms of every command's start, for `serve` only
 
     config = ServiceConfig(policy=args.policy, kb=args.kb, host=args.host, port=args.port, workers=args.workers,
                            decision_log=args.decision_log, max_body=args.max_body, timeout=args.timeout,
@@ -522,8 +486,6 @@ def cmd_serve(args) -> int:
 
 def _add_serve(sub) -> None:
     """``policykb serve``: the HTTP service (docs/service.md)."""
-    from policykb.service.config import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT
-
     p = sub.add_parser("serve", help="run the HTTP service: /v1 routes, OpenAPI at /openapi.json, docs at /docs")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; any other needs --token-file)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -570,8 +532,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Industrial-subsidy policy as rules: who qualifies for what, how much, and why.",
         epilog="Exit codes: 0 ok, 1 findings, 2 usage or input error, 3 broken knowledge base, 70 internal error.",
     )
-    from policykb import __version__
-
     parser.add_argument("--version", action="version", version=f"policykb {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -715,15 +675,11 @@ def main(argv: list[str] | None = None) -> int:
             own.print_help(sys.stderr)
             return 2
         check_output(getattr(args, "output", None))
-        from policykb.money import exact
-
         with exact():
             return int(args.func(args) or 0)
     except PolicyKBError as exc:
         if debug:
             raise
-        from policykb.safetext import visible
-
         prefix = "policykb: broken knowledge base:\n" if isinstance(exc, KBError) else "policykb: error: "
         sys.stderr.write(visible(f"{prefix}{exc}\n"))
         return exc.exit_code

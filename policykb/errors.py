@@ -8,6 +8,7 @@ is always the human message; structured details sit in attributes.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -110,8 +111,6 @@ class UnsupportedPythonError(PolicyKBError, ImportError):
 
 def suggest(name: object, candidates: Iterable[object]) -> str:
     """' (did you mean 'x'?)' for the nearest candidate, or '' when nothing is near."""
-    import difflib
-
     if len(str(name)) > 100:  # nothing that long is a typo of an ID, and difflib's time grows with it
         return ""
     close = difflib.get_close_matches(str(name), sorted(map(str, candidates)), n=1, cutoff=0.6)

@@ -14,11 +14,13 @@ into an ``OddNumber``; the input guard refuses it with its path.
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 
 from policykb.errors import PolicyKBError
 from policykb.limits import MAX_NUMBER_DIGITS, MAX_SHOWN_CHARS
+from policykb.safetext import visible, visible_line
 
 # ASCII digits only: \d would also match full-width and other scripts' digits.
 _PLAIN = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
@@ -44,10 +46,6 @@ class OddNumber(str):
 def shown(value: object) -> str:
     """A value as an error message shows it: at most ``MAX_SHOWN_CHARS`` characters, with
     control characters made visible — never the whole of a 10 MB value."""
-    import json
-
-    from policykb.safetext import visible
-
     if isinstance(value, OddNumber):
         text = str(value)
     elif isinstance(value, bool):
@@ -73,8 +71,6 @@ def shown(value: object) -> str:
 
 def shown_key(key: object) -> str:
     """A key or a name as a message quotes it: 'name', cut and neutralised."""
-    from policykb.safetext import visible_line
-
     text = str(key)
     return "'" + visible_line(text[:MAX_SHOWN_CHARS]) + ("…'" if len(text) > MAX_SHOWN_CHARS else "'")
 

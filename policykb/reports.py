@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from policykb.engine.decision import Decision, amount_dict
+from policykb.engine.documents import loads_json, parse_text, read_document, read_text, regular_file
 from policykb.errors import InputError, PolicyKBError
 from policykb.kb.messages import messages
 from policykb.money import fmt_cny
@@ -51,8 +52,6 @@ def is_json_lines(path: str | Path) -> bool:
 
 def read_stdin() -> str:
     """Standard input as text, within the one-document size limit of every reader."""
-    from policykb.engine.documents import read_text
-
     return read_text(STDIN, "standard input")
 
 
@@ -63,8 +62,6 @@ def looks_like_json_lines(text: str) -> bool:
 
 
 def _json_lines(numbered: Iterable[tuple[int, bytes]], source: str) -> Iterator[Document]:
-    from policykb.engine.documents import loads_json
-
     for line_no, raw in numbered:
         try:
             yield source, line_no, loads_json(raw.decode("utf-8")), None
@@ -90,8 +87,6 @@ def documents(paths: Iterable[str], stdin: str | None = None) -> Iterator[Docume
 
 
 def _stdin_documents(text: str) -> Iterator[Document]:
-    from policykb.engine.documents import parse_text
-
     if looks_like_json_lines(text):
         numbered = ((n, line.encode("utf-8")) for n, line in enumerate(text.splitlines(), 1) if line.strip())
         yield from _json_lines(numbered, "<stdin>")
@@ -103,8 +98,6 @@ def _stdin_documents(text: str) -> Iterator[Document]:
 
 
 def _file_document(path: str) -> Document:
-    from policykb.engine.documents import read_document
-
     try:
         return path, None, read_document(path), None
     except InputError as exc:
@@ -112,8 +105,7 @@ def _file_document(path: str) -> Document:
 
 
 def _json_lines_file(path: str) -> Iterator[Document]:
-    from policykb.audit.records import physical_lines
-    from policykb.engine.documents import regular_file
+    from policykb.audit.records import physical_lines  # deferred: sqlite3; the command line imports this module at start
 
     try:
         handle = open(regular_file(path, "a JSON Lines file"), "rb")  # noqa: SIM115 - only opening is an input error
@@ -185,7 +177,7 @@ STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em;line-height:1.4}"
     "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;text-align:left}"
     ".n{text-align:right;white-space:nowrap}tr.explain td{border-top:none;background:#fafafa}"
-    "details pre{white-space:pre-wrap;margin:.5em 0}.excluded,.ineligible{color:#777}.error{color:#a00}"
+    "details pre{white-space:pre-wrap;margin:.5em 0}.excluded,.ineligible{color:#777}"
 )
 
 
@@ -223,11 +215,6 @@ def html_decision(out: IO[str], entry: Entry, lang: str) -> None:
     out.write(f"<tr><td></td><td><b>{'合计' if zh else 'Total'}</b></td><td></td><td></td>"
               f"<td class=n><b>{e(fmt_cny(low))}</b></td><td class=n><b>{e(fmt_cny(high))}</b></td><td></td></tr></table>\n")
     out.write(f"<p>{e(m.say('table_legend', lang))}</p></section>\n")
-
-
-def html_error(out: IO[str], entry: Entry, lang: str) -> None:
-    e = html_block
-    out.write(f"<section><h2 class=error>{e(entry.where)}</h2><p class=error>{e(messages().say('html_skipped', lang, error=entry.error))}</p></section>\n")
 
 
 def html_readings(out: IO[str], kb, readings: dict, lang: str) -> None:

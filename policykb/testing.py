@@ -33,7 +33,9 @@ from typing import Any
 import pytest
 import yaml
 
-from policykb.errors import PolicyKBError
+from policykb.api import load
+from policykb.engine.documents import yaml_dates_to_text
+from policykb.errors import InputError, PolicyKBError
 
 CASE_KEYS = ("name", "year", "applicant", "facts", "readings", "expect", "absent", "totals", "totals_by_payer", "error", "note")
 EXPECT_KEYS = ("item", "subject", "status", "min", "max", "kind", "by", "readings", "missing")
@@ -75,8 +77,6 @@ def _merge(base: Any, override: Any) -> Any:
 
 
 def build_application(case: dict, defaults: dict) -> dict:
-    from policykb.engine.documents import yaml_dates_to_text
-
     # unquoted YAML dates arrive as date objects; an application file gets them as text
     return yaml_dates_to_text({
         "applicant": _merge(defaults.get("applicant", {}), case.get("applicant", {})),
@@ -89,8 +89,6 @@ _KBS: dict[str, Any] = {}
 
 
 def kb_for(folder: Path):
-    from policykb.api import load
-
     key = str(folder.resolve())
     if key not in _KBS:
         _KBS[key] = load(path=folder)
@@ -106,8 +104,6 @@ class CaseItem(pytest.Item):
         self.decision = None
 
     def runtest(self) -> None:
-        from policykb.errors import InputError
-
         unknown = set(self.case) - set(CASE_KEYS)
         if unknown:
             raise CaseError(f"unknown keys {sorted(unknown)} in the case (allowed: {', '.join(CASE_KEYS)})")
@@ -132,8 +128,6 @@ class CaseItem(pytest.Item):
 
     def expect_refusal(self, kb: Any, document: Any, readings: dict) -> None:
         """A case with ``error``: the input must be refused with a message that mentions it."""
-        from policykb.errors import InputError
-
         wanted = self.case["error"]
         try:
             kb.evaluate(document, readings)

@@ -7,6 +7,7 @@ import json
 from policykb.kb.describe import amount_text
 from policykb.kb.messages import messages
 from policykb.kb.model import Policy, Switch
+from policykb.safetext import json_safe
 from policykb.text import json_text, table
 
 
@@ -32,8 +33,6 @@ def item_relations(policy: Policy, item_id: str) -> list[str]:
 
 def json_line(data) -> str:
     """One line of JSON Lines output (a batch result, an audit finding), control characters escaped."""
-    from policykb.safetext import json_safe
-
     return json_safe(json.dumps(data, ensure_ascii=False)) + "\n"
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from decimal import Decimal
 
 import pytest
 
@@ -64,12 +66,17 @@ def test_every_injected_violation_is_found_with_its_code_and_clause(kb, audit_se
 def test_amount_findings_carry_the_granted_and_allowed_bounds(kb, audit_set):
     _, broken, expected, corrupt = audit_set
     records = [r for i, r in enumerate(broken) if i not in corrupt]
-    findings = {(f.code, f.item): f.to_dict() for f in kb.audit(records)}
-    over = findings[next(k for k in findings if k[0] == "OVER_CEILING")]
-    assert float(over["granted"]) > float(over["allowed"]["max"])
-    assert over["granted"][-2:] != "" and len(over["granted"].split(".")[1]) == 2
-    under = findings[next(k for k in findings if k[0] == "UNDER_FLOOR")]
-    assert float(under["granted"]) < float(under["allowed"]["min"])
+    findings = {f.code: f.to_dict() for f in kb.audit(records) if f.code in ("OVER_CEILING", "UNDER_FLOOR")}
+    for code, finding in findings.items():
+        # the amount the injected record granted, as written (yuan and two decimals)
+        _, record, item, subject = next(e for e in expected if e[0] == code)
+        grant = next(g for g in broken[record]["decision"]["granted"] if (g["item"], g["subject"]) == (item, subject))
+        assert (finding["item"], finding["subject"], finding["granted"]) == (item, subject, grant["amount"])
+        assert re.fullmatch(r"\d+\.\d\d", finding["granted"])
+    over, under = findings["OVER_CEILING"], findings["UNDER_FLOOR"]
+    assert Decimal(over["granted"]) > Decimal(over["allowed"]["max"])
+    # the injected exact sum is one fen short: the finding shows both sides to the fen
+    assert Decimal(under["allowed"]["min"]) - Decimal(under["granted"]) == Decimal("0.01")
 
 
 def test_workers_give_the_same_findings_in_the_same_order(audit_set, cli, tmp_path):

@@ -53,5 +53,16 @@ def test_a_broken_kb_stops_evaluation_with_exit_3(tmp_path, cli):
     assert "Traceback" not in run.err
 
 
-def test_the_fixtures_cover_many_kinds_of_defect():
-    assert len(FIXTURES) >= 15
+def test_each_fixture_breaks_a_file_the_kb_has_and_the_unbroken_copy_is_clean(tmp_path):
+    """The control of the tests above: the shipped KB, copied the same way with no fixture, has no
+    problem, so every problem they see is their fixture's; and each fixture replaces or deletes
+    a file the KB has (a file the KB does not have would be read by nobody)."""
+    empty = tmp_path / "no_defect"
+    empty.mkdir()
+    _, problems = check_folder(broken_copy(empty, tmp_path))
+    assert problems == []
+    shipped = {f.name for f in KB_DIR.iterdir()}
+    for fixture in FIXTURES:
+        changed = [f.stem if f.suffix == ".delete" else f.name for f in fixture.iterdir() if f.name != "expect.txt"]
+        assert changed and set(changed) <= shipped, f"{fixture.name}: {changed}"
+        assert (fixture / "expect.txt").read_text(encoding="utf-8").strip(), f"{fixture.name}: no expected words"

@@ -12,10 +12,12 @@ import threading
 
 import pytest
 
+from policykb.engine import rules_engine
 from policykb.engine.application import parse_application
-from policykb.engine.rules_engine import RulesEngine, fact_ids, fnv1a32
+from policykb.engine.rules_engine import RulesEngine, fnv1a32
 from policykb.engine.synthetic import Generator
 from policykb.errors import EngineError, InputError
+from policykb.kb.schema import MAX_FACTS
 
 from conftest import ROOT
 
@@ -98,10 +100,27 @@ def test_four_threads_at_once_agree_with_one(kb):
     assert all(results[n] == expected for n in range(4))
 
 
-def test_fact_ids_never_collide_in_durable_rules():
-    ids = fact_ids(4096) + ["$begin"]
-    assert len({fnv1a32(i) for i in ids}) == len(ids)
-    assert fnv1a32("fact-25388") == fnv1a32("fact-909936"), "the known collision of the notes"
+@pytest.mark.parametrize("second,refused", [("fact-909936", True), ("fact-25389", False)])
+def test_durable_rules_identifies_facts_by_fnv1a32(kb, example_documents, second, refused):
+    """rules_engine checks at import that the ids f0…f4095 have distinct fnv1a32 hashes (trap 11);
+    that check holds only if fnv1a32 is the engine's identity: two ids with one hash are one
+    fact to durable_rules (the second refused as already seen), ids with two hashes are two."""
+    first = "fact-25388"
+    assert (fnv1a32(first) == fnv1a32(second)) is refused
+    app = parse_application(kb.policy, example_documents["software-firm"])
+    facts, _ = kb.evaluator.engine_facts(app)
+    facts[1]["id"], facts[2]["id"] = first, second
+    prepared = kb.evaluator.prepare(kb.default_readings())
+    if refused:
+        with pytest.raises(EngineError, match="already been observed"):
+            kb.evaluator.engine.run(prepared.ruleset, facts)
+    else:
+        assert kb.evaluator.engine.run(prepared.ruleset, facts)
+
+
+def test_the_largest_application_stays_within_the_checked_fact_ids():
+    # the applicant's fact and MAX_FACTS facts: all among the ids whose hashes were checked at import
+    assert MAX_FACTS + 1 <= rules_engine._MAX_FACTS
 
 
 def test_engine_errors_become_engine_errors():

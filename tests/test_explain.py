@@ -265,7 +265,7 @@ def test_trace_graph_links_facts_rules_outcomes_and_relations(kb, example_docume
             assert "derived" in kinds
         if o.by:
             assert "acted" in kinds
-    assert g.nodes["rule:X-m01"]["quote"]
+    assert g.nodes["rule:X-m01"]["quote"] == kb.policy.relations["X-m01"].quote
     text = trace_json(decision)
     assert json.loads(text)["graph"]["kb_version"] == kb.version
     assert trace_json(kb.evaluate(example_documents["precision-machinery-sme"])) == text

@@ -7,8 +7,6 @@ import re
 import shutil
 from decimal import Decimal
 
-import pytest
-
 from policykb.kb import conditions as cond
 from policykb.kb.check import check_policy, squash
 from policykb.kb.loader import content_hash, load_policy, measure_label

@@ -4,7 +4,6 @@ and JSON whose money always has two decimals and whose absent values are absent.
 
 from __future__ import annotations
 
-import json
 import re
 
 from conftest import ROOT
@@ -56,10 +55,6 @@ def test_english_says_measure_1_and_uses_an_en_dash(cli):
     assert "～" not in table and "Suzhou ¥200,000.00–¥200,000.00" in table
     report = cli("audit", ROOT / "examples" / "audit" / "decisions.jsonl", "--lang", "en", "--format", "md").out
     assert "～" not in report and "measure 2" in report and "（" not in report.split("## Findings")[0]
-
-
-def _title_cells(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.startswith(("（", "1 ", "12"))]
 
 
 def test_titles_fit_the_terminal_and_wide_shows_them_whole(cli, monkeypatch, kb):

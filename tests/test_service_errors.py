@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 
 import httpx
@@ -226,6 +227,11 @@ def test_non_loopback_host_needs_a_token_file(cli, tmp_path):
     short.write_text("abc\n")
     assert "at least 16" in cli("serve", "--token-file", short).err
     assert "no such file" in cli("serve", "--token-file", tmp_path / "none").err
+    assert "is a folder, not a token file" in cli("serve", "--token-file", tmp_path).err
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # read, it would wait for a writer for ever
+    refused = cli("serve", "--token-file", fifo)
+    assert refused.code == 2 and f"--token-file: {fifo} is a FIFO; give a regular file\n" in refused.err
 
 
 def test_settings_accepted_with_a_token_and_workers_capped(tmp_path, capsys):

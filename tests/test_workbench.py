@@ -366,13 +366,13 @@ def test_blank_application_marks_the_required_fields(wb):
     _expect()(wb.page.locator("#f-year-err")).to_be_visible()
 
 
-def test_saved_state_reopens_with_its_readings(wb, tmp_path):
+def test_saved_state_reopens_with_its_readings(wb, tmp_path, example_documents):
     wb.open("?example=precision-machinery-sme&reading=I-04:one_project")
     with wb.page.expect_download() as info:
         wb.page.locator("#save-state").click()
     saved = json.loads(Path(info.value.path()).read_text(encoding="utf-8"))
     assert saved["readings"] == {"I-04": "one_project"}
-    assert saved["application"]["applicant"]["name"]
+    assert saved["application"]["applicant"]["name"] == example_documents["precision-machinery-sme"]["applicant"]["name"]
     wb.open("?example=ic-company")
     path = tmp_path / "state.json"
     path.write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")

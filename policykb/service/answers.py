@@ -12,6 +12,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from policykb.safetext import json_safe, visible
+
 from .problems import HTTPProblem, from_exception, problem_response
 
 JSON_TYPE = "application/json"
@@ -39,8 +41,6 @@ def text_response(text: str, media_type: str = JSON_TYPE, status: int = 200, hea
     """``text`` as UTF-8, exactly as the command line prints it: control characters neutralised
     as ``write_output`` does (``kind`` "json": ``\\u`` escapes; "text": visible escapes; by
     default from the media type)."""
-    from policykb.safetext import json_safe, visible
-
     if kind is None:
         kind = "json" if "json" in media_type else "text"
     safe = json_safe(text) if kind == "json" else visible(text)

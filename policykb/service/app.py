@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 
 from policykb.views import json_text
+from policykb.workbench import routes as workbench
 
 from . import docs, kbroutes, openapi, routes, streams
 from .answers import answers, starlette_error, text_response
@@ -48,8 +49,6 @@ async def readyz(request: Request):
 
 def default_extras() -> list[BaseRoute]:
     """Routes every ``policykb serve`` adds after the API: the workbench page at ``/``."""
-    from policykb.workbench import routes as workbench
-
     return workbench.routes()
 
 
@@ -116,7 +115,5 @@ def _on_sighup(decision_log: DecisionLog | None) -> bool:
 
 def app_from_env() -> Starlette:
     """The factory uvicorn calls in each worker: settings from the environment (``ServiceConfig.to_env``)."""
-    from policykb.workbench import routes as workbench
-
     return create_app(ServiceConfig.from_env(), extra_routes=default_extras(),
                       public_paths=workbench.PUBLIC, public_prefixes=workbench.PUBLIC_PREFIXES)

@@ -19,6 +19,7 @@ The client shares the machine with the server; on 2 cores the figures include it
 from __future__ import annotations
 
 import asyncio
+import http.client
 import os
 import signal
 import socket
@@ -28,7 +29,12 @@ import sys
 import tempfile
 import time
 
+import psutil
+
+from policykb.engine.synthetic import Generator
 from policykb.errors import EngineError
+
+from .routes import exact_json
 
 
 def _free_port() -> int:
@@ -99,8 +105,6 @@ async def _measure(port: int, bodies: list[bytes], concurrency: int) -> tuple[li
 
 def _server_cpu(pid: int) -> float:
     """CPU seconds used so far by the server process and its workers."""
-    import psutil
-
     root = psutil.Process(pid)
     total = 0.0
     for process in [root, *root.children(recursive=True)]:
@@ -118,8 +122,6 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 120) -> None:
-    import http.client
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -138,10 +140,6 @@ def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 120) -> None
 
 
 def run_http(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, concurrency: int = 16, kb_path: str | None = None) -> dict:
-    from policykb.engine.synthetic import Generator
-
-    from .routes import exact_json
-
     bodies = [exact_json(doc).encode("utf-8") for doc in Generator(kb.policy, seed).applications(applications)]
     warm = [exact_json(doc).encode("utf-8") for doc in Generator(kb.policy, seed + 1).applications(200)]
     port = _free_port()

@@ -12,6 +12,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from policykb.engine.documents import regular_file
 from policykb.errors import InputError
 from policykb.limits import MAX_DOCUMENT_BYTES
 
@@ -59,13 +60,11 @@ def read_token(path: str) -> str:
     """The bearer token in ``path`` (surrounding whitespace dropped); refused if empty or odd."""
     p = Path(path)
     try:
-        raw = p.read_bytes()[: MAX_TOKEN_BYTES + 1]
-    except FileNotFoundError:
-        raise InputError(f"--token-file: no such file: {p}") from None
-    except IsADirectoryError:
-        raise InputError(f"--token-file: {p} is a folder") from None
-    except OSError as exc:
-        raise InputError(f"--token-file: cannot read {p}: {exc.strerror}") from None
+        fd = regular_file(p, "a token file")  # a FIFO or a device is refused, never read
+    except InputError as exc:  # standard input is no token file: its mention is dropped
+        raise InputError(f"--token-file: {str(exc).replace(', or - to read standard input', '')}") from None
+    with os.fdopen(fd, "rb") as file:
+        raw = file.read(MAX_TOKEN_BYTES + 1)
     if len(raw) > MAX_TOKEN_BYTES:
         raise InputError(f"--token-file: {p} is longer than {MAX_TOKEN_BYTES} bytes; a token is one line")
     try:

@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from policykb.errors import Problem, suggest
+from policykb.forms import vocabulary as describe
+from policykb.kb import graph as g
 from policykb.views import item_rows, items_json, json_text, policy_summary, readings_rows
 
 from .answers import JSON_TYPE, TEXT_TYPE, answers, text_response
@@ -33,6 +35,17 @@ def policy_of(request: Request):
     return kb
 
 
+def _kb_answer(render, media_type: str = JSON_TYPE):
+    """A GET route of the policy in the path, with no query parameters: ``render(kb)`` as the body."""
+
+    @answers
+    async def route(request: Request):
+        Query(request, ())
+        return text_response(render(policy_of(request)), media_type)
+
+    return route
+
+
 @answers
 async def policies(request: Request):
     Query(request, ())
@@ -40,16 +53,12 @@ async def policies(request: Request):
     return text_response(json_text([policy_summary(kb.policy)]))
 
 
-@answers
-async def policy(request: Request):
-    Query(request, ())
-    return text_response(json_text(policy_summary(policy_of(request).policy)))
-
-
-@answers
-async def items(request: Request):
-    Query(request, ())
-    return text_response(items_json(policy_of(request).policy))
+policy = _kb_answer(lambda kb: json_text(policy_summary(kb.policy)))
+items = _kb_answer(lambda kb: items_json(kb.policy))
+schema = _kb_answer(lambda kb: json_text(kb.schema()), "application/schema+json")
+readings = _kb_answer(lambda kb: json_text(readings_rows(kb.policy)))
+vocabulary = _kb_answer(lambda kb: json_text(describe(kb.policy)))
+text = _kb_answer(lambda kb: kb.policy.text, TEXT_TYPE)
 
 
 @answers
@@ -65,8 +74,6 @@ async def item(request: Request):
 
 @answers
 async def graph(request: Request):
-    from policykb.kb import graph as g
-
     q = Query(request, ("format", "lang", "reading"))
     kb = policy_of(request)
     fmt = q.one("format", "json", tuple(GRAPH_TYPES))
@@ -82,41 +89,7 @@ async def graph(request: Request):
     return text_response(text, GRAPH_TYPES[fmt], kind="text")  # as `policykb kb graph` writes every format
 
 
-@answers
-async def schema(request: Request):
-    Query(request, ())
-    return text_response(json_text(policy_of(request).schema()), "application/schema+json")
-
-
-@answers
-async def readings(request: Request):
-    Query(request, ())
-    return text_response(json_text(readings_rows(policy_of(request).policy)))
-
-
-@answers
-async def vocabulary(request: Request):
-    from policykb.forms import vocabulary as describe
-
-    Query(request, ())
-    return text_response(json_text(describe(policy_of(request).policy)))
-
-
-@answers
-async def text(request: Request):
-    Query(request, ())
-    return text_response(policy_of(request).policy.text, TEXT_TYPE)
-
-
 def routes() -> list[Route]:
-    return [
-        Route("/v1/policies", policies, methods=["GET"]),
-        Route("/v1/policies/{policy}", policy, methods=["GET"]),
-        Route("/v1/policies/{policy}/items", items, methods=["GET"]),
-        Route("/v1/policies/{policy}/items/{item}", item, methods=["GET"]),
-        Route("/v1/policies/{policy}/graph", graph, methods=["GET"]),
-        Route("/v1/policies/{policy}/schema", schema, methods=["GET"]),
-        Route("/v1/policies/{policy}/readings", readings, methods=["GET"]),
-        Route("/v1/policies/{policy}/vocabulary", vocabulary, methods=["GET"]),
-        Route("/v1/policies/{policy}/text", text, methods=["GET"]),
-    ]
+    each = (("", policy), ("/items", items), ("/items/{item}", item), ("/graph", graph), ("/schema", schema),
+            ("/readings", readings), ("/vocabulary", vocabulary), ("/text", text))
+    return [Route("/v1/policies", policies, methods=["GET"])] + [Route(f"/v1/policies/{{policy}}{tail}", endpoint, methods=["GET"]) for tail, endpoint in each]

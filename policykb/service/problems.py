@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from policykb.errors import InputError, KBError, PolicyKBError, Problem, UnknownItemError
+from policykb.safetext import json_safe
 from policykb.text import json_text
 
 PROBLEM_JSON = "application/problem+json"
@@ -71,8 +72,6 @@ def problem_body(problem: HTTPProblem, request_id: str | None, instance: str | N
 
 
 def problem_response(problem: HTTPProblem, request_id: str | None = None, instance: str | None = None) -> Response:
-    from policykb.safetext import json_safe
-
     text = json_safe(json_text(problem_body(problem, request_id, instance)))  # a message may quote the input
     return Response(text.encode("utf-8"), status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,10 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from policykb.errors import InputError, Problem, suggest
+from policykb.explain import runners, sensitivity
+from policykb.explain.qualify import qualify as plan
+from policykb.explain.whatif import whatif as compare
+from policykb.explain.why import explain
 from policykb.views import explanations_json, explanations_text, json_text
 
 from .answers import JSON_TYPE, TEXT_TYPE, answers, text_response
@@ -88,73 +93,66 @@ async def evaluate(request: Request):
     return text_response(text, TEXT_TYPE if fmt == "text" else JSON_TYPE)
 
 
-def _subject_query(request: Request):
-    q = Query(request, ("reading", "lang", "format", "subject"))
-    return q, q.one("subject"), q.one("lang", "zh", LANGS), q.one("format", "json", FORMATS)
+@dataclass(frozen=True)
+class Asked:
+    """What a route on one application was asked: the query's choices and the application."""
+
+    kb: Any
+    lang: str
+    fmt: str
+    readings: dict
+    document: Any
+    subject: str | None = None
+
+
+async def asked(request: Request, *, subject: bool = False) -> Asked:
+    """The served KB, the query (``subject`` too if the route takes one), checked, then the body."""
+    kb = served(request)
+    q = Query(request, ("reading", "lang", "format", "subject") if subject else ("reading", "lang", "format"))
+    who = q.one("subject") if subject else None
+    lang, fmt = q.one("lang", "zh", LANGS), q.one("format", "json", FORMATS)
+    readings = checked_readings(kb, q.readings())
+    document, _ = await document_body(request)
+    return Asked(kb, lang, fmt, readings, document, who)
 
 
 @answers
 async def why(request: Request):
-    from policykb.explain.why import explain
-
-    kb = served(request)
     item = request.path_params["item"]
-    q, subject, lang, fmt = _subject_query(request)
-    readings = checked_readings(kb, q.readings())
-    document, _ = await document_body(request)
+    a = await asked(request, subject=True)
 
     def work():
-        decision = computed(kb.evaluate, document, readings)
-        explanations = computed(explain, decision, item, subject)
-        return explanations_text(explanations, lang) if fmt == "text" else explanations_json(explanations)
+        decision = computed(a.kb.evaluate, a.document, a.readings)
+        explanations = computed(explain, decision, item, a.subject)
+        return explanations_text(explanations, a.lang) if a.fmt == "text" else explanations_json(explanations)
 
     text = await run_timed(request, work)
-    return text_response(text, TEXT_TYPE if fmt == "text" else JSON_TYPE)
+    return text_response(text, TEXT_TYPE if a.fmt == "text" else JSON_TYPE)
 
 
 @answers
 async def qualify(request: Request):
-    from policykb.explain.qualify import qualify as plan
-
-    kb = served(request)
     item = request.path_params["item"]
-    q, subject, lang, fmt = _subject_query(request)
-    readings = checked_readings(kb, q.readings())
-    document, _ = await document_body(request)
-    answer = await run_timed(request, computed, plan, kb, document, item, subject, readings)
-    return rendered(answer, fmt, lang)
-
-
-def _application_query(request: Request):
-    q = Query(request, ("reading", "lang", "format"))
-    return q, q.one("lang", "zh", LANGS), q.one("format", "json", FORMATS)
+    a = await asked(request, subject=True)
+    answer = await run_timed(request, computed, plan, a.kb, a.document, item, a.subject, a.readings)
+    return rendered(answer, a.fmt, a.lang)
 
 
 @answers
 async def readings(request: Request):
-    from policykb.explain import sensitivity
-
-    kb = served(request)
-    q, lang, fmt = _application_query(request)
-    chosen = checked_readings(kb, q.readings())
-    document, _ = await document_body(request)
-    answer = await run_timed(request, computed, sensitivity.answer, kb, document, chosen)
-    return rendered(answer, fmt, lang)
+    a = await asked(request)
+    answer = await run_timed(request, computed, sensitivity.answer, a.kb, a.document, a.readings)
+    return rendered(answer, a.fmt, a.lang)
 
 
 @answers
 async def runners_up(request: Request):
-    from policykb.explain import runners
-
-    kb = served(request)
-    q, lang, fmt = _application_query(request)
-    chosen = checked_readings(kb, q.readings())
-    document, _ = await document_body(request)
+    a = await asked(request)
 
     def work():
-        return runners.answer(computed(kb.evaluate, document, chosen))
+        return runners.answer(computed(a.kb.evaluate, a.document, a.readings))
 
-    return rendered(await run_timed(request, work), fmt, lang)
+    return rendered(await run_timed(request, work), a.fmt, a.lang)
 
 
 WHATIF_KEYS = ("application", "set", "add", "remove")
@@ -199,18 +197,13 @@ def whatif_request(body: Any) -> tuple[Any, list[str], list[str], list[str]]:
 
 @answers
 async def whatif(request: Request):
-    from policykb.explain.whatif import whatif as compare
-
-    kb = served(request)
-    q, lang, fmt = _application_query(request)
-    chosen = checked_readings(kb, q.readings())
-    body, _ = await document_body(request)
-    document, sets, adds, removes = whatif_request(body)
-    if not (sets or adds or removes or chosen):
+    a = await asked(request)
+    document, sets, adds, removes = whatif_request(a.document)
+    if not (sets or adds or removes or a.readings):
         raise HTTPProblem(422, "invalid-input", "what-if needs at least one change: set, add, remove, or a reading in the query",
                           [Problem("set", "no change given")])
-    answer = await run_timed(request, computed, compare, kb, document, sets=sets, adds=adds, removes=removes, readings=chosen)
-    return rendered(answer, fmt, lang)
+    answer = await run_timed(request, computed, compare, a.kb, document, sets=sets, adds=adds, removes=removes, readings=a.readings)
+    return rendered(answer, a.fmt, a.lang)
 
 
 def routes() -> list[Route]:

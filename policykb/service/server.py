@@ -15,7 +15,9 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from policykb.api import load
 from policykb.errors import InputError
+from policykb.kb.loader import policy_dir
 from policykb.limits import MAX_WORKERS_ASKED, cpu_count
 
 from . import logs
@@ -24,8 +26,6 @@ from .config import ENV, ServiceConfig, is_loopback, read_token
 
 def checked(config: ServiceConfig, token_file: str | None) -> ServiceConfig:
     """The settings to run with, or an InputError naming the option that is wrong."""
-    from policykb.kb.loader import policy_dir
-
     if token_file:
         config = replace(config, token=read_token(token_file))
     if not is_loopback(config.host) and not config.token:
@@ -44,8 +44,6 @@ def checked(config: ServiceConfig, token_file: str | None) -> ServiceConfig:
         raise InputError(f"--timeout must be more than 0 seconds; found {config.timeout:g}")
     folder = policy_dir(config.policy, config.kb)
     if not (folder / "policy.yaml").is_file():
-        from policykb.api import load
-
         load(config.policy, path=config.kb)  # raises the InputError that names the policy or folder
     if config.kb:
         config = replace(config, kb=str(Path(config.kb).resolve()))
@@ -62,7 +60,7 @@ def checked(config: ServiceConfig, token_file: str | None) -> ServiceConfig:
 
 def run(config: ServiceConfig) -> int:
     """Serve until SIGTERM/SIGINT; 0 after a clean shutdown."""
-    import uvicorn
+    import uvicorn  # deferred: ~100 ms, for running the server only (tests build configs without it)
 
     os.environ[ENV] = config.to_env()  # worker processes build their app from it
     uvicorn.run(

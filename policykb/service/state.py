@@ -9,10 +9,13 @@ answer 503 with the KB's problems.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING
 
+from policykb.api import load
+from policykb.engine.synthetic import Generator
 from policykb.errors import KBError, PolicyKBError, Problem
 
 from .config import ServiceConfig
@@ -33,13 +36,9 @@ class Served:
 
     async def start(self) -> None:
         """Load in a thread (the event loop stays free for the server's own start-up), until done."""
-        import asyncio
-
         await asyncio.get_running_loop().run_in_executor(None, self.load)
 
     def load(self) -> None:
-        from policykb.api import load
-
         start = time.perf_counter()
         try:
             kb = load(self.config.policy, path=self.config.kb)
@@ -62,8 +61,6 @@ class Served:
     @staticmethod
     def warm_up(kb) -> None:
         """One evaluation of a synthetic application: compiles and registers the rules."""
-        from policykb.engine.synthetic import Generator
-
         for document in Generator(kb.policy, 1).applications(1):
             kb.evaluate(document).to_json()
 

@@ -33,6 +33,10 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
+from policykb.audit import report
+from policykb.audit.records import open_input
+from policykb.audit.run import audit_groups
+from policykb.engine.batch import error_result
 from policykb.errors import InputError, PolicyKBError, Problem
 from policykb.views import json_line
 
@@ -102,8 +106,6 @@ def batch_items(text: str, kind: str) -> list:
 
 @answers
 async def evaluate_batch(request: Request):
-    from policykb.engine.batch import error_result
-
     kb = served(request)
     q = Query(request, ("reading",))
     readings = checked_readings(kb, q.readings())
@@ -191,10 +193,6 @@ async def _audit_files(request: Request, folder: Path) -> tuple[Path, Path | Non
 
 @answers
 async def audit(request: Request):
-    from policykb.audit import report
-    from policykb.audit.records import open_input
-    from policykb.audit.run import audit_groups
-
     kb = served(request)
     q = Query(request, ("reading", "format", "lang"))
     readings = kb.readings_with(checked_readings(kb, q.readings()))
@@ -263,9 +261,6 @@ REPORT_TYPES = {"json": JSON_TYPE, "text": TEXT_TYPE, "md": "text/markdown; char
 
 def _report(kb, source, readings, origin, fmt: str, lang: str) -> str:
     """The whole audit report, as ``policykb audit --format FMT --lang LANG`` writes it."""
-    from policykb.audit import report
-    from policykb.audit.run import audit_groups
-
     spool = report.Spool()
     try:
         for finding in audit_groups(kb, source, readings, workers=1, progress=False):

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from policykb import __version__
 from policykb.errors import Problem, suggest
 from policykb.service.answers import answers, text_response
 from policykb.service.handling import document_body
@@ -48,8 +49,6 @@ def _served(request: Request):
 
 @answers
 async def index(request: Request) -> Response:
-    from policykb import __version__
-
     kb = _served(request)
     lang = request.query_params.get("lang", "zh")
     text = page.render(kb.policy, example_list(), lang if lang in page.LANGS else "zh", __version__)
