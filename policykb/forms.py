@@ -35,32 +35,7 @@ def vocabulary(policy: Policy) -> dict:
     """What an application may say, with every label in both languages and, for each field,
     the items whose sentences it feeds (the words a condition compares it against, or the
     amount it is the base of) — what a form needs to be generated from the KB alone."""
-    feeds: dict[tuple[str, str], list[dict]] = {}
-
-    def feed(fact_type: str, name: str, part, says: str) -> None:
-        rows = feeds.setdefault((fact_type, name), [])
-        if not any(r["item"] == part.id and r["says"] == says for r in rows):
-            rows.append({"item": part.id, "label": getattr(part, "label", ""), "title": part.title.to_dict(),
-                         "says": says or part.quote})
-
-    for provision in policy.provisions.values():
-        for c in compares(provision.conditions) if provision.conditions is not None else ():
-            if c.field.startswith("applicant."):
-                feed("applicant", c.field[len("applicant."):], provision, c.says)
-
-    for item in policy.items.values():
-        for c in compares(item.conditions):
-            for name in (c.field, c.ref):
-                if not name:
-                    continue
-                if name.startswith("applicant."):
-                    feed("applicant", name[len("applicant."):], item, c.says)
-                else:
-                    feed(item.fact, name, item, c.says)
-        amounts = item.amount.cases.values() if isinstance(item.amount, Switch) else [item.amount]
-        for amount in amounts:
-            for name in amount.inputs():
-                feed(item.fact, name, item, item.quote)
+    feeds = _feeds(policy)
     voc = policy.vocabulary
     return {
         "policy": policy.id,
@@ -90,3 +65,34 @@ def vocabulary(policy: Policy) -> dict:
         "sections": {k[len("section_"):]: v.to_dict() for k, v in messages().phrases.items() if k.startswith("section_")},
         "phrases": {k: v.to_dict() for k, v in messages().phrases.items()},
     }
+
+
+def _feeds(policy: Policy) -> dict[tuple[str, str], list[dict]]:
+    """(fact type, field) → the provisions and items whose sentences the field feeds."""
+    feeds: dict[tuple[str, str], list[dict]] = {}
+
+    def feed(fact_type: str, name: str, part, says: str) -> None:
+        rows = feeds.setdefault((fact_type, name), [])
+        if not any(r["item"] == part.id and r["says"] == says for r in rows):
+            rows.append({"item": part.id, "label": getattr(part, "label", ""), "title": part.title.to_dict(),
+                         "says": says or part.quote})
+
+    def feed_field(fact_type: str, name: str, part, says: str) -> None:
+        if name.startswith("applicant."):
+            feed("applicant", name[len("applicant."):], part, says)
+        else:
+            feed(fact_type, name, part, says)
+
+    for provision in policy.provisions.values():
+        for c in compares(provision.conditions) if provision.conditions is not None else ():
+            if c.field.startswith("applicant."):
+                feed_field("applicant", c.field, provision, c.says)
+    for item in policy.items.values():
+        for c in compares(item.conditions):
+            for name in filter(None, (c.field, c.ref)):
+                feed_field(item.fact, name, item, c.says)
+        amounts = item.amount.cases.values() if isinstance(item.amount, Switch) else [item.amount]
+        for amount in amounts:
+            for name in amount.inputs():
+                feed(item.fact, name, item, item.quote)
+    return feeds

@@ -179,27 +179,42 @@ def check_outcome(result: dict, expected: dict) -> list[str]:
     unknown = set(expected) - set(EXPECT_KEYS)
     if unknown:
         return [f"unknown keys {sorted(unknown)} in an expectation (allowed: {', '.join(EXPECT_KEYS)})"]
-    item = expected.get("item")
-    found = [o for o in result["outcomes"] if o["item"] == item]
+    label = f"{expected.get('item')}" + (f"[{expected['subject']}]" if "subject" in expected else "")
+    outcome, problem = _the_outcome(result, expected, label)
+    if outcome is None:
+        return [problem]
+    return _status_problems(outcome, expected, label) + _amount_problems(outcome, expected, label) + _list_problems(outcome, expected, label)
+
+
+def _the_outcome(result: dict, expected: dict, label: str) -> tuple[dict | None, str]:
+    """The one outcome an expectation names, or why there is none."""
+    found = [o for o in result["outcomes"] if o["item"] == expected.get("item")]
     if "subject" in expected:
         found = [o for o in found if o["subject"] == str(expected["subject"])]
-    label = f"{item}" + (f"[{expected['subject']}]" if "subject" in expected else "")
     if not found:
         seen = sorted({(o["item"], o["subject"]) for o in result["outcomes"]})
-        return [f"{label}: no outcome (outcomes: {seen})"]
+        return None, f"{label}: no outcome (outcomes: {seen})"
     if len(found) > 1:
-        return [f"{label}: several outcomes ({[o['subject'] for o in found]}); name the subject"]
-    outcome = found[0]
+        return None, f"{label}: several outcomes ({[o['subject'] for o in found]}); name the subject"
+    return found[0], ""
+
+
+def _status_problems(outcome: dict, expected: dict, label: str) -> list[str]:
+    if "status" in expected and outcome["status"] != expected["status"]:
+        return [f"{label}.status: expected {expected['status']}, got {outcome['status']}"]
+    return []
+
+
+def _amount_problems(outcome: dict, expected: dict, label: str) -> list[str]:
     problems = []
-    for key in ("status",):
-        if key in expected and outcome[key] != expected[key]:
-            problems.append(f"{label}.{key}: expected {expected[key]}, got {outcome[key]}")
     for key in ("min", "max", "kind"):
         if key in expected:
             want = None if expected[key] is None else str(expected[key])
             if outcome["amount"][key] != want:
                 problems.append(f"{label}.amount.{key}: expected {want}, got {outcome['amount'][key]}")
-    for key in ("by", "readings", "missing"):
-        if key in expected and sorted(outcome[key]) != sorted(expected[key]):
-            problems.append(f"{label}.{key}: expected {sorted(expected[key])}, got {sorted(outcome[key])}")
     return problems
+
+
+def _list_problems(outcome: dict, expected: dict, label: str) -> list[str]:
+    return [f"{label}.{key}: expected {sorted(expected[key])}, got {sorted(outcome[key])}"
+            for key in ("by", "readings", "missing") if key in expected and sorted(outcome[key]) != sorted(expected[key])]
