@@ -10,9 +10,10 @@ final figure half up to the fen, once (``round_outcome``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from policykb.kb.model import Amount, Floor, PerUnit, Steps, Sum, resolve
 from policykb.money import ZERO, round_fen

@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 import jsonschema
 
@@ -117,7 +117,7 @@ class Validator:
                 found.setdefault((problem.where, problem.message), problem)
         return sorted(found.values(), key=lambda p: _sort_key(p.where))
 
-    def _spec_at(self, path: deque, document: Any) -> tuple[FieldSpec | None, FactType | None]:
+    def _spec_at(self, path: Iterable[Any], document: Any) -> tuple[FieldSpec | None, FactType | None]:
         parts = list(path)
         voc = self.policy.vocabulary
         if len(parts) == 2 and parts[0] == "applicant":
@@ -142,7 +142,9 @@ class Validator:
         if v == "additionalProperties":
             return _unknown_fields(error, list(path), ft)
         if v == "required":
-            return [Problem(input_path(list(path) + [k]), "missing (required)") for k in error.validator_value if k not in error.instance]
+            required: Any = error.validator_value  # the stubs allow "unset"; a required error always has both
+            instance: Any = error.instance
+            return [Problem(input_path(list(path) + [k]), "missing (required)") for k in required if k not in instance]
         if v == "enum":
             return [_unknown_value(error, where)]
         if v == "const":
@@ -153,8 +155,10 @@ class Validator:
 
 
 def _unknown_fields(error: jsonschema.ValidationError, path: list, ft: FactType | None) -> list[Problem]:
-    allowed = list(error.schema.get("properties", {}))
-    unexpected = [k for k in error.instance if k not in allowed]
+    schema: Any = error.schema  # an additionalProperties error always has a schema and an object instance
+    instance: Any = error.instance
+    allowed = list(schema.get("properties", {}))
+    unexpected = [k for k in instance if k not in allowed]
     owner = f"a {ft.name} fact" if ft else ("the applicant" if path == ["applicant"] else "the application")
     return [
         Problem(input_path(path + [shown_key(k)[1:-1]]), f"unknown field {shown_key(k)} for {owner}{suggest(k, allowed)}; allowed: {', '.join(allowed)}")
@@ -163,7 +167,8 @@ def _unknown_fields(error: jsonschema.ValidationError, path: list, ft: FactType 
 
 
 def _unknown_value(error: jsonschema.ValidationError, where: str) -> Problem:
-    allowed = [str(a) for a in error.validator_value]
+    values: Any = error.validator_value  # an enum error always lists its values
+    allowed = [str(a) for a in values]
     what = "fact type" if where.endswith(".type") else "value"
     listed = ", ".join(allowed) if len(allowed) <= 30 else ", ".join(allowed[:30]) + ", …"
     return Problem(where, f"unknown {what} {_found(error.instance)}{suggest(error.instance, allowed)}; allowed: {listed}")
@@ -183,7 +188,8 @@ def _general(error: jsonschema.ValidationError) -> str:
     """A schema error on no field of the vocabulary: the shape of the document."""
     v = error.validator
     if v == "type":
-        kinds = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        value: Any = error.validator_value
+        kinds = [str(k) for k in value] if isinstance(value, list) else [str(value)]
         return f"expected {' or '.join(kinds)}, found {_found(error.instance)}"
     if v in ("minimum", "maximum"):
         side = "at least" if v == "minimum" else "at most"
@@ -199,7 +205,7 @@ def non_finite(value: Any, path: tuple = ()) -> list[tuple[tuple, Any]]:
         return [found for k, v in value.items() for found in non_finite(v, path + (k,))]
     if isinstance(value, list):
         return [found for i, v in enumerate(value) for found in non_finite(v, path + (i,))]
-    if isinstance(value, Decimal) and not value.is_finite() or isinstance(value, float) and not math.isfinite(value):
+    if (isinstance(value, Decimal) and not value.is_finite()) or (isinstance(value, float) and not math.isfinite(value)):
         return [(path, value)]
     return []
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import multiprocessing
 import signal
 from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from policykb.api import load, load_checked_by_parent
 from policykb.errors import EngineError, InputError, PolicyKBError
@@ -40,7 +41,7 @@ def init_worker(path: str, version: str | None = None) -> None:
 
     Workers ignore Ctrl-C: the parent alone handles it and ends them, so that an interrupt
     prints one line, not a traceback per worker."""
-    global _worker_kb
+    global _worker_kb  # noqa: PLW0603 — a pool initializer can only leave its KB in a module global
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_kb = load_checked_by_parent(path, version) if version else load(path=path)
     _worker_kb.evaluator.prepare(_worker_kb.default_readings())  # compile and register before the first chunk

@@ -278,7 +278,7 @@ def reading_combinations(policy: Policy) -> Iterable[dict[str, str]]:
     base = policy.default_readings()
     for choice in itertools.product(*(tuple(policy.readings[rid].options) for rid in ids)):
         combo = dict(base)
-        combo.update(zip(ids, choice))
+        combo.update(zip(ids, choice, strict=True))
         yield combo
 
 

@@ -343,8 +343,8 @@ def _fit(headers: list[str], rows: list[list[str]], columns: int | None) -> dict
         return {1: 44, 6: 60}
     used = sum(max([width(h)] + [width(r[i]) for r in rows]) for i, h in enumerate(headers) if i not in (1, 6))
     room = max(0, columns - used - 2 * (len(headers) - 1))
-    title = max(width(headers[1]), max(width(r[1]) for r in rows))
-    reason = max(width(headers[6]), max(width(r[6]) for r in rows))
+    title = max(width(headers[1]), *(width(r[1]) for r in rows))
+    reason = max(width(headers[6]), *(width(r[6]) for r in rows))
     if title + reason <= room:
         return {}
     # the reason gets up to half the room (all it needs if the title is short); the title

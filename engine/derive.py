@@ -18,7 +18,8 @@ are the firings themselves.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from policykb.kb.model import resolve
 

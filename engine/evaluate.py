@@ -15,8 +15,9 @@ from __future__ import annotations
 import os
 import threading
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from policykb.kb import conditions as cond
 from policykb.kb import expressions
@@ -66,13 +67,10 @@ def relevant(item: Item, fact: Fact) -> bool:
     """Is ``fact`` about ``item``: its type, and its selector values (award, level …)?"""
     if fact.type != item.fact:
         return False
-    for name, values in item.select.items():
-        if fact.get(name) not in values:
-            return False
-    return True
+    return all(fact.get(name) in values for name, values in item.select.items())
 
 
-_EVALUATORS: "weakref.WeakSet[Evaluator]" = weakref.WeakSet()
+_EVALUATORS: weakref.WeakSet[Evaluator] = weakref.WeakSet()
 
 
 def _after_fork_in_child() -> None:
@@ -173,7 +171,7 @@ class Evaluator:
         out = [{"id": ids[0], "t": comp.APPLICANT_TYPE, "applicant": applicant, "year": app.year, "applicant_id": app.applicant_id}]
         by_id: dict[str, Fact] = {}
         money = self._money_fields
-        for fid, fact in zip(ids[1:], app.facts):
+        for fid, fact in zip(ids[1:], app.facts, strict=True):
             by_id[fid] = fact
             if fact.role != "item":
                 out.append(engine_context_fact(fact, fid, keys or {}, money[fact.type]))

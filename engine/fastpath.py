@@ -43,66 +43,84 @@ def converter(spec: FieldSpec, item_ids: frozenset) -> Callable[[Any], Any]:
     """A function checking one field's value as the schema does and returning it typed."""
     t = spec.type
     if t == "money":
-        def money(value):
-            if type(value) is int:
-                if 0 <= value < MONEY_LIMIT:
-                    return Decimal(value)
-                raise NotClean
-            if isinstance(value, str):
-                if _MONEY.match(value):
-                    return Decimal(value)
-                raise NotClean
-            if isinstance(value, (Decimal, float)) and not isinstance(value, bool):
-                amount = value if isinstance(value, Decimal) else Decimal(repr(value))
-                if amount.is_finite() and 0 <= amount < MONEY_LIMIT and amount == amount.quantize(FEN):
-                    return amount.copy_abs() if amount.is_zero() else amount  # never negative zero
-            raise NotClean
-        return money
+        return _money_value
     if t in ("count", "integer", "year"):
-        low = spec.minimum if spec.minimum is not None else (0 if t == "count" else (1990 if t == "year" else None))
-        high = spec.maximum if spec.maximum is not None else (2100 if t == "year" else (MAX_COUNT if t == "count" else None))
-
-        def whole(value):
-            number = _integer(value)
-            if (low is not None and number < low) or (high is not None and number > high):
-                raise NotClean
-            return number
-        return whole
+        return _whole(spec)
     if t == "bool":
-        def boolean(value):
-            if value is True or value is False:
-                return value
-            raise NotClean
-        return boolean
+        return _boolean
     if t in ("enum", "item"):
-        allowed = frozenset(spec.values or {}) if t == "enum" else item_ids
-
-        def member(value):
-            if isinstance(value, str) and value in allowed:
-                return value
-            raise NotClean
-        return member
+        return _member(frozenset(spec.values or {}) if t == "enum" else item_ids)
     if t == "items":
-        def members(value):
-            if isinstance(value, list) and all(isinstance(v, str) and v in item_ids for v in value) and len(set(value)) == len(value):
-                return tuple(value)
-            raise NotClean
-        return members
+        return _members(item_ids)
     if t == "date":
-        def date(value):
-            if isinstance(value, str) and _DATE.match(value):
-                try:
-                    return dt.date.fromisoformat(value)
-                except ValueError:
-                    raise NotClean from None
-            raise NotClean
-        return date
+        return _date_value
+    return _text
 
-    def text(value):
-        if isinstance(value, str) and value:
+
+def _money_value(value: Any) -> Decimal:
+    if type(value) is int:
+        if 0 <= value < MONEY_LIMIT:
+            return Decimal(value)
+        raise NotClean
+    if isinstance(value, str):
+        if _MONEY.match(value):
+            return Decimal(value)
+        raise NotClean
+    if isinstance(value, (Decimal, float)) and not isinstance(value, bool):
+        amount = value if isinstance(value, Decimal) else Decimal(repr(value))
+        if amount.is_finite() and 0 <= amount < MONEY_LIMIT and amount == amount.quantize(FEN):
+            return amount.copy_abs() if amount.is_zero() else amount  # never negative zero
+    raise NotClean
+
+
+def _whole(spec: FieldSpec) -> Callable[[Any], int]:
+    t = spec.type
+    low = spec.minimum if spec.minimum is not None else (0 if t == "count" else (1990 if t == "year" else None))
+    high = spec.maximum if spec.maximum is not None else (2100 if t == "year" else (MAX_COUNT if t == "count" else None))
+
+    def whole(value: Any) -> int:
+        number = _integer(value)
+        if (low is not None and number < low) or (high is not None and number > high):
+            raise NotClean
+        return number
+    return whole
+
+
+def _boolean(value: Any) -> bool:
+    if value is True or value is False:
+        return value
+    raise NotClean
+
+
+def _member(allowed: frozenset) -> Callable[[Any], str]:
+    def member(value: Any) -> str:
+        if isinstance(value, str) and value in allowed:
             return value
         raise NotClean
-    return text
+    return member
+
+
+def _members(item_ids: frozenset) -> Callable[[Any], tuple]:
+    def members(value: Any) -> tuple:
+        if isinstance(value, list) and all(isinstance(v, str) and v in item_ids for v in value) and len(set(value)) == len(value):
+            return tuple(value)
+        raise NotClean
+    return members
+
+
+def _date_value(value: Any) -> dt.date:
+    if isinstance(value, str) and _DATE.match(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise NotClean from None
+    raise NotClean
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str) and value:
+        return value
+    raise NotClean
 
 
 def _refuse(value: Any) -> Any:

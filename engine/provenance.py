@@ -365,7 +365,7 @@ def to_dot(g: nx.MultiDiGraph) -> str:
         if d.get("kind") == "outcome" and d.get("status"):
             label += f"\n{d['status']}" + (f" {d['max']}" if d.get("max") else "")
         lines.append(f"  {q(n)} [label={q(label)}, shape={shapes.get(d.get('kind'), 'box')}];")
-    for a, b, k, d in sorted(g.edges(keys=True, data=True), key=lambda e: (e[0], e[1], str(e[2]))):
+    for a, b, _k, d in sorted(g.edges(keys=True, data=True), key=lambda e: (e[0], e[1], str(e[2]))):
         if d["kind"] == "weighed":  # a relation that weighed an outcome and kept it: the picture shows what acted
             continue
         label = d["kind"] + (f" {d['relation']}" if d.get("relation") else "") + (f"\n{d['rule']}" if d.get("rule") else "")

@@ -19,7 +19,7 @@ batch (docs/engine.md, "New traps that chaining brings").
 from __future__ import annotations
 
 import itertools
-from typing import Mapping
+from collections.abc import Mapping
 
 from policykb.kb.graph import build_graph, relation_groups
 from policykb.kb.model import OWN_SOURCE, Policy, switch_readings
@@ -68,7 +68,7 @@ def key_problems(policy: Policy) -> list[str]:
     # only the readings that switch relation members matter here
     ids = sorted(set().union(*(switch_readings(r.members) for r in policy.relations.values())) if policy.relations else set())
     base = policy.default_readings()
-    combos = [dict(base, **dict(zip(ids, choice))) for choice in itertools.product(*(tuple(policy.readings[i].options) for i in ids))]
+    combos = [dict(base, **dict(zip(ids, choice, strict=True))) for choice in itertools.product(*(tuple(policy.readings[i].options) for i in ids))]
     problems: set[str] = set()
     for readings in combos:
         groups = relation_groups(build_graph(policy, readings), policy)

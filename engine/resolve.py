@@ -23,22 +23,22 @@ name the relation, the winner, the runners-up and their amounts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
+
+import networkx as nx
 
 from policykb.kb.model import Policy, Provision, Relation, resolve, switch_readings
 from policykb.money import ZERO
 from policykb.vocabulary import Effect, ProvisionKind, RelationKind, Status
-
-import networkx as nx
 
 from .amounts import round_outcome
 from .application import Application, Fact
 from .outcomes import Event, Outcome, Rival
 from .provenance import into, outcome_node
 from .relation_rules import THIS_POLICY
-
 
 
 class Statics:

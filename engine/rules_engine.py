@@ -36,8 +36,9 @@ import sys
 import threading
 import warnings
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 
@@ -94,7 +95,7 @@ class Firing:
         return {"seq": self.seq, "rule": self.rule, "matched": dict(self.matched), "derived": list(self.derived)}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Firing":
+    def from_dict(cls, data: dict) -> Firing:
         return cls(data["seq"], data["rule"], tuple(sorted(data["matched"].items())), tuple(data["derived"]))
 
 
@@ -137,7 +138,7 @@ if len({fnv1a32(i) for i in fact_ids(_MAX_FACTS)} | {fnv1a32("$begin")}) != _MAX
 NOOP_ACTIONS = ("$begin", "$sink")
 
 
-_ENGINES: "weakref.WeakSet[RulesEngine]" = weakref.WeakSet()
+_ENGINES: weakref.WeakSet[RulesEngine] = weakref.WeakSet()
 
 
 def _after_fork_in_child() -> None:
@@ -189,7 +190,7 @@ class RulesEngine:
                         c.assert_fact(dict(fact))  # trap 17: durable_rules writes its sid into the dict it is given
                     if c.s.exception:  # durable_rules keeps a failed assert here, not raising it
                         raise EngineError(str(c.s.exception))
-            except Exception as exc:  # never let durable_rules swallow it (upstream #305)
+            except Exception as exc:  # noqa: BLE001 — never let durable_rules swallow it (upstream #305)
                 self._errors.append(f"{rule}: {type(exc).__name__}: {exc}")
 
         return fire
@@ -260,7 +261,7 @@ class RulesEngine:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
                 self._host.delete_state(ruleset, sid)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — the C core raises bare Exceptions; kept as an engine error
             self._errors.append(f"delete_state({sid}): {exc}")
 
 

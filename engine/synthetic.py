@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
 from policykb.kb import conditions as cond
 from policykb.kb.model import OWN_SOURCE, FieldSpec, Policy

@@ -68,7 +68,10 @@ def fact_index(document: dict, ref: str) -> int:
             raise InputError(f"facts[{ref}]: the application has {len(facts)} facts (facts[0] … facts[{len(facts) - 1}])")
         return index
     applicant_id = (document.get("applicant") or {}).get("id")
-    subject = lambda f: f.get("subject", applicant_id)
+
+    def subject(f: dict) -> Any:
+        return f.get("subject", applicant_id)
+
     if ":" in ref:
         kind, _, wanted = ref.partition(":")
         found = [i for i, f in enumerate(facts) if f.get("type") == kind and subject(f) == wanted]

@@ -236,7 +236,8 @@ class _Planner:
             value = int(new)
         label = self.label(fact_type, name)
         if old is None:
-            text = self.m.both("gap_supply", field=label, target=self.shown(fact_type, name, new if not isinstance(new, str) or spec is None or spec.type != "money" else Decimal(new)))
+            wanted = Decimal(new) if isinstance(new, str) and spec is not None and spec.type == "money" else new
+            text = self.m.both("gap_supply", field=label, target=self.shown(fact_type, name, wanted))
         elif isinstance(old, (int, Decimal)) and not isinstance(old, bool) and isinstance(new, (int, Decimal)) and not isinstance(new, bool):
             gap = Decimal(new) - Decimal(old)
             gap_text = self.shown(fact_type, name, abs(gap) if spec.type == "money" else int(abs(gap)))

@@ -8,10 +8,16 @@ the covers of G1 that admit the applicant for some items (I-14), are compared th
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from policykb.kb import conditions as cond
 from policykb.kb.model import resolve
+
+
+def _applicant_getter(applicant: Mapping[str, Any]) -> Callable[[str], Any]:
+    """Read ``applicant.x`` fields (the only ones G1 and its covers read)."""
+    return lambda name: applicant.get(name[10:]) if name.startswith("applicant.") else None
 
 
 def disagreements(kb, documents: Iterable[Any], readings: Mapping[str, str] | None = None) -> list[dict]:
@@ -24,12 +30,13 @@ def disagreements(kb, documents: Iterable[Any], readings: Mapping[str, str] | No
         decision = evaluator.evaluate(document, full)
         app = decision.application
         if g1 is not None:
-            python_g1 = cond.holds(prepared.eligibility, lambda n: app.applicant.get(n[10:]) if n.startswith("applicant.") else None)
+            applicant_get = _applicant_getter(app.applicant)
+            python_g1 = cond.holds(prepared.eligibility, applicant_get)
             if (python_g1 is True) != decision.g1_ok:
                 out.append({"index": index, "item": g1.id, "subject": app.applicant["id"], "engine": decision.g1_ok, "python": python_g1})
             python_covered = set()
             for cover in resolve(g1.params.get("covers", ()), full) or ():
-                if cond.holds(cond.resolve(cover.conditions, full), lambda n: app.applicant.get(n[10:]) if n.startswith("applicant.") else None) is True:
+                if cond.holds(cond.resolve(cover.conditions, full), applicant_get) is True:
                     python_covered.update(cover.items)
             if python_covered != set(decision.covered):
                 out.append({"index": index, "item": f"{g1.id} covers", "subject": app.applicant["id"],

@@ -6,7 +6,8 @@ given), and the outcomes that differ are listed.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from policykb.kb.messages import messages
 from policykb.kb.model import Text

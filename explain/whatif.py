@@ -7,14 +7,14 @@ the two decisions.  The changed application may also switch readings.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from policykb.engine.decision import Decision
 from policykb.kb.describe import field_label, value_text
 from policykb.kb.messages import messages
 from policykb.kb.model import Text
-
 from policykb.money import fmt_cny
 from policykb.vocabulary import Effect
 
@@ -76,14 +76,20 @@ def change_text(policy, before_doc: dict, after_doc: dict, change, lang: str) ->
         subject, label = _fact_words(policy, before_doc, fact, lang)
         fact_type = fact.get("type")
         where = m.say("change_fact_field", lang, subject=subject, fact=label, field=field_label(policy, fact_type, field, lang))
-        shown = lambda v: value_text(policy, fact_type, field, _plain_value(v), lang)
+
+        def shown(v: Any) -> str:
+            return value_text(policy, fact_type, field, _plain_value(v), lang)
     elif change.path.startswith("applicant."):
         name = change.path
         where = m.say("change_applicant_field", lang, field=field_label(policy, "applicant", name, lang))
-        shown = lambda v: value_text(policy, "applicant", name, _plain_value(v), lang)
+
+        def shown(v: Any) -> str:
+            return value_text(policy, "applicant", name, _plain_value(v), lang)
     else:
         where = m.say("change_year", lang) if change.path == "year" else change.path
-        shown = lambda v: value_text(policy, None, change.path, None, lang) if v is _MISSING or v is None else str(v)
+
+        def shown(v: Any) -> str:
+            return value_text(policy, None, change.path, None, lang) if v is _MISSING or v is None else str(v)
     return m.say("change_set", lang, path=where, old=shown(change.old), new=shown(change.new))
 
 
@@ -133,7 +139,10 @@ def whatif(kb, document: Any, *, sets=(), adds=(), removes=(), readings: Mapping
     low_b, high_b = before.totals()
     low_a, high_a = after.totals()
     lines.append(Text("", ""))
-    span = lambda low, high: Text(m.say("span", "zh", low=fmt_cny(low), high=fmt_cny(high)), m.say("span", "en", low=fmt_cny(low), high=fmt_cny(high)))
+
+    def span(low: Decimal, high: Decimal) -> Text:
+        return Text(m.say("span", "zh", low=fmt_cny(low), high=fmt_cny(high)), m.say("span", "en", low=fmt_cny(low), high=fmt_cny(high)))
+
     lines.append(m.both("total_change", old=span(low_b, high_b), new=span(low_a, high_a)))
     data = {
         "policy": kb.policy.id, "kb_version": kb.version,
@@ -177,7 +186,7 @@ def _why_now(after_expl: Explanation, row: dict[str, Any]) -> list[Text]:
     lines = []
     if row["before"] and row["after"] and row["before"]["amount"] != row["after"]["amount"]:
         amount_text = after_expl.data.get("amount_text", {})
-        lines += [Text("  " + zh, "  " + en) for zh, en in zip(amount_text.get("zh", []), amount_text.get("en", []))]
+        lines += [Text("  " + zh, "  " + en) for zh, en in zip(amount_text.get("zh", []), amount_text.get("en", []), strict=False)]
         lines += [Text("  " + rel["text"]["zh"], "  " + rel["text"]["en"]) for rel in after_expl.data.get("relations", [])
                   if rel["effect"] != Effect.KEPT and rel.get("text")]
     narrative = after_expl.data["narrative"]

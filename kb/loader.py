@@ -178,7 +178,7 @@ class _Load:
             self.problems.append(Problem(display, yf.error))
             return None
         reader = Reader(yf, self.problems)
-        for dup_path, line, first in yf.duplicates:
+        for dup_path, _line, first in yf.duplicates:
             reader.fail(dup_path, f"duplicate key (first at line {first}); YAML would silently keep only the last")
         return reader
 

@@ -9,9 +9,10 @@ Values that depend on a reading of ambiguous text are ``Switch`` objects until
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 LANGS = ("zh", "en")
 
@@ -265,7 +266,7 @@ class Relation:
     params: Mapping[str, Any] = field(default_factory=dict)
     rationale: Text | None = None  # why the quoted words make this relation (and which reading decides it)
     payer: str | None = None  # group caps: whose cap it is (every member is paid by this payer)
-    cites: tuple["Citation", ...] = ()  # words of another document the relation rests on
+    cites: tuple[Citation, ...] = ()  # words of another document the relation rests on
 
 
 @dataclass(frozen=True)
@@ -325,7 +326,7 @@ class Target:
     unit: Text
     per: str | None = None
     by: int | None = None
-    each: "Threshold | None" = None  # what each counted unit must reach (超5亿元 → > 500,000,000)
+    each: Threshold | None = None  # what each counted unit must reach (超5亿元 → > 500,000,000)
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from pathlib import Path
 import yaml
 
 from policykb.api import load
-from policykb.errors import InputError
 from policykb.engine.amounts import compute
+from policykb.errors import InputError
 from policykb.kb import conditions as cond
 from policykb.kb.model import Switch
 from policykb.testing import build_application

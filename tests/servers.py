@@ -38,7 +38,7 @@ class Server:
         self.log_path = Path(tempfile.mkstemp(prefix="policykb-serve-", suffix=".log")[1])
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 90) -> "Server":
+    def start(self, timeout: float = 90) -> Server:
         env = dict(os.environ, **(self.env or {}))
         env.pop("POLICYKB_SERVE_CONFIG", None)
         with open(self.log_path, "wb") as log:
@@ -92,7 +92,7 @@ class Server:
     def client(self, **kwargs) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=kwargs.pop("timeout", 60), **kwargs)
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self.start()
 
     def __exit__(self, *exc) -> None:

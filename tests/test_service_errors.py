@@ -16,10 +16,10 @@ import socket
 
 import httpx
 import pytest
+from test_broken_kb import FIXTURES, broken_copy
 
 from conftest import ROOT
 from servers import Server
-from test_broken_kb import FIXTURES, broken_copy
 
 JSON = {"content-type": "application/json"}
 EXAMPLE = ROOT / "examples" / "ic-company.json"

@@ -80,7 +80,7 @@ def test_bundled_examples_are_served_as_they_ship(http):
 
 
 def test_an_opened_yaml_file_comes_back_as_json_with_exact_numbers(http):
-    answer = http.post("/workbench/document", content="year: 2022\nfacts:\n  - {type: cloud_adoption, first_year_fee: 2999999.99}\n".encode(),
+    answer = http.post("/workbench/document", content=b"year: 2022\nfacts:\n  - {type: cloud_adoption, first_year_fee: 2999999.99}\n",
                        headers={"content-type": "application/yaml"})
     assert answer.status_code == 200
     assert '"first_year_fee":2999999.99' in answer.text
