@@ -117,8 +117,10 @@ def new_findings(found: list[str], baseline: Counter[str]) -> list[str]:
 
 
 def write_baseline(tool: str, found: list[str], path: Path) -> None:
-    header = (f"# {tool} findings tolerated for now (.ci/baseline.py); this list may only shrink.\n"
-              f"# Regenerate it after fixing some: .venv/bin/python .ci/baseline.py {tool} --update\n")
+    header = (
+        f"# {tool} findings tolerated for now (.ci/baseline.py); this list may only shrink.\n"
+        f"# Regenerate it after fixing some: .venv/bin/python .ci/baseline.py {tool} --update\n"
+    )
     path.write_text(header + "".join(f"{k}\n" for k in sorted(key(f) for f in found)), encoding="utf-8")
 
 
@@ -135,9 +137,11 @@ def check(tool: str, update: bool) -> bool:
         print(finding)
     tolerated = len(found) - len(fresh)
     fixed = sum(baseline.values()) - tolerated
-    print(f"{tool}: {tolerated} findings remain in the baseline"
-          + (f", {fixed} of its entries fixed (shrink it: .venv/bin/python .ci/baseline.py {tool} --update)" if fixed else "")
-          + (f"; {len(fresh)} new, not in the baseline: fix them" if fresh else "; none new"))
+    print(
+        f"{tool}: {tolerated} findings remain in the baseline"
+        + (f", {fixed} of its entries fixed (shrink it: .venv/bin/python .ci/baseline.py {tool} --update)" if fixed else "")
+        + (f"; {len(fresh)} new, not in the baseline: fix them" if fresh else "; none new")
+    )
     return not fresh
 
 

@@ -112,8 +112,11 @@ def parse_decision(record: RecordIn) -> tuple[dict | None, list[str]]:
     d = record.decision
     if not isinstance(d, dict):
         return None, ["decision: expected an object with decision_id, decided_on and granted"]
-    problems = [f"decision.{key}: unknown field{suggest(key, ('decision_id', 'decided_on', 'granted'))}"
-                for key in d if key not in ("decision_id", "decided_on", "granted", "note")]
+    problems = [
+        f"decision.{key}: unknown field{suggest(key, ('decision_id', 'decided_on', 'granted'))}"
+        for key in d
+        if key not in ("decision_id", "decided_on", "granted", "note")
+    ]
     if not isinstance(d.get("decision_id"), str) or not d.get("decision_id"):
         problems.append("decision.decision_id: expected non-empty text")
     decided_on = _decided_on(d, problems)
@@ -142,8 +145,11 @@ def _grant_entry(where: str, g: Any, problems: list[str]) -> dict | None:
     if not isinstance(g, dict):
         problems.append(f"{where}: expected an object {{item, subject, amount}}")
         return None
-    problems.extend(f"{where}.{key}: unknown field{suggest(key, ('item', 'subject', 'amount'))}"
-                    for key in g if key not in ("item", "subject", "amount"))
+    problems.extend(
+        f"{where}.{key}: unknown field{suggest(key, ('item', 'subject', 'amount'))}"
+        for key in g
+        if key not in ("item", "subject", "amount")
+    )
     if not isinstance(g.get("item"), str) or not g.get("item"):
         problems.append(f"{where}.item: expected an item ID")
     if "subject" in g and (not isinstance(g["subject"], str) or not g["subject"]):
@@ -177,13 +183,30 @@ class ApplicantAudit:
         self.case_by_case = self.policy.provision(ProvisionKind.CASE_BY_CASE)
 
     # -- recording
-    def add(self, code: str, grant: Grant | None, explanation: Text, *, record: RecordIn | None = None,
-            allowed: tuple[Decimal | None, Decimal | None] | None = None, clause: dict | None = None,
-            item: str | None = None, subject: str | None = None) -> Finding | None:
+    def add(
+        self,
+        code: str,
+        grant: Grant | None,
+        explanation: Text,
+        *,
+        record: RecordIn | None = None,
+        allowed: tuple[Decimal | None, Decimal | None] | None = None,
+        clause: dict | None = None,
+        item: str | None = None,
+        subject: str | None = None,
+    ) -> Finding | None:
         """Record a finding; a repeat of one grant found the same way only counts.  Returns
         the finding that stands for it (None for a repeat)."""
-        finding = self.finding(code, grant, explanation, record or (grant.record if grant else None), allowed, clause,
-                               item or (grant.item if grant else None), subject or (grant.subject if grant else None))
+        finding = self.finding(
+            code,
+            grant,
+            explanation,
+            record or (grant.record if grant else None),
+            allowed,
+            clause,
+            item or (grant.item if grant else None),
+            subject or (grant.subject if grant else None),
+        )
         if code in PAIR_CODES and grant is not None:
             repeat = (code, grant.item, grant.subject, grant.year, grant.amount, allowed)
             first = self.repeats.get(repeat)
@@ -193,14 +216,31 @@ class ApplicantAudit:
             self.repeats[repeat] = finding
         return self.findings.setdefault(finding.key(), finding)
 
-    def finding(self, code: str, grant: Grant | None, explanation: Text, record: RecordIn | None,
-                allowed: tuple[Decimal | None, Decimal | None] | None, clause: dict | None, item: str | None,
-                subject: str | None) -> Finding:
+    def finding(
+        self,
+        code: str,
+        grant: Grant | None,
+        explanation: Text,
+        record: RecordIn | None,
+        allowed: tuple[Decimal | None, Decimal | None] | None,
+        clause: dict | None,
+        item: str | None,
+        subject: str | None,
+    ) -> Finding:
         return Finding(
-            code=code, record=record.index if record else None, line=_line(grant, record),
-            decision_id=_decision_id(grant, record), applicant=_applicant(record), year=_year(grant, record), item=item,
-            subject=subject, measure=self.policy.items[item].measure if item in self.policy.items else None,
-            granted=grant.amount if grant else None, allowed=allowed, clause=clause, explanation=explanation,
+            code=code,
+            record=record.index if record else None,
+            line=_line(grant, record),
+            decision_id=_decision_id(grant, record),
+            applicant=_applicant(record),
+            year=_year(grant, record),
+            item=item,
+            subject=subject,
+            measure=self.policy.items[item].measure if item in self.policy.items else None,
+            granted=grant.amount if grant else None,
+            allowed=allowed,
+            clause=clause,
+            explanation=explanation,
         )
 
     def item_clause(self, item_id: str) -> dict:
@@ -269,13 +309,24 @@ class ApplicantAudit:
         """Per-grant checks; True when the grant's conditions hold (it enters the grant graph)."""
         if g.item not in self.policy.items:
             hint = suggest(g.item, self.policy.items)
-            self.add("UNKNOWN_ITEM", g, Text(self.m.say("f_unknown_item", "zh", item=g.item, hint=hint),
-                                             self.m.say("f_unknown_item", "en", item=g.item, hint=hint)))
+            self.add(
+                "UNKNOWN_ITEM",
+                g,
+                Text(
+                    self.m.say("f_unknown_item", "zh", item=g.item, hint=hint), self.m.say("f_unknown_item", "en", item=g.item, hint=hint)
+                ),
+            )
             return False
         o = g.outcome = next((x for x in g.decision.outcomes if x.item.id == g.item and x.subject == g.subject), None)
         if o is None:
-            self.add("UNDETERMINED", g, self.m.both("f_undetermined", item=g.item, subject=g.subject, granted=_money(g.amount),
-                                                    reason=self.m.both("f_undetermined_no_fact")), clause=self.item_clause(g.item))
+            self.add(
+                "UNDETERMINED",
+                g,
+                self.m.both(
+                    "f_undetermined", item=g.item, subject=g.subject, granted=_money(g.amount), reason=self.m.both("f_undetermined_no_fact")
+                ),
+                clause=self.item_clause(g.item),
+            )
             return False
         for step in (self.in_period, self.applicant_eligible, self.conditions_met, self.determined, self.not_case_by_case):
             if not step(g, o):
@@ -288,36 +339,67 @@ class ApplicantAudit:
         if g3 is None or g3.id not in o.by:
             return True
         reason = next((f"{e.get('date')}" if e.get("date") else f"{g.year}" for e in o.events if e.by == g3.id), "")
-        self.add("OUT_OF_PERIOD", g, self.m.both("f_out_of_period", item=g.item, subject=g.subject, start=g3.params["from"], end=g3.params["to"],
-                                                 reason=reason, granted=_money(g.amount)),
-                 clause=self.rule_clause(g3.id, g.item), allowed=(ZERO, ZERO))
+        self.add(
+            "OUT_OF_PERIOD",
+            g,
+            self.m.both(
+                "f_out_of_period",
+                item=g.item,
+                subject=g.subject,
+                start=g3.params["from"],
+                end=g3.params["to"],
+                reason=reason,
+                granted=_money(g.amount),
+            ),
+            clause=self.rule_clause(g3.id, g.item),
+            allowed=(ZERO, ZERO),
+        )
         return False
 
     def applicant_eligible(self, g: Grant, o: Any) -> bool:
         g1 = self.eligibility
         if g1 is None or g1.id not in o.by:
             return True
-        self.add("NOT_ELIGIBLE", g, self.m.both("f_not_eligible", item=g.item, subject=g.subject, granted=_money(g.amount),
-                                                reason=Text(g1.title.zh, g1.title.en)),
-                 clause=self.rule_clause(g1.id, g.item), allowed=(ZERO, ZERO))
+        self.add(
+            "NOT_ELIGIBLE",
+            g,
+            self.m.both("f_not_eligible", item=g.item, subject=g.subject, granted=_money(g.amount), reason=Text(g1.title.zh, g1.title.en)),
+            clause=self.rule_clause(g1.id, g.item),
+            allowed=(ZERO, ZERO),
+        )
         return False
 
     def conditions_met(self, g: Grant, o: Any) -> bool:
         if o.status != Status.INELIGIBLE:
             return True
-        self.add("NOT_ELIGIBLE", g, self.m.both("f_not_eligible", item=g.item, subject=g.subject, granted=_money(g.amount),
-                                                reason=self.failed_reasons(g)),
-                 clause=self.item_clause(g.item), allowed=(ZERO, ZERO))
+        self.add(
+            "NOT_ELIGIBLE",
+            g,
+            self.m.both("f_not_eligible", item=g.item, subject=g.subject, granted=_money(g.amount), reason=self.failed_reasons(g)),
+            clause=self.item_clause(g.item),
+            allowed=(ZERO, ZERO),
+        )
         return False
 
     def determined(self, g: Grant, o: Any) -> bool:
         if o.status != Status.UNDETERMINED:
             return True
-        fields = Text("、".join(field_label(self.policy, o.fact.type, f, "zh") for f in o.missing),
-                      ", ".join(field_label(self.policy, o.fact.type, f, "en") for f in o.missing))
-        self.add("UNDETERMINED", g, self.m.both("f_undetermined", item=g.item, subject=g.subject, granted=_money(g.amount),
-                                                reason=self.m.both("f_undetermined_missing", fields=fields)),
-                 clause=self.item_clause(g.item))
+        fields = Text(
+            "、".join(field_label(self.policy, o.fact.type, f, "zh") for f in o.missing),
+            ", ".join(field_label(self.policy, o.fact.type, f, "en") for f in o.missing),
+        )
+        self.add(
+            "UNDETERMINED",
+            g,
+            self.m.both(
+                "f_undetermined",
+                item=g.item,
+                subject=g.subject,
+                granted=_money(g.amount),
+                reason=self.m.both("f_undetermined_missing", fields=fields),
+            ),
+            clause=self.item_clause(g.item),
+        )
         return False
 
     def not_case_by_case(self, g: Grant, o: Any) -> bool:
@@ -325,8 +407,13 @@ class ApplicantAudit:
         if g2 is None or g2.id not in o.by:
             return True
         event = next(e for e in o.events if e.by == g2.id)
-        self.add("CASE_BY_CASE_CONFLICT", g, self.m.both("f_case_by_case", item=g.item, subject=g.subject, support=event.get("support")),
-                 clause=self.rule_clause(g2.id, g.item), allowed=(ZERO, ZERO))
+        self.add(
+            "CASE_BY_CASE_CONFLICT",
+            g,
+            self.m.both("f_case_by_case", item=g.item, subject=g.subject, support=event.get("support")),
+            clause=self.rule_clause(g2.id, g.item),
+            allowed=(ZERO, ZERO),
+        )
         return False
 
     def within_own_amount(self, g: Grant, o: Any) -> None:
@@ -335,8 +422,13 @@ class ApplicantAudit:
         computed = o.computed
         if computed.kind == AmountKind.NONE:
             if g.amount > 0:
-                self.add("OVER_CEILING", g, self.m.both("f_service_paid", item=g.item, subject=g.subject, granted=_money(g.amount)),
-                         clause=self.item_clause(g.item), allowed=(ZERO, ZERO))
+                self.add(
+                    "OVER_CEILING",
+                    g,
+                    self.m.both("f_service_paid", item=g.item, subject=g.subject, granted=_money(g.amount)),
+                    clause=self.item_clause(g.item),
+                    allowed=(ZERO, ZERO),
+                )
             return
         if computed.kind == AmountKind.DISCRETIONARY:
             if computed.high is None:
@@ -350,8 +442,13 @@ class ApplicantAudit:
             self.over_ceiling(g, g.own)
 
     def over_ceiling(self, g: Grant, allowed: tuple[Decimal | None, Decimal]) -> None:
-        self.add("OVER_CEILING", g, self.m.both("f_over_ceiling", item=g.item, subject=g.subject, granted=_money(g.amount), allowed=_money(allowed[1])),
-                 clause=self.item_clause(g.item), allowed=allowed)
+        self.add(
+            "OVER_CEILING",
+            g,
+            self.m.both("f_over_ceiling", item=g.item, subject=g.subject, granted=_money(g.amount), allowed=_money(allowed[1])),
+            clause=self.item_clause(g.item),
+            allowed=allowed,
+        )
 
     def failed_reasons(self, g: Grant) -> Text:
         o = g.outcome
@@ -387,8 +484,9 @@ class ApplicantAudit:
     def word(self, v: grants.Verdict, g: Grant) -> tuple[Text, dict]:
         """The explanation and clause of the finding a verdict makes."""
         if v.disagreement == grants.SHORTFALL:
-            return self.m.both("f_under_floor", item=g.item, subject=g.subject, granted=_money(g.amount), allowed=_money(v.allowed[0])), \
-                self.item_clause(g.item)
+            return self.m.both(
+                "f_under_floor", item=g.item, subject=g.subject, granted=_money(g.amount), allowed=_money(v.allowed[0])
+            ), self.item_clause(g.item)
         phrase, values = _WORDING[v.kind](v, g)
         if v.kind == RelationKind.EXCLUDED_BY_OTHER_REWARD:  # the other reward in the relation's own words
             values["other"] = self.kb.policy.relations[v.relation].params.get("other_label") or OTHER_REWARD_LABEL
@@ -406,13 +504,19 @@ def _exclusive_words(v: grants.Verdict, g: Grant) -> tuple[str, dict]:
 
 
 def _cap_words(v: grants.Verdict, g: Grant) -> tuple[str, dict]:
-    return "f_group_cap", {"year": v.get("year"), "relation": v.relation, "total": _money(v.get("total")),
-                                             "cap": _money(v.get("cap")), "items": "、".join(v.get("items"))}
+    return "f_group_cap", {
+        "year": v.get("year"),
+        "relation": v.relation,
+        "total": _money(v.get("total")),
+        "cap": _money(v.get("cap")),
+        "items": "、".join(v.get("items")),
+    }
 
 
 def _same_kind_words(v: grants.Verdict, g: Grant) -> tuple[str, dict]:
-    named = [f"{n[1]}:{n[2] or ''} {n[3]} {fmt_cny(n[4])}" if n[0] == "declared" else f"{n[1]} {n[2]} {fmt_cny(n[3])}"
-             for n in v.get("named")]
+    named = [
+        f"{n[1]}:{n[2] or ''} {n[3]} {fmt_cny(n[4])}" if n[0] == "declared" else f"{n[1]} {n[2]} {fmt_cny(n[3])}" for n in v.get("named")
+    ]
     values = {"others": _listing(named, v.get("count")), "reading": v.get("reading")}
     if v.get("mode") == "exclusive":
         return "f_duplicate_exclusive", values

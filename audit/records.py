@@ -61,14 +61,14 @@ def physical_lines(handle, limit: int = MAX_DOCUMENT_BYTES) -> Iterator[tuple[in
         if first and chunk:
             first = False
             if chunk.startswith(BOM):
-                chunk = chunk[len(BOM):]
+                chunk = chunk[len(BOM) :]
         buf += chunk
         start = 0
         for match in _EOL.finditer(buf):
             if match.group() == b"\r" and match.end() == len(buf) and not eof:
                 break  # a \r at the end of a chunk may be the first half of \r\n
             line_no += 1
-            content = buf[start:match.start()]
+            content = buf[start : match.start()]
             if skipping >= 0:
                 yield line_no, None, skipping + len(content)
                 skipping = -1
@@ -153,9 +153,14 @@ class Source:
         self.name = name
         self.folder = tempfile.mkdtemp(prefix="policykb-audit-")
         self.db = sqlite3.connect(os.path.join(self.folder, "index.sqlite"), isolation_level=None, check_same_thread=False)
-        for statement in ("PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF", "PRAGMA cache_size=-4096", "PRAGMA temp_store=FILE",
-                          "CREATE TABLE record (idx INTEGER PRIMARY KEY, akey BLOB, line INTEGER, body BLOB, error TEXT)",
-                          "CREATE TABLE grp (first INTEGER PRIMARY KEY, akey BLOB UNIQUE)"):
+        for statement in (
+            "PRAGMA journal_mode=OFF",
+            "PRAGMA synchronous=OFF",
+            "PRAGMA cache_size=-4096",
+            "PRAGMA temp_store=FILE",
+            "CREATE TABLE record (idx INTEGER PRIMARY KEY, akey BLOB, line INTEGER, body BLOB, error TEXT)",
+            "CREATE TABLE grp (first INTEGER PRIMARY KEY, akey BLOB UNIQUE)",
+        ):
             self.db.execute(statement)
         self.objects: dict[int, Any] = {}  # records already in memory (a JSON array, the library's list)
         self.records = 0
@@ -232,9 +237,11 @@ class _CsvSource(Source):
     def __init__(self, name: str, applications: str):
         super().__init__(name)
         self.applications = applications
-        for statement in ("CREATE TABLE app (akey BLOB, year INTEGER, line INTEGER, body BLOB)",
-                          "CREATE TABLE decision (idx INTEGER PRIMARY KEY, dkey BLOB UNIQUE, applicant TEXT, year TEXT, decision_id TEXT)",
-                          "CREATE TABLE grant_row (idx INTEGER, line INTEGER, item TEXT, subject TEXT, amount TEXT)"):
+        for statement in (
+            "CREATE TABLE app (akey BLOB, year INTEGER, line INTEGER, body BLOB)",
+            "CREATE TABLE decision (idx INTEGER PRIMARY KEY, dkey BLOB UNIQUE, applicant TEXT, year TEXT, decision_id TEXT)",
+            "CREATE TABLE grant_row (idx INTEGER, line INTEGER, item TEXT, subject TEXT, amount TEXT)",
+        ):
             self.db.execute(statement)
         self.unreadable: list[int] = []
 
@@ -246,10 +253,13 @@ class _CsvSource(Source):
     def _record(self, index: int, line: int | None, body: bytes | None, error: str | None) -> RecordIn:
         if error is not None:
             return _invalid(index, line, None, error)
-        applicant, year, decision_id = self.db.execute("SELECT applicant, year, decision_id FROM decision WHERE idx = ?", (index,)).fetchone()
+        applicant, year, decision_id = self.db.execute(
+            "SELECT applicant, year, decision_id FROM decision WHERE idx = ?", (index,)
+        ).fetchone()
         grants, grant_lines = [], []
         for grant_line, item, subject, amount in self.db.execute(
-                "SELECT line, item, subject, amount FROM grant_row WHERE idx = ? ORDER BY line", (index,)):
+            "SELECT line, item, subject, amount FROM grant_row WHERE idx = ? ORDER BY line", (index,)
+        ):
             grant = {"item": item, "amount": amount}
             if subject:
                 grant["subject"] = subject
@@ -261,8 +271,9 @@ class _CsvSource(Source):
         except NumberError as exc:
             year_number, problem = None, f"line {line}: year: {exc}"
         if year_number is not None:
-            found = self.db.execute("SELECT line, body FROM app WHERE akey = ? AND year = ? ORDER BY line",
-                                    (_hash(applicant), year_number)).fetchall()
+            found = self.db.execute(
+                "SELECT line, body FROM app WHERE akey = ? AND year = ? ORDER BY line", (_hash(applicant), year_number)
+            ).fetchall()
             apps = self.applications
             if not found:
                 extra = f"; {apps} has unreadable lines {', '.join(map(str, self.unreadable[:5]))}" if self.unreadable else ""
@@ -271,8 +282,7 @@ class _CsvSource(Source):
                 problem = f"{len(found)} applications for applicant {shown(applicant)} in year {year_number} (lines {', '.join(str(f[0]) for f in found[:10])} of {apps})"
             else:
                 application = loads_json(found[0][1].decode("utf-8"))
-        return RecordIn(index, line, application, {"decision_id": decision_id, "granted": grants},
-                        grant_lines=grant_lines, error=problem)
+        return RecordIn(index, line, application, {"decision_id": decision_id, "granted": grants}, grant_lines=grant_lines, error=problem)
 
 
 # --- opening an input -------------------------------------------------------------------
@@ -326,8 +336,10 @@ def _read_array(source: Source, handle, name: str) -> bool:
         first_line = handle.readline(64).strip().lstrip(BOM).strip()
         handle.seek(0)
         if first_line == b"[":
-            raise TooLargeError(f"{name}: a JSON array is read whole and may be at most {MAX_DOCUMENT_BYTES:,} bytes; "
-                             "write the records as JSON Lines (one record per line) instead")
+            raise TooLargeError(
+                f"{name}: a JSON array is read whole and may be at most {MAX_DOCUMENT_BYTES:,} bytes; "
+                "write the records as JSON Lines (one record per line) instead"
+            )
         return False
     data = handle.read()
     handle.seek(0)
@@ -486,11 +498,15 @@ def _add_award(source: _CsvSource, line: int, row: list[str], header: list[str],
         reason = "; ".join(str(p) for p in problems) or "applicant_id: empty"
         source.add_record(line, None, None, f"line {line}: {reason}")
         return
-    dkey = hashlib.blake2b("\x00".join((values["applicant_id"], values["year"], values["decision_id"])).encode("utf-8"), digest_size=16).digest()
+    dkey = hashlib.blake2b(
+        "\x00".join((values["applicant_id"], values["year"], values["decision_id"])).encode("utf-8"), digest_size=16
+    ).digest()
     found = source.execute("SELECT idx FROM decision WHERE dkey = ?", (dkey,)).fetchone()
     if found is None:
         index = source.records
-        source.execute("INSERT INTO decision VALUES (?, ?, ?, ?, ?)", (index, dkey, values["applicant_id"], values["year"], values["decision_id"]))
+        source.execute(
+            "INSERT INTO decision VALUES (?, ?, ?, ?, ?)", (index, dkey, values["applicant_id"], values["year"], values["decision_id"])
+        )
         source.add_record(line, None, values["applicant_id"], None)
     else:
         index = found[0]

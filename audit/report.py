@@ -84,8 +84,14 @@ def _allowed(finding: dict, lang: str) -> str:
 
 def report_head(kb, readings: dict, summary: dict, source: dict) -> dict:
     """What a JSON report says before its findings (the service streams it after them)."""
-    return {"policy": kb.policy.id, "document_number": kb.policy.document_number, "kb_version": kb.version,
-            "readings": dict(readings), "input": source, "summary": summary}
+    return {
+        "policy": kb.policy.id,
+        "document_number": kb.policy.document_number,
+        "kb_version": kb.version,
+        "readings": dict(readings),
+        "input": source,
+        "summary": summary,
+    }
 
 
 def write_json(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, source: dict) -> None:
@@ -101,8 +107,10 @@ def write_json(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, so
 def _finding_line(f: dict, lang: str) -> str:
     m = messages()
     where = f"#{f['record']}" + (f" {m.say('report_line', lang, line=f['line'])}" if f["line"] else "")
-    return (f"[{m.severity(f['severity'], lang)}] {m.code(f['code'], lang)} {where} {f['applicant'] or '—'} {f['year'] or '—'} "
-            f"{f['item'] or '—'} {f['subject'] or '—'} {_amount(f['granted'])} ({_allowed(f, lang)}) — {f['explanation'][lang]}")
+    return (
+        f"[{m.severity(f['severity'], lang)}] {m.code(f['code'], lang)} {where} {f['applicant'] or '—'} {f['year'] or '—'} "
+        f"{f['item'] or '—'} {f['subject'] or '—'} {_amount(f['granted'])} ({_allowed(f, lang)}) — {f['explanation'][lang]}"
+    )
 
 
 def _counts_line(summary: dict, lang: str) -> str:
@@ -113,7 +121,10 @@ def _counts_line(summary: dict, lang: str) -> str:
 def write_text(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, lang: str) -> None:
     m = messages()
     title, stamp = _header(kb, readings, lang)
-    out.write(visible(f"{title}\n{stamp}\n") + f"{m.say('report_counts', lang, records=summary['records'], applicants=summary['applicants'], findings=summary['findings'])}\n")
+    out.write(
+        visible(f"{title}\n{stamp}\n")
+        + f"{m.say('report_counts', lang, records=summary['records'], applicants=summary['applicants'], findings=summary['findings'])}\n"
+    )
     codes = _counts_line(summary, lang)
     if codes:
         out.write(f"{m.say('report_by_code', lang)}{'：' if lang == 'zh' else ': '}{codes}\n")
@@ -169,8 +180,20 @@ def _cells(f: dict, lang: str) -> list:
     if f["clause"]:
         label = m.measure(f["clause"]["label"], f["measure"], lang) if f["clause"]["label"] and f["measure"] else ""
         clause = f"{f['clause']['id']} {label}{'：' if lang == 'zh' else ': '}“{f['clause']['quote']}”".replace("  ", " ")
-    return [f["record"], f["line"] or "", m.severity(f["severity"], lang), m.code(f["code"], lang), f["applicant"] or "", f["year"] or "",
-            f["item"] or "", f["subject"] or "", _amount(f["granted"]), _allowed(f, lang), clause, f["explanation"][lang]]
+    return [
+        f["record"],
+        f["line"] or "",
+        m.severity(f["severity"], lang),
+        m.code(f["code"], lang),
+        f["applicant"] or "",
+        f["year"] or "",
+        f["item"] or "",
+        f["subject"] or "",
+        _amount(f["granted"]),
+        _allowed(f, lang),
+        clause,
+        f["explanation"][lang],
+    ]
 
 
 def write_markdown(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, lang: str) -> None:
@@ -194,9 +217,11 @@ def write_html(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, la
     m = messages()
     title, stamp = _header(kb, readings, lang)
     e = html_text
-    out.write(f"<!DOCTYPE html>\n<html lang=\"{'zh-CN' if lang == 'zh' else 'en'}\"><head><meta charset=\"utf-8\"><title>{e(title)}</title>"
-              "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}"
-              ".n{text-align:right}.error{color:#a00}.warning{color:#a60}</style></head><body>\n")
+    out.write(
+        f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8"><title>{e(title)}</title>'
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}"
+        ".n{text-align:right}.error{color:#a00}.warning{color:#a60}</style></head><body>\n"
+    )
     counts = m.say("report_counts", lang, records=summary["records"], applicants=summary["applicants"], findings=summary["findings"])
     out.write(f"<h1>{e(title)}</h1><p>{e(stamp)}</p><p>{e(counts)}</p>\n")
     _count_tables(out, kb, summary, lang, False)
@@ -206,5 +231,9 @@ def write_html(out: IO[str], kb, readings: dict, summary: dict, spool: Spool, la
         return
     out.write("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in head(lang)) + "</tr>\n")
     for f in spool.findings():
-        out.write(f"<tr class=\"{e(f['severity'])}\" data-code=\"{e(f['code'])}\">" + "".join(f"<td>{e(str(c))}</td>" for c in _cells(f, lang)) + "</tr>\n")
+        out.write(
+            f'<tr class="{e(f["severity"])}" data-code="{e(f["code"])}">'
+            + "".join(f"<td>{e(str(c))}</td>" for c in _cells(f, lang))
+            + "</tr>\n"
+        )
     out.write("</table></body></html>\n")

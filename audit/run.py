@@ -41,18 +41,27 @@ def _stop(pool: ProcessPoolExecutor) -> None:
         process.join(timeout=5)
 
 
-def audit_groups(kb, source: Source, readings: Mapping[str, str], workers: int = 1, progress: bool | None = None,
-                 chunk: int = 16) -> Iterator[Finding]:
+def audit_groups(
+    kb, source: Source, readings: Mapping[str, str], workers: int = 1, progress: bool | None = None, chunk: int = 16
+) -> Iterator[Finding]:
     """Findings of every applicant group of ``source``, in input order."""
-    bar = tqdm(total=len(source), unit="applicant", file=sys.stderr, disable=(None if progress is None else not progress),
-               mininterval=0.5, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(source),
+        unit="applicant",
+        file=sys.stderr,
+        disable=(None if progress is None else not progress),
+        mininterval=0.5,
+        dynamic_ncols=True,
+    )
     try:
         if workers <= 1:
             for records in source.groups():
                 yield from audit_applicant(kb, records, readings)
                 bar.update(1)
             return
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=init_worker, initargs=(kb.policy.path, kb.version))
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=pool_context(), initializer=init_worker, initargs=(kb.policy.path, kb.version)
+        )
         finished = False
         try:
             pending: deque = deque()

@@ -24,11 +24,29 @@ APPLICANT = {"kind": "enterprise", "registered_in_taicang": True, "independent_l
 
 def _facts_manufacturer(rng, year):
     n = rng.randint(1, 2)
-    facts = [{"type": "transformation_project", "subject": f"P{year}-{i}", "equipment_investment": rng.choice([3000000, 5000000, 12000000, 20000000]),
-              "demo_listed": rng.random() < 0.3, "robot_system": rng.random() < 0.3} for i in range(n)]
-    facts.append({"type": "recognition", "subject": f"W{year}", "award": rng.choice(["suzhou_smart_workshop", "provincial_smart_workshop"])})
-    facts.append({"type": "loan", "subject": f"L{year}", "via_platform": True, "smart_transformation": True,
-                  "disbursed": rng.choice([5000000, 20000000, 60000000]), "suzhou_approved": rng.random() < 0.5})
+    facts = [
+        {
+            "type": "transformation_project",
+            "subject": f"P{year}-{i}",
+            "equipment_investment": rng.choice([3000000, 5000000, 12000000, 20000000]),
+            "demo_listed": rng.random() < 0.3,
+            "robot_system": rng.random() < 0.3,
+        }
+        for i in range(n)
+    ]
+    facts.append(
+        {"type": "recognition", "subject": f"W{year}", "award": rng.choice(["suzhou_smart_workshop", "provincial_smart_workshop"])}
+    )
+    facts.append(
+        {
+            "type": "loan",
+            "subject": f"L{year}",
+            "via_platform": True,
+            "smart_transformation": True,
+            "disbursed": rng.choice([5000000, 20000000, 60000000]),
+            "suzhou_approved": rng.random() < 0.5,
+        }
+    )
     if year == 2021:
         facts.append({"type": "recognition", "award": "two_integration_certificate"})
         facts.append({"type": "cloud_adoption", "first_year_fee": rng.choice([12000, 30000, 45000])})
@@ -39,10 +57,20 @@ def _facts_manufacturer(rng, year):
 def _facts_software(rng, year):
     prior = rng.randint(10000000, 30000000)
     facts = [
-        {"type": "annual_sales", "sales_revenue": prior + rng.choice([0, 5000000, 12000000]), "sales_revenue_prior_1": prior,
-         "sales_revenue_prior_2": prior - 1000000, "sales_revenue_prior_3": prior - 2000000},
+        {
+            "type": "annual_sales",
+            "sales_revenue": prior + rng.choice([0, 5000000, 12000000]),
+            "sales_revenue_prior_1": prior,
+            "sales_revenue_prior_2": prior - 1000000,
+            "sales_revenue_prior_3": prior - 2000000,
+        },
         {"type": "cmmi_certification", "level": min(5, 2 + (year - 2020))},
-        {"type": "first_version_software", "subject": f"SW{year}", "recognition_level": "jiangsu", "total_sales": rng.choice([1000000, 3000000, 15000000])},
+        {
+            "type": "first_version_software",
+            "subject": f"SW{year}",
+            "recognition_level": "jiangsu",
+            "total_sales": rng.choice([1000000, 3000000, 15000000]),
+        },
     ]
     if year == 2022:
         facts.append({"type": "dcmm_certification", "first_time": True})
@@ -52,7 +80,12 @@ def _facts_software(rng, year):
 def _facts_telecom(rng, year):
     planned = rng.randint(100, 400)
     facts = [
-        {"type": "base_station_build", "subject": f"5G-{year}", "planned_stations": planned, "stations_in_operation": planned + rng.randint(0, 40)},
+        {
+            "type": "base_station_build",
+            "subject": f"5G-{year}",
+            "planned_stations": planned,
+            "stations_in_operation": planned + rng.randint(0, 40),
+        },
         {"type": "fiveg_scenario_case", "subject": f"S{year}", "selected": True, "actual_investment": rng.choice([300000, 800000])},
     ]
     return {"industrial": False, "size": "large"}, facts
@@ -61,7 +94,12 @@ def _facts_telecom(rng, year):
 def _facts_ic(rng, year):
     facts = [
         {"type": "ic_project", "subject": f"IC{year}", "support_level": rng.choice(["national", "provincial"]), "approved_in_year": True},
-        {"type": "first_set_equipment", "subject": f"EQ{year}", "recognition_level": "jiangsu", "unit_price": rng.choice([1000000, 2500000, 8000000])},
+        {
+            "type": "first_set_equipment",
+            "subject": f"EQ{year}",
+            "recognition_level": "jiangsu",
+            "unit_price": rng.choice([1000000, 2500000, 8000000]),
+        },
     ]
     if year == 2022:
         facts.append({"type": "recognition", "award": "suzhou_ic_top20_shortlist"})
@@ -71,15 +109,30 @@ def _facts_ic(rng, year):
 
 
 def _facts_association(rng, year):
-    return ({"industrial": False, "size": "sme", "kind": "social_organisation"},
-            [{"type": "public_service_project", "subject": f"PS{year}", "activity": "training"},
-             {"type": "identifier_node", "subject": f"N{year}", "docked_with_national_top_node": True, "actual_investment": rng.choice([800000, 4000000])}])
+    return (
+        {"industrial": False, "size": "sme", "kind": "social_organisation"},
+        [
+            {"type": "public_service_project", "subject": f"PS{year}", "activity": "training"},
+            {
+                "type": "identifier_node",
+                "subject": f"N{year}",
+                "docked_with_national_top_node": True,
+                "actual_investment": rng.choice([800000, 4000000]),
+            },
+        ],
+    )
 
 
 def _facts_security(rng, year):
-    facts = [{"type": "security_service_business", "enterprises_served": rng.randint(11, 40), "annual_revenue": rng.choice([3500000, 9000000]),
-              "contract_amount": rng.choice([2000000, 15000000])},
-             {"type": "recognition", "subject": f"SP{year}", "award": "security_protection_pilot"}]
+    facts = [
+        {
+            "type": "security_service_business",
+            "enterprises_served": rng.randint(11, 40),
+            "annual_revenue": rng.choice([3500000, 9000000]),
+            "contract_amount": rng.choice([2000000, 15000000]),
+        },
+        {"type": "recognition", "subject": f"SP{year}", "award": "security_protection_pilot"},
+    ]
     if year == 2021:
         facts.append({"type": "recognition", "award": "jiangsu_security_protection_star"})
     return {"industrial": False, "size": "sme"}, facts
@@ -105,8 +158,17 @@ def clean_records(kb, applicants: int, seed: int = 7, first: int = 0, first_deci
         for year in years:
             extra, facts = profile(rng, year)
             applicant = dict(APPLICANT, id=applicant_id, name=f"审计样本{n}", **extra)
-            facts = facts + [{"type": "prior_award", "subject": g["subject"], "source": "this_policy", "item": g["item"],
-                              "year": g["year"], "amount": g["amount"]} for g in granted_before]
+            facts = facts + [
+                {
+                    "type": "prior_award",
+                    "subject": g["subject"],
+                    "source": "this_policy",
+                    "item": g["item"],
+                    "year": g["year"],
+                    "amount": g["amount"],
+                }
+                for g in granted_before
+            ]
             application = {"applicant": applicant, "year": year, "facts": facts}
             decision = kb.evaluate(application)
             grants = []
@@ -114,8 +176,16 @@ def clean_records(kb, applicants: int, seed: int = 7, first: int = 0, first_deci
                 if o.status in ("eligible", "reduced") and o.high is not None and o.high > 0:
                     grants.append({"item": o.item.id, "subject": o.subject, "amount": fmt(o.high)})
             day += 1
-            records.append({"application": application, "decision": {
-                "decision_id": f"D{first_decision + len(records):06d}", "decided_on": f"{year}-12-{1 + day % 28:02d}", "granted": grants}})
+            records.append(
+                {
+                    "application": application,
+                    "decision": {
+                        "decision_id": f"D{first_decision + len(records):06d}",
+                        "decided_on": f"{year}-12-{1 + day % 28:02d}",
+                        "granted": grants,
+                    },
+                }
+            )
             granted_before += [dict(g, year=year) for g in grants]
     return records
 
@@ -154,15 +224,24 @@ def inject(kb, records: list[dict], seed: int = 11) -> tuple[list[dict], list[tu
     # NOT_ELIGIBLE: a grant for a project below the threshold
     i = pick(lambda r: any(f["type"] == "transformation_project" for f in r["application"]["facts"]))
     r = records[i]
-    r["application"]["facts"].append({"type": "transformation_project", "subject": "PX", "equipment_investment": "2999999.99",
-                                      "demo_listed": False, "robot_system": False})
+    r["application"]["facts"].append(
+        {
+            "type": "transformation_project",
+            "subject": "PX",
+            "equipment_investment": "2999999.99",
+            "demo_listed": False,
+            "robot_system": False,
+        }
+    )
     r["decision"]["granted"].append({"item": "m01.equipment", "subject": "PX", "amount": "179999.99"})
     expected.append(("NOT_ELIGIBLE", i, "m01.equipment", "PX"))
 
     # EXCLUSIVE_CONFLICT: a digital-application project paid in the same year as the equipment projects
     i = pick(lambda r: grants_of(r, "m01.equipment") and sum(Decimal(g["amount"]) for g in grants_of(r, "m01.")) > Decimal("200000"))
     r = records[i]
-    r["application"]["facts"].append({"type": "digital_application_project", "subject": "DX", "listed": True, "it_investment": 600000, "project_investment": 1000000})
+    r["application"]["facts"].append(
+        {"type": "digital_application_project", "subject": "DX", "listed": True, "it_investment": 600000, "project_investment": 1000000}
+    )
     r["decision"]["granted"].append({"item": "m01.digital_app", "subject": "DX", "amount": "120000.00"})
     expected.append(("EXCLUSIVE_CONFLICT", i, "m01.digital_app", "DX"))
 
@@ -170,8 +249,11 @@ def inject(kb, records: list[dict], seed: int = 11) -> tuple[list[dict], list[tu
     i = pick(lambda r: grants_of(r, "m02."))
     g = grants_of(records[i], "m02.")[0]
     twin = copy.deepcopy(records[i])
-    twin["decision"] = {"decision_id": records[i]["decision"]["decision_id"] + "-B", "decided_on": records[i]["decision"]["decided_on"],
-                        "granted": [dict(g)]}
+    twin["decision"] = {
+        "decision_id": records[i]["decision"]["decision_id"] + "-B",
+        "decided_on": records[i]["decision"]["decided_on"],
+        "granted": [dict(g)],
+    }
     records.append(twin)
     expected.append(("DUPLICATE_SAME_KIND", len(records) - 1, g["item"], g["subject"]))
 
@@ -180,8 +262,16 @@ def inject(kb, records: list[dict], seed: int = 11) -> tuple[list[dict], list[tu
     r = records[i]
     year = r["application"]["year"]
     for subject in ("LX1", "LX2"):
-        r["application"]["facts"].append({"type": "loan", "subject": subject, "via_platform": True, "smart_transformation": True,
-                                          "disbursed": 150000000, "suzhou_approved": False})
+        r["application"]["facts"].append(
+            {
+                "type": "loan",
+                "subject": subject,
+                "via_platform": True,
+                "smart_transformation": True,
+                "disbursed": 150000000,
+                "suzhou_approved": False,
+            }
+        )
         r["decision"]["granted"].append({"item": "m23.loan_interest", "subject": subject, "amount": "1500000.00"})
     del year
     expected.append(("OVER_GROUP_CAP", i, "m23.loan_interest", "LX2"))
@@ -198,11 +288,16 @@ def inject(kb, records: list[dict], seed: int = 11) -> tuple[list[dict], list[tu
     i = pick(lambda r: grants_of(r, "m23.suzhou_matching"))
     r = records[i]
     matched = grants_of(r, "m23.suzhou_matching")[0]
-    r["decision"]["granted"] = [g for g in r["decision"]["granted"] if not (g["item"] == "m23.loan_interest" and g["subject"] == matched["subject"])]
+    r["decision"]["granted"] = [
+        g for g in r["decision"]["granted"] if not (g["item"] == "m23.loan_interest" and g["subject"] == matched["subject"])
+    ]
     for other in records:  # later applications must not declare it as granted either
         if other["application"]["applicant"]["id"] == r["application"]["applicant"]["id"]:
-            other["application"]["facts"] = [f for f in other["application"]["facts"] if not (
-                f["type"] == "prior_award" and f.get("item") == "m23.loan_interest" and f["subject"] == matched["subject"])]
+            other["application"]["facts"] = [
+                f
+                for f in other["application"]["facts"]
+                if not (f["type"] == "prior_award" and f.get("item") == "m23.loan_interest" and f["subject"] == matched["subject"])
+            ]
     expected.append(("MISSING_REQUIREMENT", i, matched["item"], matched["subject"]))
 
     # CASE_BY_CASE_CONFLICT: the pilot project had case-by-case support already

@@ -140,7 +140,9 @@ def _floor(floor: Floor, low: Decimal, high: Decimal, readings: Mapping[str, str
     if reached:
         low, high = max(low, floor.value), max(high, floor.value)
     if steps is not None:
-        steps.append(Step("floor" if reached else "floor_not_reached", floor.says, (("floor", floor.value), ("applies", applies)), low, high))
+        steps.append(
+            Step("floor" if reached else "floor_not_reached", floor.says, (("floor", floor.value), ("applies", applies)), low, high)
+        )
     return low, high
 
 

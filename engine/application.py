@@ -161,7 +161,10 @@ def _unknown_fields(error: jsonschema.ValidationError, path: list, ft: FactType 
     unexpected = [k for k in instance if k not in allowed]
     owner = f"a {ft.name} fact" if ft else ("the applicant" if path == ["applicant"] else "the application")
     return [
-        Problem(input_path(path + [shown_key(k)[1:-1]]), f"unknown field {shown_key(k)} for {owner}{suggest(k, allowed)}; allowed: {', '.join(allowed)}")
+        Problem(
+            input_path(path + [shown_key(k)[1:-1]]),
+            f"unknown field {shown_key(k)} for {owner}{suggest(k, allowed)}; allowed: {', '.join(allowed)}",
+        )
         for k in unexpected
     ]
 
@@ -178,7 +181,7 @@ def _hint(error: jsonschema.ValidationError, spec: FieldSpec) -> str:
     """How to write a value the field would take: text in quotes, money in decimal digits."""
     instance = error.instance
     if error.validator == "type" and spec.type not in _NUMERIC and isinstance(instance, (int, Decimal)) and not isinstance(instance, bool):
-        return f"; write it in quotes (\"{instance}\") so that it is read as text"
+        return f'; write it in quotes ("{instance}") so that it is read as text'
     if spec.type == "money" and isinstance(instance, str) and "e" in instance.lower():
         return "; write amounts in decimal digits (5000000, not 5e6)"
     return ""
@@ -214,8 +217,7 @@ def expected(spec: FieldSpec) -> str:
     t = spec.type
     label = spec.label.en
     if t == "money":
-        return (f"{label}: an amount in yuan from 0 to 999,999,999,999.99 with at most two decimals "
-                f"(a number or a string like \"2999999.99\")")
+        return f'{label}: an amount in yuan from 0 to 999,999,999,999.99 with at most two decimals (a number or a string like "2999999.99")'
     if t == "count":
         return f"{label}: a whole number ≥ 0"
     if t in ("integer", "year"):
@@ -298,8 +300,10 @@ def parse_application(policy: Policy, document: Any, *, source: str = "", valida
         raise InputError(problems, source=source)
     # the schema holds, yet the fast path refused: an exactness problem (fen, real dates)
     applicant = _exact_applicant(policy, document["applicant"], problems)
-    drafts = [_exact_draft(policy.vocabulary.fact_types[raw["type"]], raw, index, applicant["id"], problems)
-              for index, raw in enumerate(document["facts"])]
+    drafts = [
+        _exact_draft(policy.vocabulary.fact_types[raw["type"]], raw, index, applicant["id"], problems)
+        for index, raw in enumerate(document["facts"])
+    ]
     if problems:
         raise InputError(problems, source=source)
     return _canonical_application(applicant, drafts, document, source, validator.selectors)
@@ -350,7 +354,7 @@ def _canonical_application(applicant: dict, drafts: list, document: Any, source:
         groups.setdefault((draft[0].name, draft[1]), []).append(draft)
     problems: list[Problem] = []
     facts: list[Fact] = []
-    for (type_name, subject) in sorted(groups):
+    for type_name, subject in sorted(groups):
         group = groups[(type_name, subject)]
         if len(group) == 1:
             ft, _, date, values, index = group[0]
@@ -370,14 +374,16 @@ def _canonical_application(applicant: dict, drafts: list, document: Any, source:
                 value = d[3].get(selector) if selector else None
                 if value in seen_values:
                     what = f" with {selector} {value}" if selector else ""
-                    problems.append(Problem(f"facts[{d[4]}]", f"a second {type_name} fact for subject '{subject}'{what} (see facts[{seen_values[value]}]); "
-                                                              "give each its own subject"))
+                    problems.append(
+                        Problem(
+                            f"facts[{d[4]}]",
+                            f"a second {type_name} fact for subject '{subject}'{what} (see facts[{seen_values[value]}]); "
+                            "give each its own subject",
+                        )
+                    )
                 else:
                     seen_values[value] = d[4]
-        keyed = sorted(
-            ((d[2].isoformat() if d[2] else "", tuple(sorted((k, _canonical(v)) for k, v in d[3].items()))), d)
-            for d in group
-        )
+        keyed = sorted(((d[2].isoformat() if d[2] else "", tuple(sorted((k, _canonical(v)) for k, v in d[3].items()))), d) for d in group)
         seen: dict[tuple, int] = {}
         number = 0
         for signature, (ft, _, date, values, index) in keyed:

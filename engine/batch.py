@@ -73,19 +73,21 @@ def pool_context():
 def worker_pool(kb, workers: int):
     """A process pool whose workers hold ``kb``; a pool that cannot start is an EngineError."""
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(), initializer=init_worker,
-                                 initargs=(kb.policy.path, kb.version)) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=pool_context(), initializer=init_worker, initargs=(kb.policy.path, kb.version)
+        ) as pool:
             yield pool
     except BrokenProcessPool as exc:
         raise EngineError(
             "the worker processes stopped before finishing; a script that asks for workers > 1 must run its "
-            "top-level code under `if __name__ == \"__main__\":` (workers start with forkserver or spawn, "
+            'top-level code under `if __name__ == "__main__":` (workers start with forkserver or spawn, '
             "which import the script again)"
         ) from exc
 
 
-def iter_evaluate_many(kb, applications: Iterable[Any], readings: Mapping[str, str] | None = None,
-                       workers: int = 1, chunk_size: int = 64) -> Iterator[dict]:
+def iter_evaluate_many(
+    kb, applications: Iterable[Any], readings: Mapping[str, str] | None = None, workers: int = 1, chunk_size: int = 64
+) -> Iterator[dict]:
     """Results one by one, in input order, with a bounded number of chunks in flight
     (so that a city's worth of applications never sits in memory at once)."""
     readings = kb.readings_with(readings)
@@ -113,8 +115,9 @@ def iter_evaluate_many(kb, applications: Iterable[Any], readings: Mapping[str, s
             yield from pending.popleft().result()
 
 
-def evaluate_many(kb, applications: Iterable[Any], readings: Mapping[str, str] | None = None,
-                  workers: int = 1, chunk_size: int = 64) -> list[dict]:
+def evaluate_many(
+    kb, applications: Iterable[Any], readings: Mapping[str, str] | None = None, workers: int = 1, chunk_size: int = 64
+) -> list[dict]:
     """Evaluate every application; ``workers`` > 1 uses that many processes."""
     apps = list(applications)
     if workers > 1 and len(apps) <= chunk_size:

@@ -128,7 +128,7 @@ class Compiler:
     def field_type(self, fact_type: str | None, name: str) -> str:
         spec = self.vocabulary.field(fact_type or "", name) if fact_type else None
         if spec is None and name.startswith("applicant."):
-            spec = self.vocabulary.applicant.get(name[len("applicant."):])
+            spec = self.vocabulary.applicant.get(name[len("applicant.") :])
         return spec.type if spec else "text"
 
     def test(self, fact_type: str | None, c: Compare) -> dict:
@@ -212,7 +212,11 @@ class Compiler:
             branches = dnf(cond.resolve(cover.conditions, readings))
             for k, conj in enumerate(branches):
                 name = f"{prov.id}/cover{j + 1}" + ("" if len(branches) == 1 else f"#{k + 1}")
-                add(name, self.applicant_rule(name, conj), RuleInfo(name, prov.id, "cover", APPLICANT_TYPE, k + 1, len(branches), tuple(cover.items)))
+                add(
+                    name,
+                    self.applicant_rule(name, conj),
+                    RuleInfo(name, prov.id, "cover", APPLICANT_TYPE, k + 1, len(branches), tuple(cover.items)),
+                )
 
     def applicant_rule(self, name: str, conj: list[Compare]) -> dict:
         tests = [{"t": APPLICANT_TYPE}] + [self.test(None, c) for c in conj]
@@ -227,8 +231,11 @@ class Compiler:
         # ISO dates compare as text in the order of time; the type test is $ex date
         for k, test in enumerate(({"$lt": {"date": start.isoformat()}}, {"$gt": {"date": end.isoformat()}})):
             name = f"{prov.id}.date#{k + 1}"
-            add(name, {"all": [{"p": {"$and": [{"$ex": {"date": 1}}, {"$ex": {"subject": 1}}, test]}}], "run": name},
-                RuleInfo(name, prov.id, "period_date", "*", k + 1, 2))
+            add(
+                name,
+                {"all": [{"p": {"$and": [{"$ex": {"date": 1}}, {"$ex": {"subject": 1}}, test]}}], "run": name},
+                RuleInfo(name, prov.id, "period_date", "*", k + 1, 2),
+            )
 
     def item_rules(self, item: Item, readings: Mapping[str, str], add: Callable[[str, dict, RuleInfo], None]) -> None:
         """One rule per branch of the item's conditions, and its unknown twin (a field missing)."""
@@ -242,8 +249,11 @@ class Compiler:
             if unknown is not None:
                 uname = f"?{name}"
                 fields = tuple(dict.fromkeys(n for c in conj for n in (c.field, c.ref) if n))
-                add(uname, {"all": [{"p": {"$and": head + unknown}}], "run": uname},
-                    RuleInfo(uname, item.id, "unknown", item.fact, k + 1, len(branches), fields=fields))
+                add(
+                    uname,
+                    {"all": [{"p": {"$and": head + unknown}}], "run": uname},
+                    RuleInfo(uname, item.id, "unknown", item.fact, k + 1, len(branches), fields=fields),
+                )
 
 
 def joined_types(definition: dict) -> frozenset[str]:

@@ -88,9 +88,20 @@ class Decision:
     back with the KB alone.
     """
 
-    def __init__(self, policy: Policy, application: Application, readings: Mapping[str, str],
-                 outcomes: list[Outcome], firings: list[Firing], facts_by_id: Mapping[str, Fact], g1_ok: bool, *,
-                 graph: nx.MultiDiGraph, derived: Mapping[str, Mapping[str, Any]] | None = None, covered: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        policy: Policy,
+        application: Application,
+        readings: Mapping[str, str],
+        outcomes: list[Outcome],
+        firings: list[Firing],
+        facts_by_id: Mapping[str, Fact],
+        g1_ok: bool,
+        *,
+        graph: nx.MultiDiGraph,
+        derived: Mapping[str, Mapping[str, Any]] | None = None,
+        covered: Mapping[str, str] | None = None,
+    ):
         self.policy = policy
         self.application = application
         self.readings = dict(sorted(readings.items()))
@@ -103,9 +114,20 @@ class Decision:
         self.covered: dict[str, str] = dict(sorted((covered or {}).items()))  # item ID → the cover of G1 that admits the applicant (I-14)
 
     @classmethod
-    def resolved(cls, policy: Policy, application: Application, readings: Mapping[str, str], outcomes: list[Outcome],
-                 firings: list[Firing], facts_by_id: Mapping[str, Fact], g1_ok: bool, *, graph: nx.MultiDiGraph,
-                 derived: Mapping[str, Mapping[str, Any]], covered: Mapping[str, str]) -> Decision:
+    def resolved(
+        cls,
+        policy: Policy,
+        application: Application,
+        readings: Mapping[str, str],
+        outcomes: list[Outcome],
+        firings: list[Firing],
+        facts_by_id: Mapping[str, Fact],
+        g1_ok: bool,
+        *,
+        graph: nx.MultiDiGraph,
+        derived: Mapping[str, Mapping[str, Any]],
+        covered: Mapping[str, str],
+    ) -> Decision:
         """The decision once the relation graph has resolved ``outcomes``: their bounds
         settled and the resolution written into the graph, which then explains it."""
         for o in outcomes:
@@ -149,7 +171,9 @@ class Decision:
         if not found:
             raise UnknownItemError(f"the application holds no fact relevant to {item}")
         if len(found) > 1:
-            raise UnknownItemError(f"{item} has outcomes for several subjects ({', '.join(o.subject for o in found)}); name one with --subject")
+            raise UnknownItemError(
+                f"{item} has outcomes for several subjects ({', '.join(o.subject for o in found)}); name one with --subject"
+            )
         return found[0]
 
     def events(self, o: Outcome) -> list[Event]:
@@ -251,7 +275,11 @@ class Decision:
         zh = lang == "zh"
         m = messages()
         lines = self._heading(lang)
-        headers = ["条款", "项目", "对象", "结果", "下限", "上限", "说明"] if zh else ["Measure", "Item", "Subject", "Status", "Min", "Max", "Why"]
+        headers = (
+            ["条款", "项目", "对象", "结果", "下限", "上限", "说明"]
+            if zh
+            else ["Measure", "Item", "Subject", "Status", "Min", "Max", "Why"]
+        )
         rows = [self._row(o, lang) for o in self.outcomes]
         low, high = self.totals()
         rows.append(["", "合计" if zh else "Total", "", "", fmt_cny(low), fmt_cny(high), ""])
@@ -268,8 +296,11 @@ class Decision:
         payers = self.policy.payers
         if len(by_payer) <= 1 and not set(by_payer) - {self.policy.default_payer}:
             return []
-        parts = [f"{payers[p](lang) if p in payers else p} " + m.say("span", lang, low=fmt_cny(Decimal(str(v["min"]))), high=fmt_cny(Decimal(str(v["max"]))))
-                 for p, v in by_payer.items()]
+        parts = [
+            f"{payers[p](lang) if p in payers else p} "
+            + m.say("span", lang, low=fmt_cny(Decimal(str(v["min"]))), high=fmt_cny(Decimal(str(v["max"]))))
+            for p, v in by_payer.items()
+        ]
         return [("按支付方：" if lang == "zh" else "By payer: ") + ("；" if lang == "zh" else "; ").join(parts)]
 
     def _heading(self, lang: str) -> list[str]:
@@ -278,8 +309,11 @@ class Decision:
         changed = {k: v for k, v in self.readings.items() if policy.readings[k].default != v}
         return [
             f"{policy.document_number} {policy.title(lang)}",
-            (f"申请人：{app.applicant['name']}（{app.applicant['id']}）  年度：{app.year}" if zh
-             else f"Applicant: {app.applicant['name']} ({app.applicant['id']})  Year: {app.year}"),
+            (
+                f"申请人：{app.applicant['name']}（{app.applicant['id']}）  年度：{app.year}"
+                if zh
+                else f"Applicant: {app.applicant['name']} ({app.applicant['id']})  Year: {app.year}"
+            ),
             (f"知识库版本：{self.kb_version[:12]}  解读：" if zh else f"KB version: {self.kb_version[:12]}  Readings: ")
             + (", ".join(f"{k}={v}" for k, v in changed.items()) if changed else ("默认" if zh else "defaults")),
             "",

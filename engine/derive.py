@@ -44,8 +44,7 @@ class Derivation:
         # asserts the joined types): with no award or support declared and no item of an
         # "other reward" relation in reach, only items with a relation key can be joined.
         self.local: set[str] = set()  # ids of derived $met facts kept out of the session
-        self.assert_every_met = any(f.role == "context" for f in app.facts) or any(
-            f.type in prepared.other_fact_types for f in app.facts)
+        self.assert_every_met = any(f.role == "context" for f in app.facts) or any(f.type in prepared.other_fact_types for f in app.facts)
 
     def __call__(self, rule: str, bindings: dict) -> list[dict]:
         info = self.prepared.rules.get(rule)
@@ -89,13 +88,30 @@ class Derivation:
         computed = compute(amount, fact.values.get, self.prepared.readings)
         if computed.missing:
             self.missing[uid] = self.evaluator.inputs_missing(fact, list(computed.missing))
-            return self.new({"id": uid, "t": comp.UNDETERMINED_TYPE, "item": item.id, "fact": fid, "subject": fact.subject,
-                             "rule": info.name, "reason": "amount"})
+            return self.new(
+                {
+                    "id": uid,
+                    "t": comp.UNDETERMINED_TYPE,
+                    "item": item.id,
+                    "fact": fid,
+                    "subject": fact.subject,
+                    "rule": info.name,
+                    "reason": "amount",
+                }
+            )
         self.computed[mid] = computed
         self.rules[mid] = [info.name]
         met = {
-            "id": mid, "t": comp.MET_TYPE, "item": item.id, "fact": fid, "subject": fact.subject, "rule": info.name,
-            "n": len(self.facts) + 1, "year": self.app.year, "repeat": resolve(item.repeat, self.prepared.readings), "applicant_id": self.app.applicant_id,
+            "id": mid,
+            "t": comp.MET_TYPE,
+            "item": item.id,
+            "fact": fid,
+            "subject": fact.subject,
+            "rule": info.name,
+            "n": len(self.facts) + 1,
+            "year": self.app.year,
+            "repeat": resolve(item.repeat, self.prepared.readings),
+            "applicant_id": self.app.applicant_id,
             "amount_kind": computed.kind,
         }
         if computed.low is not None:
@@ -118,8 +134,17 @@ class Derivation:
         get = self.evaluator.getter(self.app, fact)
         names = [n for n in self.prepared.fields[info.owner] if get(n) is None]
         self.missing[uid] = self.evaluator.inputs_missing(fact, names)
-        return self.new({"id": uid, "t": comp.UNDETERMINED_TYPE, "item": info.owner, "fact": fid, "subject": fact.subject,
-                         "rule": info.name, "reason": "condition"})
+        return self.new(
+            {
+                "id": uid,
+                "t": comp.UNDETERMINED_TYPE,
+                "item": info.owner,
+                "fact": fid,
+                "subject": fact.subject,
+                "rule": info.name,
+                "reason": "condition",
+            }
+        )
 
     def edge(self, info, bindings: dict) -> list[dict]:
         edge = info.edge
@@ -140,10 +165,17 @@ class Derivation:
             # the edge points from the fact that acts (rival, award, support) to the outcome it acts on
             other = bindings.get("b") or bindings.get("p") or bindings["s"]
             source, target = (a["id"], other["id"]) if edge == "highest" else (other["id"], a["id"])
-        return self.new({"id": f"edge:{edge}:{relation}:{source}>{target}", "t": comp.EDGE_TYPE, "kind": edge,
-                         "relation": relation, "source": source, "target": target, "rule": info.name})
-
-
+        return self.new(
+            {
+                "id": f"edge:{edge}:{relation}:{source}>{target}",
+                "t": comp.EDGE_TYPE,
+                "kind": edge,
+                "relation": relation,
+                "source": source,
+                "target": target,
+                "rule": info.name,
+            }
+        )
 
 
 def engine_context_fact(fact: Fact, fid: str, keys: Mapping[str, Mapping[str, str]], money: frozenset) -> dict[str, Any]:
@@ -164,4 +196,3 @@ def engine_context_fact(fact: Fact, fid: str, keys: Mapping[str, Mapping[str, st
             if field in item_keys:
                 record[field] = item_keys[field]
     return record
-

@@ -153,8 +153,7 @@ def loads_json(text: str, duplicates: str = "raise") -> Any:
     With ``duplicates="mark"`` an object with a repeated key is a ``DuplicatedKeys``."""
     hook = _no_duplicate_keys if duplicates == "raise" else _mark_duplicate_keys
     try:
-        return json.loads(text, parse_float=json_float, parse_int=json_int, parse_constant=json_constant,
-                          object_pairs_hook=hook)
+        return json.loads(text, parse_float=json_float, parse_int=json_int, parse_constant=json_constant, object_pairs_hook=hook)
     except RecursionError:
         raise ValueError(f"nested too deeply (more than {MAX_DEPTH} levels)") from None
 
@@ -182,11 +181,14 @@ _ApplicationLoader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r
 # what YAML 1.1 (or JSON) would read as a number but is not written in decimal digits
 _ApplicationLoader.add_implicit_resolver(
     "!odd-number",
-    re.compile(r"""^(?:[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?
+    re.compile(
+        r"""^(?:[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?
                  |[-+]?(?:[0-9][0-9_]*)?\.?[0-9_]*[eE][-+]?[0-9]+
                  |[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?
                  |[-+]?0[xX][0-9a-fA-F_]+|[-+]?0[oO]?[0-7_]+|[-+]?0[bB][01_]+
-                 |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""", re.X),
+                 |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
     list("-+0123456789."),
 )
 
@@ -215,7 +217,8 @@ def _yaml_mapping(loader, node):
             raise yaml.constructor.ConstructorError(None, None, "a key that is a list or a mapping", key_node.start_mark) from None
         if key in out:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {shown_key(key)} (first at line {lines[key]})", key_node.start_mark)
+                None, None, f"duplicate key {shown_key(key)} (first at line {lines[key]})", key_node.start_mark
+            )
         lines[key] = key_node.start_mark.line + 1
         out[key] = loader.construct_object(value_node, deep=True)
     return out
@@ -232,8 +235,10 @@ def _yaml_shape(text: str, name: str) -> None:
     depth = 0
     for event in yaml.parse(text, Loader=_ApplicationLoader):
         if isinstance(event, yaml.AliasEvent):
-            raise InputError(Problem(_mark(event), f"a YAML alias (*{event.anchor}) — aliases are not accepted in applications; "
-                                                   "write the value out"), source=name)
+            raise InputError(
+                Problem(_mark(event), f"a YAML alias (*{event.anchor}) — aliases are not accepted in applications; write the value out"),
+                source=name,
+            )
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
@@ -277,9 +282,11 @@ def parse_text(text: str, name: str = "<input>") -> Any:
             return loads_json(text)
         except json.JSONDecodeError as exc:
             hint = ""
-            if exc.msg == "Extra data" and text[exc.pos:exc.pos + 1] == "{" and text[:exc.pos].rstrip(" \t").endswith(("\n", "\r")):
-                hint = ("; it looks like JSON Lines (one JSON object per line), but 'evaluate' takes one application "
-                        "— audit a file of records with 'policykb audit'")
+            if exc.msg == "Extra data" and text[exc.pos : exc.pos + 1] == "{" and text[: exc.pos].rstrip(" \t").endswith(("\n", "\r")):
+                hint = (
+                    "; it looks like JSON Lines (one JSON object per line), but 'evaluate' takes one application "
+                    "— audit a file of records with 'policykb audit'"
+                )
             raise InputError(Problem(f"line {exc.lineno}, column {exc.colno}", f"not valid JSON: {exc.msg}{hint}"), source=name) from None
         except ValueError as exc:
             raise InputError(f"not valid JSON: {exc}", source=name) from None

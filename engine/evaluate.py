@@ -190,14 +190,20 @@ class Evaluator:
 
     # -- the pipeline
     def evaluate(self, document: Any, readings: Mapping[str, str], *, source: str = "") -> Decision:
-        app = document if isinstance(document, Application) else parse_application(self.policy, document, source=source, validator=self.validator)
+        app = (
+            document
+            if isinstance(document, Application)
+            else parse_application(self.policy, document, source=source, validator=self.validator)
+        )
         prepared = self.prepare(readings)
         facts, by_id = self.engine_facts(app, prepared.keys)
         derivation = Derivation(self, app, prepared, by_id)
         firings = self.engine.run(prepared.ruleset, facts, derivation, prepared.joined)
         return self.decide(app, prepared, firings, by_id, derivation)
 
-    def decide(self, app: Application, prepared: Prepared, firings: list[Firing], by_id: Mapping[str, Fact], derivation: Derivation) -> Decision:
+    def decide(
+        self, app: Application, prepared: Prepared, firings: list[Firing], by_id: Mapping[str, Fact], derivation: Derivation
+    ) -> Decision:
         """Outcomes from the derived facts, then the relation graph resolves them."""
         derived = derivation.facts
         outcomes = self.outcomes(app, prepared, by_id, derivation)
@@ -209,7 +215,9 @@ class Evaluator:
         covered = _covered(firings, prepared)
         ctx = Context(self.policy, app, prepared.readings, graph, g1_ok, in_period, out_of_period, self.statics, covered=covered)
         resolve_all(outcomes, ctx)
-        return Decision.resolved(self.policy, app, prepared.readings, outcomes, firings, by_id, g1_ok, graph=graph, derived=derived, covered=covered)
+        return Decision.resolved(
+            self.policy, app, prepared.readings, outcomes, firings, by_id, g1_ok, graph=graph, derived=derived, covered=covered
+        )
 
     def outcomes(self, app: Application, prepared: Prepared, by_id: Mapping[str, Fact], derivation: Derivation) -> list[Outcome]:
         """One outcome per item and subject, in policy order, from what the rules derived."""
@@ -274,7 +282,13 @@ class Evaluator:
         """One outcome per item and subject: the best of its facts (met, then largest)."""
         if len(group) == 1:
             return group[0]
-        rank: dict[str, int] = {Status.ELIGIBLE: 0, Status.SERVICE: 0, Status.DISCRETIONARY: 0, Status.UNDETERMINED: 1, Status.INELIGIBLE: 2}
+        rank: dict[str, int] = {
+            Status.ELIGIBLE: 0,
+            Status.SERVICE: 0,
+            Status.DISCRETIONARY: 0,
+            Status.UNDETERMINED: 1,
+            Status.INELIGIBLE: 2,
+        }
 
         def key(o: Outcome) -> tuple:
             return (rank.get(o.status, 3), -(o.high or 0), o.fact.key)

@@ -83,6 +83,7 @@ def _whole(spec: FieldSpec) -> Callable[[Any], int]:
         if (low is not None and number < low) or (high is not None and number > high):
             raise NotClean
         return number
+
     return whole
 
 
@@ -97,6 +98,7 @@ def _member(allowed: frozenset) -> Callable[[Any], str]:
         if isinstance(value, str) and value in allowed:
             return value
         raise NotClean
+
     return member
 
 
@@ -105,6 +107,7 @@ def _members(item_ids: frozenset) -> Callable[[Any], tuple]:
         if isinstance(value, list) and all(isinstance(v, str) and v in item_ids for v in value) and len(set(value)) == len(value):
             return tuple(value)
         raise NotClean
+
     return members
 
 
@@ -149,8 +152,7 @@ class FastPath:
         item_ids = frozenset(policy.items)
         self.applicant = {name: converter(spec, item_ids) for name, spec in voc.applicant.items()}
         self.applicant_required = [n for n, s in voc.applicant.items() if s.required]
-        self.shapes = {name: FactShape(ft, dict(voc.common), item_ids, subject_needed(policy, name))
-                       for name, ft in voc.fact_types.items()}
+        self.shapes = {name: FactShape(ft, dict(voc.common), item_ids, subject_needed(policy, name)) for name, ft in voc.fact_types.items()}
 
     def coerce(self, document: Any):
         """(typed applicant, [(fact type, subject or None, date, typed values, index)]) or None."""

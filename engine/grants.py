@@ -148,8 +148,10 @@ class _Session:
         self.node_of: dict[str, str] = {}
         self.facts: list[dict] = []
         ids = _fact_ids()
-        money = {name: frozenset(f for f, spec in {**ft.fields, **ft.derived}.items() if spec.type == "money")
-                 for name, ft in policy.vocabulary.fact_types.items()}
+        money = {
+            name: frozenset(f for f, spec in {**ft.fields, **ft.derived}.items() if spec.type == "money")
+            for name, ft in policy.vocabulary.fact_types.items()
+        }
         for d in declared:
             fid = next(ids)
             self.facts.append(engine_context_fact(d.fact, fid, prepared.keys, money.get(d.type, frozenset())))
@@ -159,8 +161,14 @@ class _Session:
             node = provenance.award_node(g.item, g.subject, g.year)
             if node not in awards:
                 fid = next(ids)
-                awards[node] = {"id": fid, "t": GRANT_TYPE, "item": g.item, "subject": g.subject, "year": g.year,
-                                **prepared.keys.get(g.item, {})}
+                awards[node] = {
+                    "id": fid,
+                    "t": GRANT_TYPE,
+                    "item": g.item,
+                    "subject": g.subject,
+                    "year": g.year,
+                    **prepared.keys.get(g.item, {}),
+                }
                 self.node_of[fid] = node
         self.facts.extend(awards.values())
 
@@ -170,8 +178,15 @@ class _Session:
             return []
         a = bindings["a"]
         other = bindings.get("b") or bindings.get("p")
-        relation = {"claims": "group", "claimed": "group", "cap_use": "cap", "cap_used": "cap", "needs": "needs_rel",
-                    "satisfies": "needs_rel", "other_reward": "other"}.get(info.edge)
+        relation = {
+            "claims": "group",
+            "claimed": "group",
+            "cap_use": "cap",
+            "cap_used": "cap",
+            "needs": "needs_rel",
+            "satisfies": "needs_rel",
+            "other_reward": "other",
+        }.get(info.edge)
         rel = a[relation] if relation else info.owner
         if other is None:  # membership: the award → the clause
             source, target = a["id"], rel
@@ -182,8 +197,7 @@ class _Session:
         fid = f"edge:{info.edge}:{rel}:{source}>{target}"
         if fid in self.derived:
             return []
-        fact = {"id": fid, "t": comp.EDGE_TYPE, "kind": info.edge, "relation": rel, "source": source, "target": target,
-                "rule": info.name}
+        fact = {"id": fid, "t": comp.EDGE_TYPE, "kind": info.edge, "relation": rel, "source": source, "target": target, "rule": info.name}
         self.derived[fid] = fact
         return [fact]
 
@@ -215,15 +229,13 @@ def _bulk():
             gc.enable()
 
 
-def resolve_grants(evaluator: Any, readings: Mapping[str, str], grants: list[GrantIn],
-                   applications: Iterable[Application]) -> GrantGraph:
+def resolve_grants(evaluator: Any, readings: Mapping[str, str], grants: list[GrantIn], applications: Iterable[Application]) -> GrantGraph:
     """Run the applicant's grants through the rules, build their graph and resolve it."""
     with _bulk():
         return _resolve_grants(evaluator, readings, grants, applications)
 
 
-def _resolve_grants(evaluator: Any, readings: Mapping[str, str], grants: list[GrantIn],
-                    applications: Iterable[Application]) -> GrantGraph:
+def _resolve_grants(evaluator: Any, readings: Mapping[str, str], grants: list[GrantIn], applications: Iterable[Application]) -> GrantGraph:
     policy = evaluator.policy
     prepared = evaluator.prepare(readings)
     declared = declared_awards(policy, applications, grants)
@@ -240,8 +252,15 @@ def _resolve_grants(evaluator: Any, readings: Mapping[str, str], grants: list[Gr
 class _Ledger:
     """The resolution steps over one applicant's grant graph."""
 
-    def __init__(self, policy: Policy, readings: Mapping[str, str], keys: Mapping[str, Mapping[str, str]],
-                 graph: nx.MultiDiGraph, grants: list[GrantIn], declared: list[Declared]):
+    def __init__(
+        self,
+        policy: Policy,
+        readings: Mapping[str, str],
+        keys: Mapping[str, Mapping[str, str]],
+        graph: nx.MultiDiGraph,
+        grants: list[GrantIn],
+        declared: list[Declared],
+    ):
         self.policy = policy
         self.keys = keys
         self.readings = readings
@@ -343,8 +362,11 @@ class _Ledger:
 
     def _cap_year(self, rid: str, cap: Decimal, year: int, joined: list, before_input: Decimal) -> list[Verdict]:
         total = before_input + sum((g.amount for g, _ in joined), ZERO)
-        out = [Verdict(g.key, rid, RelationKind.GROUP_CAP, SHORTFALL, edge, g.own, (("cap", cap),))
-               for g, edge in joined if _short_of_cap(g, cap, total)]
+        out = [
+            Verdict(g.key, rid, RelationKind.GROUP_CAP, SHORTFALL, edge, g.own, (("cap", cap),))
+            for g, edge in joined
+            if _short_of_cap(g, cap, total)
+        ]
         if total <= cap:
             return out
         running = before_input
@@ -353,8 +375,17 @@ class _Ledger:
             running += g.amount
             if running > cap:
                 items = tuple(sorted({x.item for x, _ in joined}))
-                out.append(Verdict(g.key, rid, RelationKind.GROUP_CAP, EXCESS, edge, (ZERO, max(ZERO, cap - before)),
-                                   (("year", year), ("total", total), ("cap", cap), ("items", items))))
+                out.append(
+                    Verdict(
+                        g.key,
+                        rid,
+                        RelationKind.GROUP_CAP,
+                        EXCESS,
+                        edge,
+                        (ZERO, max(ZERO, cap - before)),
+                        (("year", year), ("total", total), ("cap", cap), ("items", items)),
+                    )
+                )
                 break
         return out
 
@@ -390,8 +421,9 @@ class _Ledger:
                 if self.edges_into(edge[0], "satisfies"):
                     continue
                 for g in self.of_award.get(edge[0], ()):
-                    out.append(Verdict(g.key, rel.id, RelationKind.REQUIRES, EXCESS, edge, (ZERO, ZERO),
-                                       (("required", rel.params["requires"]),)))
+                    out.append(
+                        Verdict(g.key, rel.id, RelationKind.REQUIRES, EXCESS, edge, (ZERO, ZERO), (("required", rel.params["requires"]),))
+                    )
         return sorted(out, key=lambda v: self.by_key[v.grant].pos)
 
     # -- 5. another reward for the same subject
@@ -413,8 +445,17 @@ class _Ledger:
                         names.setdefault(name, edge)
                 if names:
                     first = sorted(names)[0]
-                    out.append(Verdict(g.key, rid, RelationKind.EXCLUDED_BY_OTHER_REWARD, EXCESS, names[first], (ZERO, ZERO),
-                                       (("others", tuple(sorted(names))),)))
+                    out.append(
+                        Verdict(
+                            g.key,
+                            rid,
+                            RelationKind.EXCLUDED_BY_OTHER_REWARD,
+                            EXCESS,
+                            names[first],
+                            (ZERO, ZERO),
+                            (("others", tuple(sorted(names))),),
+                        )
+                    )
         return sorted(out, key=lambda v: self.by_key[v.grant].seq)
 
     def _other_name(self, source: str, g: GrantIn, counted: tuple) -> str | None:
@@ -452,8 +493,14 @@ class _SameKind:
             if not count and not earlier:
                 continue
             running = sum((d.get("amount") for d in earlier), ZERO) + total + g.amount
-            detail = (("named", self.named(n, g, once, earlier)), ("count", len(earlier) + count), ("total", running),
-                      ("entitled", entitled), ("mode", self.mode), ("reading", self.reading))
+            detail = (
+                ("named", self.named(n, g, once, earlier)),
+                ("count", len(earlier) + count),
+                ("total", running),
+                ("entitled", entitled),
+                ("mode", self.mode),
+                ("reading", self.reading),
+            )
             if self.mode == "exclusive":  # no second award of the kind stands
                 out.append(Verdict(g.key, self.rid, ProvisionKind.HIGHEST_WINS, EXCESS, edge, (ZERO, ZERO), detail))
             elif self.mode == "top_up" and running > entitled:  # together more than the highest due
@@ -518,8 +565,9 @@ def _second_project(rid: str, g: GrantIn, edge: tuple, same_kind: list[GrantIn],
     with the count of the others."""
     first = same_kind[0] if same_kind[0] is not g else (same_kind[1] if len(same_kind) > 1 else None)
     same = (first.item, first.subject, first.amount) if first else None
-    return Verdict(g.key, rid, RelationKind.EXCLUSIVE, EXCESS, edge, (ZERO, ZERO),
-                   (("same", same), ("same_count", len(same_kind) - 1), ("kept", kept)))
+    return Verdict(
+        g.key, rid, RelationKind.EXCLUSIVE, EXCESS, edge, (ZERO, ZERO), (("same", same), ("same_count", len(same_kind) - 1), ("kept", kept))
+    )
 
 
 def _totals(joined: list, earlier: list[Declared]) -> dict[str, Decimal]:

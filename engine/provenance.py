@@ -61,7 +61,9 @@ def outcome_node(item: str, subject: str) -> str:
     return f"outcome:{item}@{subject}"
 
 
-def build(policy: Policy, app: Application, outcomes: Iterable[Any], derived: Mapping[str, dict], key_of: Mapping[str, str]) -> nx.MultiDiGraph:
+def build(
+    policy: Policy, app: Application, outcomes: Iterable[Any], derived: Mapping[str, dict], key_of: Mapping[str, str]
+) -> nx.MultiDiGraph:
     """The graph of one evaluation.  ``key_of`` maps engine fact ids to fact keys."""
     g: nx.MultiDiGraph = nx.MultiDiGraph(policy=policy.id, kb_version=policy.version, year=app.year)
     g.add_node("applicant", kind="applicant", ref=app.applicant_id)
@@ -119,8 +121,9 @@ def award_node(item: str, subject: str, year: int) -> str:
     return f"award:{item}@{subject}/{year}"
 
 
-def build_grants(policy, grants: Iterable[Any], declared: Iterable[Any], derived: Mapping[str, dict],
-                 node_of: Mapping[str, str]) -> nx.MultiDiGraph:
+def build_grants(
+    policy, grants: Iterable[Any], declared: Iterable[Any], derived: Mapping[str, dict], node_of: Mapping[str, str]
+) -> nx.MultiDiGraph:
     """The relation graph of an applicant's grants under audit (engine/grants.py).
 
     Nodes: ``grant:<key>`` (kind ``grant``) for each award granted, ``award:<item>@<subject>/<year>``
@@ -136,8 +139,10 @@ def build_grants(policy, grants: Iterable[Any], declared: Iterable[Any], derived
     grants = list(grants)
     awards = {award_node(x.item, x.subject, x.year): x for x in reversed(grants)}
     g.add_nodes_from((a, {"kind": "award", "item": x.item, "subject": x.subject, "year": x.year}) for a, x in sorted(awards.items()))
-    g.add_nodes_from((grant_node(x.key), {"kind": "grant", "item": x.item, "subject": x.subject, "year": x.year, "amount": x.amount,
-                                          "seq": x.seq}) for x in grants)
+    g.add_nodes_from(
+        (grant_node(x.key), {"kind": "grant", "item": x.item, "subject": x.subject, "year": x.year, "amount": x.amount, "seq": x.seq})
+        for x in grants
+    )
     granted: Any = ((grant_node(x.key), award_node(x.item, x.subject, x.year), f"granted:{x.key}", {"kind": "granted"}) for x in grants)
     g.add_edges_from(granted)  # (u, v, key, data): the stubs know only the 2- and 3-tuples
 
@@ -163,8 +168,12 @@ def record_resolution(g: nx.MultiDiGraph, outcomes: Iterable[Outcome], *, g1_ok:
     for o in outcomes:
         node = outcome_node(o.item.id, o.subject)
         paid = o.status in ALIVE
-        g.nodes[node].update(status=o.status, min=fmt(o.low) if paid and o.low is not None else None,
-                             max=fmt(o.high) if paid and o.high is not None else None, state=outcome_state(o))
+        g.nodes[node].update(
+            status=o.status,
+            min=fmt(o.low) if paid and o.low is not None else None,
+            max=fmt(o.high) if paid and o.high is not None else None,
+            state=outcome_state(o),
+        )
         for n, event in enumerate(o.events):
             _record_event(g, node, n, event)
 
@@ -174,18 +183,35 @@ def _record_event(g: nx.MultiDiGraph, node: str, n: int, event: Event) -> None:
     if source not in g:
         g.add_node(source, kind="clause", ref=event.by, clause_kind=event.kind, quote="")
     kind = "acted" if event.effect in ADVERSE else "weighed"
-    g.add_edge(source, node, key=f"{kind}:{event.by}:{n}", kind=kind, by=event.by, effect=event.effect,
-               winner=event.winner.item if event.winner else None, reading=event.reading, order=n, event=event_data(event))
+    g.add_edge(
+        source,
+        node,
+        key=f"{kind}:{event.by}:{n}",
+        kind=kind,
+        by=event.by,
+        effect=event.effect,
+        winner=event.winner.item if event.winner else None,
+        reading=event.reading,
+        order=n,
+        event=event_data(event),
+    )
 
 
 def outcome_state(o: Outcome) -> dict[str, Any]:
     """What an outcome node records of its outcome, JSON-ready (``Decision.from_dict`` reads it back)."""
     computed = o.computed
     return {
-        "fact": o.fact.key, "facts": [f.key for f in o.facts], "verdict": o.verdict, "rules": list(o.rules),
+        "fact": o.fact.key,
+        "facts": [f.key for f in o.facts],
+        "verdict": o.verdict,
+        "rules": list(o.rules),
         "computed": None if computed is None else {"kind": computed.kind, "low": encode(computed.low), "high": encode(computed.high)},
-        "low": encode(o.low), "high": encode(o.high), "rounded_from": encode(o.rounded_from),
-        "by": list(o.by), "readings": sorted(o.readings), "missing": list(o.missing),
+        "low": encode(o.low),
+        "high": encode(o.high),
+        "rounded_from": encode(o.rounded_from),
+        "by": list(o.by),
+        "readings": sorted(o.readings),
+        "missing": list(o.missing),
     }
 
 
@@ -245,8 +271,12 @@ def _rival(value: Any) -> Rival:
         raise ValueError("a rival is [item, subject, amount, status]")
     item, subject, high, status = decode(value)
     amount: Any = high  # a Decimal, or (a prior award's) amount as written
-    if not (isinstance(item, str) and isinstance(subject, str) and isinstance(status, str)
-            and (high is None or isinstance(high, (Decimal, str)))):
+    if not (
+        isinstance(item, str)
+        and isinstance(subject, str)
+        and isinstance(status, str)
+        and (high is None or isinstance(high, (Decimal, str)))
+    ):
         raise ValueError("a rival is [item, subject, amount, status]")
     return Rival(item, subject, amount, status)
 
@@ -255,9 +285,17 @@ _DECODERS: dict[str, Callable[[Any], Any]] = {"decimal": _decimal, "date": _date
 
 
 def event_data(event: Event) -> dict[str, Any]:
-    return {"by": event.by, "kind": event.kind, "effect": event.effect, "before": encode(event.before),
-            "after": encode(event.after), "winner": encode(event.winner), "rivals": encode(event.rivals),
-            "detail": [[k, encode(v)] for k, v in event.detail], "reading": event.reading}
+    return {
+        "by": event.by,
+        "kind": event.kind,
+        "effect": event.effect,
+        "before": encode(event.before),
+        "after": encode(event.after),
+        "winner": encode(event.winner),
+        "rivals": encode(event.rivals),
+        "detail": [[k, encode(v)] for k, v in event.detail],
+        "reading": event.reading,
+    }
 
 
 def event_of(data: Any) -> Event:
@@ -272,8 +310,17 @@ def event_of(data: Any) -> Event:
     rivals = decode(data.get("rivals", []))
     if not (winner is None or isinstance(winner, Rival)) or not all(isinstance(r, Rival) for r in rivals):
         raise ValueError("an event's winner and rivals are rivals")
-    return Event(by, kind, effect, before=_pair(decode(data.get("before"))), after=_pair(decode(data.get("after"))),
-                 winner=winner, rivals=rivals, detail=_detail(data.get("detail", [])), reading=reading)
+    return Event(
+        by,
+        kind,
+        effect,
+        before=_pair(decode(data.get("before"))),
+        after=_pair(decode(data.get("after"))),
+        winner=winner,
+        rivals=rivals,
+        detail=_detail(data.get("detail", [])),
+        reading=reading,
+    )
 
 
 def _text(data: dict[str, Any], key: str) -> str:
@@ -326,8 +373,10 @@ def has_edge_kind(g: nx.MultiDiGraph, source: str, target: str, kind: str) -> bo
 def to_data(g: nx.MultiDiGraph) -> dict:
     """Node-link JSON of the graph, in a canonical order."""
     nodes = [{"id": n, **{k: v for k, v in sorted(d.items())}} for n, d in sorted(g.nodes(data=True))]
-    edges = [{"source": a, "target": b, "key": k, **{x: y for x, y in sorted(d.items())}}
-             for a, b, k, d in sorted(g.edges(keys=True, data=True), key=lambda e: (e[0], e[1], str(e[2])))]
+    edges = [
+        {"source": a, "target": b, "key": k, **{x: y for x, y in sorted(d.items())}}
+        for a, b, k, d in sorted(g.edges(keys=True, data=True), key=lambda e: (e[0], e[1], str(e[2])))
+    ]
     return {"directed": True, "multigraph": True, "graph": dict(sorted(g.graph.items())), "nodes": nodes, "edges": edges}
 
 
@@ -343,23 +392,42 @@ def from_data(data: dict) -> nx.MultiDiGraph:
 
 
 _EDGE_STYLE = {
-    "met": "color=darkgreen", "undetermined": "color=orange, style=dashed", "member": "color=gray, style=dotted",
-    "exclusive": "color=red, dir=none", "highest": "color=blue, dir=none", "claimed": "color=red",
-    "cap_used": "color=purple", "top_up": "color=purple", "other_reward": "color=red", "satisfies": "color=darkgreen",
-    "case_by_case": "color=red", "covered": "color=darkgreen", "in_period": "color=darkgreen", "out_of_period": "color=red",
-    "acted": "color=black, penwidth=2", "granted": "color=gray", "claims": "color=red", "cap_use": "color=purple",
-    "needs": "color=gray, style=dotted", "same_kind": "color=purple",
+    "met": "color=darkgreen",
+    "undetermined": "color=orange, style=dashed",
+    "member": "color=gray, style=dotted",
+    "exclusive": "color=red, dir=none",
+    "highest": "color=blue, dir=none",
+    "claimed": "color=red",
+    "cap_used": "color=purple",
+    "top_up": "color=purple",
+    "other_reward": "color=red",
+    "satisfies": "color=darkgreen",
+    "case_by_case": "color=red",
+    "covered": "color=darkgreen",
+    "in_period": "color=darkgreen",
+    "out_of_period": "color=red",
+    "acted": "color=black, penwidth=2",
+    "granted": "color=gray",
+    "claims": "color=red",
+    "cap_use": "color=purple",
+    "needs": "color=gray, style=dotted",
+    "same_kind": "color=purple",
 }
 
 
 def to_dot(g: nx.MultiDiGraph) -> str:
     """The graph as Graphviz DOT, in a canonical order."""
+
     def q(text: str) -> str:
         return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
     shapes = {"fact": "note", "outcome": "box", "clause": "hexagon", "applicant": "ellipse", "grant": "component", "award": "box3d"}
-    lines = ["digraph provenance {", "  rankdir=LR;", '  node [fontname="Noto Sans CJK SC", fontsize=10];',
-             '  edge [fontname="Noto Sans CJK SC", fontsize=9];']
+    lines = [
+        "digraph provenance {",
+        "  rankdir=LR;",
+        '  node [fontname="Noto Sans CJK SC", fontsize=10];',
+        '  edge [fontname="Noto Sans CJK SC", fontsize=9];',
+    ]
     for n, d in sorted(g.nodes(data=True)):
         label = n.split(":", 1)[1] if ":" in n else n
         if d.get("kind") == "outcome" and d.get("status"):

@@ -68,7 +68,9 @@ def key_problems(policy: Policy) -> list[str]:
     # only the readings that switch relation members matter here
     ids = sorted(set().union(*(switch_readings(r.members) for r in policy.relations.values())) if policy.relations else set())
     base = policy.default_readings()
-    combos = [dict(base, **dict(zip(ids, choice, strict=True))) for choice in itertools.product(*(tuple(policy.readings[i].options) for i in ids))]
+    combos = [
+        dict(base, **dict(zip(ids, choice, strict=True))) for choice in itertools.product(*(tuple(policy.readings[i].options) for i in ids))
+    ]
     problems: set[str] = set()
     for readings in combos:
         groups = relation_groups(build_graph(policy, readings), policy)
@@ -81,8 +83,10 @@ def key_problems(policy: Policy) -> list[str]:
                 bucket = "kind" if kind in (RelationKind.HIGHEST, RelationKind.EXCLUSIVE) else kind
                 other = seen.get((item_id, bucket))
                 if other is not None:
-                    problems.add(f"{item_id}: member of both {other} and {rid}; the engine keys an item to one "
-                                 f"{'take-the-highest or exclusive' if bucket == 'kind' else kind} relation")
+                    problems.add(
+                        f"{item_id}: member of both {other} and {rid}; the engine keys an item to one "
+                        f"{'take-the-highest or exclusive' if bucket == 'kind' else kind} relation"
+                    )
                 seen[(item_id, bucket)] = rid
     return sorted(problems)
 
@@ -119,10 +123,15 @@ def relation_rules(policy: Policy, keys: Mapping[str, Mapping[str, str]]) -> dic
         return {"$and": [{"t": prior}, *tests]}
 
     if "ladder" in present:  # same ladder and subject: take the highest
-        add("~highest", RelationKind.HIGHEST, "highest", [
-            ("a", _met(*_ex("ladder", "subject", "n"))),
-            ("b", _met(*_ex("ladder", "subject", "n"), *_same("a", "ladder", "subject"), {"$gt": {"n": {"a": "n"}}})),
-        ])
+        add(
+            "~highest",
+            RelationKind.HIGHEST,
+            "highest",
+            [
+                ("a", _met(*_ex("ladder", "subject", "n"))),
+                ("b", _met(*_ex("ladder", "subject", "n"), *_same("a", "ladder", "subject"), {"$gt": {"n": {"a": "n"}}})),
+            ],
+        )
     # An exclusive group (enterprise-year scope) is the relation's member edges, one per $met
     # fact, never a pair rule: pairs would be quadratic in the projects of one application.
     applicant = ("y", {"$and": [{"t": "$applicant"}, *_ex("year", "applicant_id")]})
@@ -136,52 +145,108 @@ def relation_rules(policy: Policy, keys: Mapping[str, Mapping[str, str]]) -> dic
             add("~cap_used", RelationKind.GROUP_CAP, "cap_used", [applicant, ("p", prior_pattern(*_ex("cap"), *this_year))])
         # G4: an award of the same kind for the same subject, earlier or this year
         # ("once" items, their repeat resolved under the readings), or this year ("yearly")
-        add("~top_up#1", g4.id, "top_up", [
-            ("a", _met({"repeat": "once"}, *_ex("kind", "subject", "year"))),
-            ("p", prior_pattern(*_ex("kind", "subject", "year"), *_same("a", "kind", "subject"), {"$lte": {"year": {"a": "year"}}})),
-        ])
-        add("~top_up#2", g4.id, "top_up", [
-            ("a", _met({"repeat": "yearly"}, *_ex("kind", "subject", "year"))),
-            ("p", prior_pattern(*_ex("kind", "subject", "year"), *_same("a", "kind", "subject", "year"))),
-        ])
+        add(
+            "~top_up#1",
+            g4.id,
+            "top_up",
+            [
+                ("a", _met({"repeat": "once"}, *_ex("kind", "subject", "year"))),
+                ("p", prior_pattern(*_ex("kind", "subject", "year"), *_same("a", "kind", "subject"), {"$lte": {"year": {"a": "year"}}})),
+            ],
+        )
+        add(
+            "~top_up#2",
+            g4.id,
+            "top_up",
+            [
+                ("a", _met({"repeat": "yearly"}, *_ex("kind", "subject", "year"))),
+                ("p", prior_pattern(*_ex("kind", "subject", "year"), *_same("a", "kind", "subject", "year"))),
+            ],
+        )
         # a yearly item is a new event each year, but an earlier award of another item of its
         # kind (a lower level of its ladder) still counts
-        add("~top_up#3", g4.id, "top_up", [
-            ("a", _met({"repeat": "yearly"}, *_ex("kind", "subject", "year", "item"))),
-            ("p", prior_pattern(*_ex("kind", "subject", "year", "item"), *_same("a", "kind", "subject"),
-                                {"$lt": {"year": {"a": "year"}}}, {"$neq": {"item": {"a": "item"}}})),
-        ])
+        add(
+            "~top_up#3",
+            g4.id,
+            "top_up",
+            [
+                ("a", _met({"repeat": "yearly"}, *_ex("kind", "subject", "year", "item"))),
+                (
+                    "p",
+                    prior_pattern(
+                        *_ex("kind", "subject", "year", "item"),
+                        *_same("a", "kind", "subject"),
+                        {"$lt": {"year": {"a": "year"}}},
+                        {"$neq": {"item": {"a": "item"}}},
+                    ),
+                ),
+            ],
+        )
         if "other" in present:
-            add("~other#2", RelationKind.EXCLUDED_BY_OTHER_REWARD, "other_reward", [
-                ("a", _met(*_ex("other", "subject"))),
-                ("p", prior_pattern(*_ex("subject"), *_same("a", "subject"))),
-            ])
+            add(
+                "~other#2",
+                RelationKind.EXCLUDED_BY_OTHER_REWARD,
+                "other_reward",
+                [
+                    ("a", _met(*_ex("other", "subject"))),
+                    ("p", prior_pattern(*_ex("subject"), *_same("a", "subject"))),
+                ],
+            )
         if "needs" in present:
-            add("~requires#2", RelationKind.REQUIRES, "satisfies", [
-                ("a", _met(*_ex("needs", "subject"))),
-                ("p", prior_pattern({"source": THIS_POLICY}, *_ex("item", "subject"), {"item": {"a": "needs"}}, *_same("a", "subject"))),
-            ])
+            add(
+                "~requires#2",
+                RelationKind.REQUIRES,
+                "satisfies",
+                [
+                    ("a", _met(*_ex("needs", "subject"))),
+                    (
+                        "p",
+                        prior_pattern({"source": THIS_POLICY}, *_ex("item", "subject"), {"item": {"a": "needs"}}, *_same("a", "subject")),
+                    ),
+                ],
+            )
     if "other" in present:  # another reward met now for the same subject
-        add("~other#1", RelationKind.EXCLUDED_BY_OTHER_REWARD, "other_reward", [
-            ("a", _met(*_ex("other", "subject", "item"))),
-            ("b", _met(*_ex("subject", "item"), *_same("a", "subject"), {"$neq": {"item": {"a": "item"}}})),
-        ])
+        add(
+            "~other#1",
+            RelationKind.EXCLUDED_BY_OTHER_REWARD,
+            "other_reward",
+            [
+                ("a", _met(*_ex("other", "subject", "item"))),
+                ("b", _met(*_ex("subject", "item"), *_same("a", "subject"), {"$neq": {"item": {"a": "item"}}})),
+            ],
+        )
     if "needs" in present:  # the required item met for the same subject
-        add("~requires#1", RelationKind.REQUIRES, "satisfies", [
-            ("a", _met(*_ex("needs", "subject"))),
-            ("b", _met(*_ex("item", "subject"), {"item": {"a": "needs"}}, *_same("a", "subject"))),
-        ])
+        add(
+            "~requires#1",
+            RelationKind.REQUIRES,
+            "satisfies",
+            [
+                ("a", _met(*_ex("needs", "subject"))),
+                ("b", _met(*_ex("item", "subject"), {"item": {"a": "needs"}}, *_same("a", "subject"))),
+            ],
+        )
     out.update(grant_rules(policy, present, prior))
     if g2 is not None and support:  # case-by-case support for the subject, or given to the enterprise itself
-        add("~case_by_case#1", g2.id, "case_by_case", [
-            ("s", {"$and": [{"t": support}, *_ex("subject")]}),
-            ("a", _met(*_ex("subject"), {"subject": {"s": "subject"}})),
-        ])
+        add(
+            "~case_by_case#1",
+            g2.id,
+            "case_by_case",
+            [
+                ("s", {"$and": [{"t": support}, *_ex("subject")]}),
+                ("a", _met(*_ex("subject"), {"subject": {"s": "subject"}})),
+            ],
+        )
         # support given to the enterprise itself that lists items: it concerns the listed items
         # whatever their subject (an edge to the provision, one per support)
-        add("~case_by_case#2", g2.id, "case_by_case", [
-            applicant, ("s", {"$and": [{"t": support}, *_ex("subject", "listed"), {"subject": {"y": "applicant_id"}}]}),
-        ])
+        add(
+            "~case_by_case#2",
+            g2.id,
+            "case_by_case",
+            [
+                applicant,
+                ("s", {"$and": [{"t": support}, *_ex("subject", "listed"), {"subject": {"y": "applicant_id"}}]}),
+            ],
+        )
     return out
 
 
@@ -230,45 +295,81 @@ def _grant_joins(add, present: set[str], g4: str | None) -> None:
         add("~grant_kind", g4, "same_kind", [("a", _grant(*_ex("kind", "subject")))])
     if "needs" in present:
         add("~grant_needs", RelationKind.REQUIRES, "needs", [("a", _grant(*_ex("needs", "subject")))])
-        add("~grant_requires#1", RelationKind.REQUIRES, "satisfies", [
-            ("a", _grant(*_ex("needs", "subject"))),
-            ("b", _grant(*_ex("item", "subject"), {"item": {"a": "needs"}}, *_same("a", "subject"))),
-        ])
+        add(
+            "~grant_requires#1",
+            RelationKind.REQUIRES,
+            "satisfies",
+            [
+                ("a", _grant(*_ex("needs", "subject"))),
+                ("b", _grant(*_ex("item", "subject"), {"item": {"a": "needs"}}, *_same("a", "subject"))),
+            ],
+        )
     if "other" in present:
-        add("~grant_other#1", RelationKind.EXCLUDED_BY_OTHER_REWARD, "other_reward", [
-            ("a", _grant(*_ex("other", "subject", "item"))),
-            ("b", _grant(*_ex("subject", "item"), *_same("a", "subject"), {"$neq": {"item": {"a": "item"}}})),
-        ])
+        add(
+            "~grant_other#1",
+            RelationKind.EXCLUDED_BY_OTHER_REWARD,
+            "other_reward",
+            [
+                ("a", _grant(*_ex("other", "subject", "item"))),
+                ("b", _grant(*_ex("subject", "item"), *_same("a", "subject"), {"$neq": {"item": {"a": "item"}}})),
+            ],
+        )
 
 
 def _declared_joins(add, present: set[str], prior: str, g4: str | None) -> None:
     """The awards the applications declare, joined with the grants on the award's keys."""
+
     def declared(*tests: dict) -> dict:
         return {"$and": [{"t": prior}, *tests]}
 
     this_policy = {"source": THIS_POLICY}
     if "group" in present:
-        add("~grant_claimed", RelationKind.EXCLUSIVE, "claimed", [
-            ("a", _grant(*_ex("group", "year"))),
-            ("p", declared(this_policy, *_ex("group", "year"), *_same("a", "group", "year"))),
-        ])
+        add(
+            "~grant_claimed",
+            RelationKind.EXCLUSIVE,
+            "claimed",
+            [
+                ("a", _grant(*_ex("group", "year"))),
+                ("p", declared(this_policy, *_ex("group", "year"), *_same("a", "group", "year"))),
+            ],
+        )
     if "cap" in present:
-        add("~grant_cap_used", RelationKind.GROUP_CAP, "cap_used", [
-            ("a", _grant(*_ex("cap", "year"))),
-            ("p", declared(this_policy, *_ex("cap", "year"), *_same("a", "cap", "year"))),
-        ])
+        add(
+            "~grant_cap_used",
+            RelationKind.GROUP_CAP,
+            "cap_used",
+            [
+                ("a", _grant(*_ex("cap", "year"))),
+                ("p", declared(this_policy, *_ex("cap", "year"), *_same("a", "cap", "year"))),
+            ],
+        )
     if g4 is not None:
-        add("~grant_top_up", g4, "top_up", [
-            ("a", _grant(*_ex("kind", "subject"))),
-            ("p", declared(*_ex("kind", "subject"), *_same("a", "kind", "subject"))),
-        ])
+        add(
+            "~grant_top_up",
+            g4,
+            "top_up",
+            [
+                ("a", _grant(*_ex("kind", "subject"))),
+                ("p", declared(*_ex("kind", "subject"), *_same("a", "kind", "subject"))),
+            ],
+        )
     if "needs" in present:
-        add("~grant_requires#2", RelationKind.REQUIRES, "satisfies", [
-            ("a", _grant(*_ex("needs", "subject"))),
-            ("p", declared(this_policy, *_ex("item", "subject"), {"item": {"a": "needs"}}, *_same("a", "subject"))),
-        ])
+        add(
+            "~grant_requires#2",
+            RelationKind.REQUIRES,
+            "satisfies",
+            [
+                ("a", _grant(*_ex("needs", "subject"))),
+                ("p", declared(this_policy, *_ex("item", "subject"), {"item": {"a": "needs"}}, *_same("a", "subject"))),
+            ],
+        )
     if "other" in present:
-        add("~grant_other#2", RelationKind.EXCLUDED_BY_OTHER_REWARD, "other_reward", [
-            ("a", _grant(*_ex("other", "subject"))),
-            ("p", declared(*_ex("subject"), *_same("a", "subject"))),
-        ])
+        add(
+            "~grant_other#2",
+            RelationKind.EXCLUDED_BY_OTHER_REWARD,
+            "other_reward",
+            [
+                ("a", _grant(*_ex("other", "subject"))),
+                ("p", declared(*_ex("subject"), *_same("a", "subject"))),
+            ],
+        )

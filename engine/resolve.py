@@ -55,7 +55,7 @@ class Statics:
         self.coverable: set[str] = set()
         for prov in policy.provisions.values():
             covers = prov.params.get("covers", ())
-            for case in (covers.cases.values() if hasattr(covers, "cases") else [covers]):
+            for case in covers.cases.values() if hasattr(covers, "cases") else [covers]:
                 for cover in case:
                     self.coverable.update(cover.items)
         self.reading: dict[tuple[str, str], str | None] = {}
@@ -219,8 +219,12 @@ def eligibility(outcomes: list[Outcome], ctx: Context) -> None:
             # the measure's own words admit this applicant for this item (a cover of G1)
             o.act(Event(g1.id, g1.kind, Effect.COVERED, detail=(("cover", cover),), reading=reading))
             continue
-        o.act(Event(g1.id, g1.kind, Effect.INELIGIBLE, before=(o.low, o.high), reading=reading if o.item.id in ctx.statics.coverable else None),
-              status=Status.INELIGIBLE)
+        o.act(
+            Event(
+                g1.id, g1.kind, Effect.INELIGIBLE, before=(o.low, o.high), reading=reading if o.item.id in ctx.statics.coverable else None
+            ),
+            status=Status.INELIGIBLE,
+        )
 
 
 def period(outcomes: list[Outcome], ctx: Context) -> None:
@@ -234,7 +238,10 @@ def period(outcomes: list[Outcome], ctx: Context) -> None:
     for o in outcomes:
         date = o.fact.date
         if year_outside:
-            o.act(Event(g3.id, g3.kind, Effect.INELIGIBLE, detail=(("year", ctx.app.year), ("from", start), ("to", end))), status=Status.INELIGIBLE)
+            o.act(
+                Event(g3.id, g3.kind, Effect.INELIGIBLE, detail=(("year", ctx.app.year), ("from", start), ("to", end))),
+                status=Status.INELIGIBLE,
+            )
         elif o.fact.key in ctx.out_of_period:
             o.act(Event(g3.id, g3.kind, Effect.INELIGIBLE, detail=(("date", date), ("from", start), ("to", end))), status=Status.INELIGIBLE)
 
@@ -261,8 +268,15 @@ def case_by_case(outcomes: list[Outcome], ctx: Context) -> None:
             concerned = s.key in joined and (not covered or o.item.id in covered)
             if scope == "applicant" or concerned:
                 o.act(
-                    Event(g2.id, g2.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None),
-                          detail=(("support", s.key), ("subject", s.subject), ("scope", scope)), reading=reading),
+                    Event(
+                        g2.id,
+                        g2.kind,
+                        Effect.EXCLUDED,
+                        before=(o.low, o.high),
+                        after=(None, None),
+                        detail=(("support", s.key), ("subject", s.subject), ("scope", scope)),
+                        reading=reading,
+                    ),
                     status=Status.EXCLUDED,
                 )
                 break
@@ -272,8 +286,11 @@ def highest(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
     cash = {ctx.node(o) for o in ctx.members(rel) if o.is_cash}
     edges: nx.Graph = nx.Graph()
     edges.add_nodes_from(sorted(cash))
-    edges.add_edges_from((a, b) for a, b, d in ctx.graph.edges(data=True)
-                         if d.get("kind") == "highest" and d.get("relation") == rel.id and a in cash and b in cash)
+    edges.add_edges_from(
+        (a, b)
+        for a, b, d in ctx.graph.edges(data=True)
+        if d.get("kind") == "highest" and d.get("relation") == rel.id and a in cash and b in cash
+    )
     # components of the take-the-highest edges: the same ladder and subject
     for component in sorted(nx.connected_components(edges), key=min):
         group = [ctx.by_node[n] for n in component]
@@ -283,8 +300,10 @@ def highest(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
         winner, losers = ordered[0], ordered[1:]
         rivals = tuple(o.rival() for o in ordered)
         for o in losers:
-            o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None),
-                        winner=winner.rival(), rivals=rivals), status=Status.EXCLUDED)
+            o.act(
+                Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None), winner=winner.rival(), rivals=rivals),
+                status=Status.EXCLUDED,
+            )
         winner.act(Event(rel.id, rel.kind, Effect.KEPT, winner=winner.rival(), rivals=rivals))
 
 
@@ -321,9 +340,20 @@ def _exclusive_granted(by_item: dict[str, list[Outcome]], claimed: list[Fact], c
     for item_id, group in by_item.items():
         for o in group:
             if item_id != winner.item or mode == "largest":
-                o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None), winner=winner,
-                            rivals=(winner,), detail=detail + (("one_project", item_id == winner.item),), reading=reading),
-                      status=Status.EXCLUDED)
+                o.act(
+                    Event(
+                        rel.id,
+                        rel.kind,
+                        Effect.EXCLUDED,
+                        before=(o.low, o.high),
+                        after=(None, None),
+                        winner=winner,
+                        rivals=(winner,),
+                        detail=detail + (("one_project", item_id == winner.item),),
+                        reading=reading,
+                    ),
+                    status=Status.EXCLUDED,
+                )
 
 
 def _exclusive_totals(by_item: dict[str, list[Outcome]], ctx: Context, mode: str) -> Totals:
@@ -354,12 +384,35 @@ def _exclusive_ranked(by_item: dict[str, list[Outcome]], totals: Totals, ctx: Co
     for item_id, group in by_item.items():
         for o in group:
             if item_id != winner_id:
-                o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None),
-                            winner=winner, rivals=rivals, detail=detail, reading=reading), status=Status.EXCLUDED)
+                o.act(
+                    Event(
+                        rel.id,
+                        rel.kind,
+                        Effect.EXCLUDED,
+                        before=(o.low, o.high),
+                        after=(None, None),
+                        winner=winner,
+                        rivals=rivals,
+                        detail=detail,
+                        reading=reading,
+                    ),
+                    status=Status.EXCLUDED,
+                )
             elif not any(o is c for c in chosen):
-                o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None),
-                            winner=chosen[0].rival(), rivals=tuple(x.rival() for x in sorted(group, key=_rank)),
-                            detail=detail + (("one_project", True),), reading=reading), status=Status.EXCLUDED)
+                o.act(
+                    Event(
+                        rel.id,
+                        rel.kind,
+                        Effect.EXCLUDED,
+                        before=(o.low, o.high),
+                        after=(None, None),
+                        winner=chosen[0].rival(),
+                        rivals=tuple(x.rival() for x in sorted(group, key=_rank)),
+                        detail=detail + (("one_project", True),),
+                        reading=reading,
+                    ),
+                    status=Status.EXCLUDED,
+                )
             elif len(totals) > 1:
                 o.act(Event(rel.id, rel.kind, Effect.KEPT, winner=winner, rivals=rivals, detail=detail, reading=reading))
 
@@ -386,11 +439,19 @@ def group_cap(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
             continue
         high = _high(o) - (net[id(o)] - share)  # G4 takes the earlier awards off what remains
         if share == ZERO:
-            o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(ZERO, ZERO), detail=detail),
-                  status=Status.EXCLUDED, low=ZERO, high=ZERO)
+            o.act(
+                Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(ZERO, ZERO), detail=detail),
+                status=Status.EXCLUDED,
+                low=ZERO,
+                high=ZERO,
+            )
         else:
-            o.act(Event(rel.id, rel.kind, Effect.REDUCED, before=(o.low, o.high), after=(min(_low(o), high), high), detail=detail),
-                  status=Status.REDUCED, low=min(_low(o), high), high=high)
+            o.act(
+                Event(rel.id, rel.kind, Effect.REDUCED, before=(o.low, o.high), after=(min(_low(o), high), high), detail=detail),
+                status=Status.REDUCED,
+                low=min(_low(o), high),
+                high=high,
+            )
 
 
 def _cap_members(rel: Relation, ctx: Context) -> tuple[str, ...]:
@@ -412,11 +473,16 @@ def prior_awards(outcomes: list[Outcome], ctx: Context) -> None:
         if not found:
             continue
         granted = sum((p.get("amount") for p in found), ZERO)
-        detail = (("prior", tuple((p.key, p.get("source"), p.get("item"), p.get("year"), p.get("amount")) for p in found)),
-                  ("granted", granted), ("mode", mode))
+        detail = (
+            ("prior", tuple((p.key, p.get("source"), p.get("item"), p.get("year"), p.get("amount")) for p in found)),
+            ("granted", granted),
+            ("mode", mode),
+        )
         if mode == "exclusive":
-            o.act(Event(g4.id, g4.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None), detail=detail, reading=reading),
-                  status=Status.EXCLUDED)
+            o.act(
+                Event(g4.id, g4.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None), detail=detail, reading=reading),
+                status=Status.EXCLUDED,
+            )
             continue
         if granted == ZERO:  # an award of nothing cuts nothing: weighed, not reduced (issue 10 item 20)
             o.act(Event(g4.id, g4.kind, Effect.KEPT, before=(o.low, o.high), after=(o.low, o.high), detail=detail, reading=reading))
@@ -424,11 +490,19 @@ def prior_awards(outcomes: list[Outcome], ctx: Context) -> None:
         high = max(ZERO, _high(o) - granted)
         low = max(ZERO, _low(o) - granted)
         if high == ZERO:
-            o.act(Event(g4.id, g4.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(ZERO, ZERO), detail=detail, reading=reading),
-                  status=Status.EXCLUDED, low=ZERO, high=ZERO)
+            o.act(
+                Event(g4.id, g4.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(ZERO, ZERO), detail=detail, reading=reading),
+                status=Status.EXCLUDED,
+                low=ZERO,
+                high=ZERO,
+            )
         else:
-            o.act(Event(g4.id, g4.kind, Effect.REDUCED, before=(o.low, o.high), after=(low, high), detail=detail, reading=reading),
-                  status=Status.REDUCED, low=low, high=high)
+            o.act(
+                Event(g4.id, g4.kind, Effect.REDUCED, before=(o.low, o.high), after=(low, high), detail=detail, reading=reading),
+                status=Status.REDUCED,
+                low=low,
+                high=high,
+            )
 
 
 def other_reward(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
@@ -442,18 +516,39 @@ def other_reward(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
         node = ctx.node(o)
         others: list[Rival] = []
         if "met" in sources:  # other rewards met now for the same subject (~other#1 edges)
-            others += [x.rival() for x in ctx.outcomes_into(node, "other_reward", rel.id)
-                       if x is not o and x.status in (Status.ELIGIBLE, Status.REDUCED, Status.DISCRETIONARY)]
+            others += [
+                x.rival()
+                for x in ctx.outcomes_into(node, "other_reward", rel.id)
+                if x is not o and x.status in (Status.ELIGIBLE, Status.REDUCED, Status.DISCRETIONARY)
+            ]
         joined = ctx.facts_into(node, "other_reward", rel.id)  # awards for the same subject (~other#2 edges)
         if "granted" in sources:
-            others += [Rival(p.get("item"), p.subject, p.get("amount"), "granted") for p in joined
-                       if p.get("source") == THIS_POLICY and p.get("item") != o.item.id]
+            others += [
+                Rival(p.get("item"), p.subject, p.get("amount"), "granted")
+                for p in joined
+                if p.get("source") == THIS_POLICY and p.get("item") != o.item.id
+            ]
         if "declared" in sources:
-            others += [Rival(p.get("item") or p.get("source"), p.subject, p.get("amount"), "declared") for p in joined
-                       if p.get("source") in declared and (flag is None or p.get(flag))]
+            others += [
+                Rival(p.get("item") or p.get("source"), p.subject, p.get("amount"), "declared")
+                for p in joined
+                if p.get("source") in declared and (flag is None or p.get(flag))
+            ]
         if others:
-            o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None), rivals=tuple(others),
-                        winner=others[0], detail=(("sources", tuple(sources)),), reading=reading), status=Status.EXCLUDED)
+            o.act(
+                Event(
+                    rel.id,
+                    rel.kind,
+                    Effect.EXCLUDED,
+                    before=(o.low, o.high),
+                    after=(None, None),
+                    rivals=tuple(others),
+                    winner=others[0],
+                    detail=(("sources", tuple(sources)),),
+                    reading=reading,
+                ),
+                status=Status.EXCLUDED,
+            )
 
 
 def requires(outcomes: list[Outcome], ctx: Context, rel: Relation, final: bool = True) -> None:
@@ -477,6 +572,15 @@ def requires(outcomes: list[Outcome], ctx: Context, rel: Relation, final: bool =
                 o.act(Event(rel.id, rel.kind, Effect.KEPT, winner=Rival(needed, o.subject, paid[0].get("amount"), "granted")))
             continue
         status = partner.status if partner is not None else "absent"
-        o.act(Event(rel.id, rel.kind, Effect.EXCLUDED, before=(o.low, o.high), after=(None, None),
-                    winner=partner.rival() if partner else None, detail=(("requires", needed), ("partner_status", status))),
-              status=Status.EXCLUDED)
+        o.act(
+            Event(
+                rel.id,
+                rel.kind,
+                Effect.EXCLUDED,
+                before=(o.low, o.high),
+                after=(None, None),
+                winner=partner.rival() if partner else None,
+                detail=(("requires", needed), ("partner_status", status)),
+            ),
+            status=Status.EXCLUDED,
+        )

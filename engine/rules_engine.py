@@ -213,8 +213,7 @@ class RulesEngine:
             self._registered.add(name)
 
     # -- running
-    def run(self, ruleset: str, facts: list[dict], derive: Derive | None = None,
-            joined: frozenset[str] | None = None) -> list[Firing]:
+    def run(self, ruleset: str, facts: list[dict], derive: Derive | None = None, joined: frozenset[str] | None = None) -> list[Firing]:
         """Assert ``facts`` (each with a unique ``id`` and a type ``t``) in a fresh session.
 
         Each firing calls ``derive(rule, {binding: fact})``; the facts it returns

@@ -108,13 +108,19 @@ def _checked(kb: Any, data: Any) -> Mapping[str, Any]:
     version = data.get("kb_version")
     if version != kb.version:
         shown = str(version)[:12] if isinstance(version, str) else repr(version)[:20]
-        raise DecisionError(Problem("kb_version", f"the decision was made with KB version {shown}, this KB is {kb.version[:12]}: "
-                                    "evaluate the application again with this KB"))
+        raise DecisionError(
+            Problem(
+                "kb_version",
+                f"the decision was made with KB version {shown}, this KB is {kb.version[:12]}: evaluate the application again with this KB",
+            )
+        )
     if data.get("policy") != kb.policy.id:
         raise DecisionError(Problem("policy", f"the decision is not of policy {kb.policy.id}"))
     trace = data.get("trace")
     if not isinstance(trace, Mapping):
-        raise DecisionError(Problem("trace", "the decision carries no trace: save it with --trace (include_trace=True) to explain it later"))
+        raise DecisionError(
+            Problem("trace", "the decision carries no trace: save it with --trace (include_trace=True) to explain it later")
+        )
     missing = [k for k in ("application", "facts", "firings", "derived", "graph") if k not in trace]
     if missing:
         raise DecisionError(Problem("trace", f"incomplete: no {', '.join(missing)}"))
@@ -140,8 +146,12 @@ def _facts(app: Application, ids: Any) -> dict[str, Fact]:
 
 def _firing(data: Mapping[str, Any]) -> Firing:
     firing = Firing.from_dict(dict(data))
-    if not (isinstance(firing.seq, int) and isinstance(firing.rule, str)
-            and all(isinstance(x, str) for pair in firing.matched for x in pair) and all(isinstance(d, str) for d in firing.derived)):
+    if not (
+        isinstance(firing.seq, int)
+        and isinstance(firing.rule, str)
+        and all(isinstance(x, str) for pair in firing.matched for x in pair)
+        and all(isinstance(d, str) for d in firing.derived)
+    ):
         raise TypeError("a firing is {seq, rule, matched: {binding: fact id}, derived: [fact id]}")
     return firing
 
@@ -188,8 +198,9 @@ def _date_or_year(value: Any) -> bool:
 
 
 def _totals(value: Any) -> bool:
-    return all(isinstance(t, tuple) and len(t) == 3 and isinstance(t[0], str) and _money_or_none(t[1]) and _money_or_none(t[2])
-               for t in value)
+    return all(
+        isinstance(t, tuple) and len(t) == 3 and isinstance(t[0], str) and _money_or_none(t[1]) and _money_or_none(t[2]) for t in value
+    )
 
 
 def _priors(value: Any) -> bool:
@@ -201,8 +212,15 @@ def _plain(value: Any) -> bool:
 
 
 _DETAIL_TYPES: dict[str, Callable[[Any], bool]] = {
-    "cap": _money_or_none, "total": _money_or_none, "granted": _money_or_none, "already_granted": _money_or_none,
-    "date": _date_or_year, "from": _date_or_year, "to": _date_or_year, "totals": _totals, "prior": _priors,
+    "cap": _money_or_none,
+    "total": _money_or_none,
+    "granted": _money_or_none,
+    "already_granted": _money_or_none,
+    "date": _date_or_year,
+    "from": _date_or_year,
+    "to": _date_or_year,
+    "totals": _totals,
+    "prior": _priors,
 }
 
 
@@ -251,7 +269,9 @@ def _outcome(policy: Any, app: Application, graph: nx.MultiDiGraph, readings: Ma
     verdict = state["verdict"]
     if verdict not in (True, False, None):
         raise ValueError("a verdict is true, false or null")
-    o = Outcome(item, str(data["subject"]), fact, [facts[k] for k in _list(state["facts"])], verdict, [str(r) for r in _list(state["rules"])])
+    o = Outcome(
+        item, str(data["subject"]), fact, [facts[k] for k in _list(state["facts"])], verdict, [str(r) for r in _list(state["rules"])]
+    )
     o.amount_spec = resolve(item.amount, readings)
     o.status = Status(graph.nodes[node]["status"]).value
     _amounts(o, state)

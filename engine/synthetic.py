@@ -40,7 +40,7 @@ def admitted(policy: Policy) -> dict[str, list]:
     for c in cond.compares(provision.conditions if provision is not None else None):
         if c.ref or not c.field.startswith("applicant.") or c.op not in ("eq", "in"):
             continue
-        bucket = found.setdefault(c.field[len("applicant."):], [])
+        bucket = found.setdefault(c.field[len("applicant.") :], [])
         bucket.extend(v for v in (c.value if c.op == "in" else (c.value,)) if v not in bucket)
     return found
 
@@ -58,8 +58,7 @@ class Generator:
         self.item_types = [n for n, t in policy.vocabulary.fact_types.items() if t.role == "item"]
         self.counter = 0
         # the field that tells apart facts of one type and subject (award, level …), as validation has it
-        self.selectors = {n: next(iter({f for i in policy.items.values() if i.fact == n for f in i.select}), None)
-                          for n in self.item_types}
+        self.selectors = {n: next(iter({f for i in policy.items.values() if i.fact == n for f in i.select}), None) for n in self.item_types}
         self.admitted = admitted(policy)
         # years around the period in force, and the days at its edges
         start, end = policy.in_force

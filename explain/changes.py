@@ -93,7 +93,7 @@ def set_path(document: dict, path: str, value: Any) -> Change:
         document["year"] = value
         return Change(path, old, value)
     if path.startswith("applicant."):
-        name = path[len("applicant."):]
+        name = path[len("applicant.") :]
         applicant = document.setdefault("applicant", {})
         old = applicant.get(name, _MISSING)
         if value is None:

@@ -145,8 +145,12 @@ class _Planner:
     def branch_changes(self, branch: list[Compare], fact: Fact | None, applicant: dict, fact_index: int | None) -> list[dict] | None:
         """Changes to the fact and applicant so every comparison of ``branch`` holds."""
         self._fact_type = fact.type if fact is not None else None
-        state = _Draft(self.policy.vocabulary.fact_types[fact.type] if fact is not None else None,
-                       dict(fact.values) if fact is not None else {}, dict(applicant), fact_index)
+        state = _Draft(
+            self.policy.vocabulary.fact_types[fact.type] if fact is not None else None,
+            dict(fact.values) if fact is not None else {},
+            dict(applicant),
+            fact_index,
+        )
         for _ in range(3):  # a change may unsettle a comparison already passed
             settled = True
             for c in branch:
@@ -238,11 +242,15 @@ class _Planner:
         if old is None:
             wanted = Decimal(new) if isinstance(new, str) and spec is not None and spec.type == "money" else new
             text = self.m.both("gap_supply", field=label, target=self.shown(fact_type, name, wanted))
-        elif isinstance(old, (int, Decimal)) and not isinstance(old, bool) and isinstance(new, (int, Decimal)) and not isinstance(new, bool):
+        elif (
+            isinstance(old, (int, Decimal)) and not isinstance(old, bool) and isinstance(new, (int, Decimal)) and not isinstance(new, bool)
+        ):
             gap = Decimal(new) - Decimal(old)
             gap_text = self.shown(fact_type, name, abs(gap) if spec.type == "money" else int(abs(gap)))
             phrase = "gap_raise" if gap > 0 else "gap_lower"
-            text = self.m.both(phrase, field=label, actual=self.shown(fact_type, name, old), target=self.shown(fact_type, name, new), gap=gap_text)
+            text = self.m.both(
+                phrase, field=label, actual=self.shown(fact_type, name, old), target=self.shown(fact_type, name, new), gap=gap_text
+            )
         else:
             text = self.m.both("gap_set", field=label, actual=self.shown(fact_type, name, old), target=self.shown(fact_type, name, new))
         return {"op": "set", "path": path, "value": value, "text": text}
@@ -259,7 +267,7 @@ class _Planner:
                 elif c["path"] == "year":
                     doc["year"] = c["value"]
                 else:
-                    index = int(target[len("facts["):-1])
+                    index = int(target[len("facts[") : -1])
                     doc["facts"][index][name] = c["value"]
             elif c["op"] == "add":
                 doc["facts"].append(copy.deepcopy(c["value"]))
@@ -287,8 +295,12 @@ class _Planner:
         return removals
 
     def removal(self, fact: Fact, relation: str, items: Any, quote: str) -> dict:
-        return {"op": "remove", "path": fact.source, "index": _index_of(fact),
-                "text": self.m.both("gap_give_way", items=items, relation=relation, quote=quote)}
+        return {
+            "op": "remove",
+            "path": fact.source,
+            "index": _index_of(fact),
+            "text": self.m.both("gap_give_way", items=items, relation=relation, quote=quote),
+        }
 
     def quote(self, clause: str) -> str:
         owner = self.policy.relations.get(clause) or self.policy.provisions.get(clause)
@@ -299,20 +311,29 @@ class _Planner:
         quote = self.quote(e.by)
         out = []
         if e.kind == RelationKind.EXCLUDED_BY_OTHER_REWARD:
-            out += [self.removal(p, e.by, p.key, quote) for p in decision.application.facts if p.role == "context" and p.subject == o.subject]
+            out += [
+                self.removal(p, e.by, p.key, quote) for p in decision.application.facts if p.role == "context" and p.subject == o.subject
+            ]
         blockers = [x for x in decision.outcomes if _blocks(x, o, e)]
-        return out + [self.removal(x.fact, e.by, Text(f"{x.item.id}（{x.subject}）", f"{x.item.id} ({x.subject})"), quote) for x in blockers]
+        return out + [
+            self.removal(x.fact, e.by, Text(f"{x.item.id}（{x.subject}）", f"{x.item.id} ({x.subject})"), quote) for x in blockers
+        ]
 
     def without_prior_awards(self, decision: Decision, o: Outcome, e: Event) -> list[dict]:
         """An earlier award of the same kind (G4): remove it."""
         kinds = {prior[2] for prior in e.get("prior", ())}
-        return [{"op": "remove", "path": p.source, "index": _index_of(p), "text": self.m.both("gap_no_prior", relation=e.by)}
-                for p in decision.application.facts if p.role == "context" and p.subject == o.subject and p.get("item") in kinds]
+        return [
+            {"op": "remove", "path": p.source, "index": _index_of(p), "text": self.m.both("gap_no_prior", relation=e.by)}
+            for p in decision.application.facts
+            if p.role == "context" and p.subject == o.subject and p.get("item") in kinds
+        ]
 
     def without_support(self, decision: Decision, o: Outcome, e: Event) -> list[dict]:
         """Support decided case by case (G2): remove it."""
         quote = self.quote(e.by)
-        return [self.removal(p, e.by, p.key, quote) for p in decision.application.facts if p.role == "context" and p.key == e.get("support")]
+        return [
+            self.removal(p, e.by, p.key, quote) for p in decision.application.facts if p.role == "context" and p.key == e.get("support")
+        ]
 
     def verify(self, way: Way, item: Item, subject: str) -> None:
         _, after = self.outcome_after(way.changes, item, subject, dict(self.readings, **way.readings))
@@ -332,7 +353,7 @@ _GIVE_WAY: dict[str, Callable[[_Planner, Decision, Outcome, Event], list[dict]]]
 
 
 def _index_of(fact: Fact) -> int:
-    return int(fact.source[len("facts["):-1])
+    return int(fact.source[len("facts[") : -1])
 
 
 def _blocks(x: Outcome, o: Outcome, e: Event) -> bool:
@@ -360,8 +381,9 @@ def _absent_fact(planner: _Planner, item: Item, subject_hint: str | None) -> dic
     return fact
 
 
-def qualify(kb, document: dict, item_id: str, subject: str | None = None, readings: Mapping[str, str] | None = None,
-            source: str = "") -> Qualify:
+def qualify(
+    kb, document: dict, item_id: str, subject: str | None = None, readings: Mapping[str, str] | None = None, source: str = ""
+) -> Qualify:
     policy = kb.policy
     if item_id not in policy.items:
         raise UnknownItemError(f"unknown item '{item_id}'{suggest(item_id, policy.items)}")
@@ -374,7 +396,9 @@ def qualify(kb, document: dict, item_id: str, subject: str | None = None, readin
         if not outcomes:
             subjects = sorted({o.subject for o in decision.outcomes if o.item.id == item_id})
             if subjects:
-                raise UnknownItemError(f"{item_id} has no outcome for subject '{subject}'{suggest(subject, subjects)}; subjects: {', '.join(subjects)}")
+                raise UnknownItemError(
+                    f"{item_id} has no outcome for subject '{subject}'{suggest(subject, subjects)}; subjects: {', '.join(subjects)}"
+                )
     lines: list[Text] = []
     results = []
     if not outcomes:
@@ -424,8 +448,12 @@ def _new_fact_way(planner: _Planner, item: Item, fact: dict[str, Any], new_index
         shown = [f"{fields.field(k).label(lang) if fields.field(k) else k}={v}" for k, v in fact.items() if k != "type"]
         return ("，" if lang == "zh" else ", ").join(shown)
 
-    add = {"op": "add", "path": f"facts[{new_index}]", "value": dict(fact),
-           "text": planner.m.both("gap_fact", fact=fields.label, fields=Text(described("zh"), described("en")))}
+    add = {
+        "op": "add",
+        "path": f"facts[{new_index}]",
+        "value": dict(fact),
+        "text": planner.m.both("gap_fact", fact=fields.label, fields=Text(described("zh"), described("en"))),
+    }
     return Way(changes=[add] + others)
 
 
@@ -474,8 +502,15 @@ def _plan(planner: _Planner, decision: Decision, item: Item, o: Outcome, lines: 
     m = planner.m
     result: dict[str, Any] = {"subject": o.subject, "status": o.status}
     if o.status in QUALIFYING:
-        lines.append(m.both("already_qualifies", item=item.id, subject=o.subject, status=Text(m.status(o.status, "zh"), m.status(o.status, "en")),
-                            amount=amount_phrase(planner.policy, o)))
+        lines.append(
+            m.both(
+                "already_qualifies",
+                item=item.id,
+                subject=o.subject,
+                status=Text(m.status(o.status, "zh"), m.status(o.status, "en")),
+                amount=amount_phrase(planner.policy, o),
+            )
+        )
         result["ways"] = []
         return result
     outside = _outside_period(planner, decision.application.year)
@@ -490,7 +525,9 @@ def _plan(planner: _Planner, decision: Decision, item: Item, o: Outcome, lines: 
         if blocked is not None:
             result["blocked_by"] = _blocker(planner, blocked, lines)
         else:
-            reason = Text("、".join(o.by) or "条件无法通过修改申请满足", ", ".join(o.by) or "its conditions cannot be met by changing the application")
+            reason = Text(
+                "、".join(o.by) or "条件无法通过修改申请满足", ", ".join(o.by) or "its conditions cannot be met by changing the application"
+            )
             lines.append(m.both("cannot_qualify", item=item.id, reason=reason))
     _render_ways(planner, ways, Text(f"{item.id}（{o.subject}）", f"{item.id} ({o.subject})"), lines)
     result["ways"] = [w.to_dict() for w in ways]
@@ -536,13 +573,25 @@ def _date_change(planner: _Planner, fact: Fact, index: int) -> list[dict]:
     if fact.date is None or g3 is None or g3.params["from"] <= fact.date <= g3.params["to"]:
         return []
     bound = g3.params["from"] if fact.date < g3.params["from"] else g3.params["to"]
-    return [{"op": "set", "path": f"facts[{index}].date", "value": bound.isoformat(),
-             "text": planner.m.both("gap_set", field=planner.label(fact.type, "date"), actual=fact.date.isoformat(), target=bound.isoformat())}]
+    return [
+        {
+            "op": "set",
+            "path": f"facts[{index}].date",
+            "value": bound.isoformat(),
+            "text": planner.m.both(
+                "gap_set", field=planner.label(fact.type, "date"), actual=fact.date.isoformat(), target=bound.isoformat()
+            ),
+        }
+    ]
 
 
 def _reading_ways(planner: _Planner, o: Outcome) -> list[Way]:
-    return [Way(readings={rid: option}) for rid in sorted(o.readings)
-            for option in planner.policy.readings[rid].options if option != planner.readings[rid]]
+    return [
+        Way(readings={rid: option})
+        for rid in sorted(o.readings)
+        for option in planner.policy.readings[rid].options
+        if option != planner.readings[rid]
+    ]
 
 
 def _verified(planner: _Planner, candidates: list[Way], item: Item, subject: str) -> list[Way]:
@@ -570,8 +619,12 @@ def _blocker(planner: _Planner, way: Way, lines: list[Text]) -> dict:
     changes = _changes_text(planner, way)
     event = next(e for e in events if e.effect in (Effect.EXCLUDED, Effect.INELIGIBLE))
     quote = planner.quote(event.by)
-    data: dict[str, Any] = {"relation": event.by, "kind": event.kind, "changes": [c for c in way.to_dict()["changes"]],
-                            "status": after.status}
+    data: dict[str, Any] = {
+        "relation": event.by,
+        "kind": event.kind,
+        "changes": [c for c in way.to_dict()["changes"]],
+        "status": after.status,
+    }
     label = Text(f"{after.item.id}（{after.subject}）", f"{after.item.id} ({after.subject})")
     if event.kind in (RelationKind.EXCLUSIVE, RelationKind.HIGHEST) and event.winner is not None:
         need, winner = _must_exceed(after, event, data)
@@ -601,8 +654,10 @@ def _need_text(own: Decimal | None, winner_amount: Decimal | None) -> Text:
     """The amount to beat; on a tie, the tie-break that this item loses."""
     above = Text(f"须高于 {fmt_cny(winner_amount)}", f"must exceed {fmt_cny(winner_amount)}")
     if own is not None and winner_amount is not None and own >= winner_amount:
-        return Text(above.zh + "（金额相同时取上限前较大者、再取先列者，本项居后）",
-                    above.en + " (on a tie the larger before caps, then the first listed, wins; this item comes later)")
+        return Text(
+            above.zh + "（金额相同时取上限前较大者、再取先列者，本项居后）",
+            above.en + " (on a tie the larger before caps, then the first listed, wins; this item comes later)",
+        )
     short = winner_amount - own if winner_amount is not None and own is not None else None
     return Text(above.zh + f"（现为 {fmt_cny(own)}，差 {fmt_cny(short)}）", above.en + f" (now {fmt_cny(own)}, {fmt_cny(short)} short)")
 
@@ -632,5 +687,9 @@ def _render_ways(planner: _Planner, ways: list[Way], label: Text, lines: list[Te
         if way.after:
             zh_status, zh_amount = _status_amount(way.after, "zh")
             en_status, en_amount = _status_amount(way.after, "en")
-            lines.append(Text(m.say("way_result", "zh", status=zh_status, amount=zh_amount),
-                              m.say("way_result", "en", status=en_status, amount=en_amount)))
+            lines.append(
+                Text(
+                    m.say("way_result", "zh", status=zh_status, amount=zh_amount),
+                    m.say("way_result", "en", status=en_status, amount=en_amount),
+                )
+            )

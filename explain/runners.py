@@ -43,10 +43,18 @@ def _enter(decision: Decision, groups: dict[tuple[str, str], dict], o: Outcome, 
     app = decision.application
     scope = o.subject if e.kind == RelationKind.HIGHEST else f"{app.applicant['id']}:{app.year}"
     rel = decision.policy.relations[e.by]
-    group = groups.setdefault((e.by, scope), {
-        "relation": e.by, "kind": e.kind, "scope": scope, "quote": rel.quote, "title": rel.title.to_dict(),
-        "paid": [], "suppressed": [],
-    })
+    group = groups.setdefault(
+        (e.by, scope),
+        {
+            "relation": e.by,
+            "kind": e.kind,
+            "scope": scope,
+            "quote": rel.quote,
+            "title": rel.title.to_dict(),
+            "paid": [],
+            "suppressed": [],
+        },
+    )
     entry: dict[str, Any] = {"item": o.item.id, "subject": o.subject}
     if e.effect == Effect.KEPT:
         entry["amount"] = fmt(o.high) if o.high is not None else None
@@ -59,8 +67,11 @@ def _enter(decision: Decision, groups: dict[tuple[str, str], dict], o: Outcome, 
 
 def _winners(decision: Decision, group: dict) -> list[dict]:
     won = {s["winner"]["item"] for s in group["suppressed"] if s.get("winner")}
-    return [{"item": o.item.id, "subject": o.subject, "amount": fmt(o.high)} for o in decision.outcomes
-            if o.status in PAYING and o.item.id in won and o.high is not None]
+    return [
+        {"item": o.item.id, "subject": o.subject, "amount": fmt(o.high)}
+        for o in decision.outcomes
+        if o.status in PAYING and o.item.id in won and o.high is not None
+    ]
 
 
 def to_lines(groups: list[dict]) -> list[Text]:
@@ -70,10 +81,14 @@ def to_lines(groups: list[dict]) -> list[Text]:
         lines.append(m.both("runners_group", relation=g["relation"], scope=g["scope"], quote=g["quote"]))
         for p in g["paid"]:
             amount = fmt_cny(Decimal(p["amount"])) if p.get("amount") else "—"
-            lines.append(m.both("runners_winner", item=Text(f"{p['item']}（{p['subject']}）", f"{p['item']} ({p['subject']})"), amount=amount))
+            lines.append(
+                m.both("runners_winner", item=Text(f"{p['item']}（{p['subject']}）", f"{p['item']} ({p['subject']})"), amount=amount)
+            )
         for s in g["suppressed"]:
             amount = fmt_cny(Decimal(s["would_have_paid"])) if s.get("would_have_paid") else "—"
-            lines.append(m.both("runners_loser", item=Text(f"{s['item']}（{s['subject']}）", f"{s['item']} ({s['subject']})"), amount=amount))
+            lines.append(
+                m.both("runners_loser", item=Text(f"{s['item']}（{s['subject']}）", f"{s['item']} ({s['subject']})"), amount=amount)
+            )
         lines.append(Text("", ""))
     if not groups:
         lines.append(m.both("no_runners"))

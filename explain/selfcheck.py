@@ -39,11 +39,20 @@ def disagreements(kb, documents: Iterable[Any], readings: Mapping[str, str] | No
                 if cond.holds(cond.resolve(cover.conditions, full), applicant_get) is True:
                     python_covered.update(cover.items)
             if python_covered != set(decision.covered):
-                out.append({"index": index, "item": f"{g1.id} covers", "subject": app.applicant["id"],
-                            "engine": sorted(decision.covered), "python": sorted(python_covered)})
+                out.append(
+                    {
+                        "index": index,
+                        "item": f"{g1.id} covers",
+                        "subject": app.applicant["id"],
+                        "engine": sorted(decision.covered),
+                        "python": sorted(python_covered),
+                    }
+                )
         for o in decision.outcomes:
             python = cond.holds(prepared.conditions[o.item.id], evaluator.getter(app, o.fact))
             engine = bool(o.rules)
             if engine != (python is True):
-                out.append({"index": index, "item": o.item.id, "subject": o.subject, "fact": o.fact.key, "engine": engine, "python": python})
+                out.append(
+                    {"index": index, "item": o.item.id, "subject": o.subject, "fact": o.fact.key, "engine": engine, "python": python}
+                )
     return out

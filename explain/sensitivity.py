@@ -30,12 +30,18 @@ def reading_effects(kb, document: Any, readings: Mapping[str, str] | None = None
             rows = diff(base, other)
             if rows:
                 changed_any = True
-                effects.append({"reading": rid, "option": option, "question": reading.question.to_dict(),
-                                "label": reading.options[option].to_dict(), "changes": rows})
+                effects.append(
+                    {
+                        "reading": rid,
+                        "option": option,
+                        "question": reading.question.to_dict(),
+                        "label": reading.options[option].to_dict(),
+                        "changes": rows,
+                    }
+                )
         if not changed_any:
             no_effect.append(rid)
-    return {"policy": kb.policy.id, "kb_version": kb.version, "readings": dict(base.readings),
-            "effects": effects, "no_effect": no_effect}
+    return {"policy": kb.policy.id, "kb_version": kb.version, "readings": dict(base.readings), "effects": effects, "no_effect": no_effect}
 
 
 def to_lines(kb, result: dict) -> list[Text]:
@@ -43,14 +49,31 @@ def to_lines(kb, result: dict) -> list[Text]:
     lines: list[Text] = []
     for effect in result["effects"]:
         reading = kb.policy.readings[effect["reading"]]
-        lines.append(m.both("reading_line", reading=effect["reading"], question=reading.question, option=reading.options[result["readings"][effect["reading"]]]))
-        lines.append(Text("  " + m.say("reading_changes", "zh", reading=effect["reading"], option=reading.options[effect["option"]].zh),
-                          "  " + m.say("reading_changes", "en", reading=effect["reading"], option=reading.options[effect["option"]].en)))
+        lines.append(
+            m.both(
+                "reading_line",
+                reading=effect["reading"],
+                question=reading.question,
+                option=reading.options[result["readings"][effect["reading"]]],
+            )
+        )
+        lines.append(
+            Text(
+                "  " + m.say("reading_changes", "zh", reading=effect["reading"], option=reading.options[effect["option"]].zh),
+                "  " + m.say("reading_changes", "en", reading=effect["reading"], option=reading.options[effect["option"]].en),
+            )
+        )
         for row in effect["changes"]:
             texts = {}
             for lang in ("zh", "en"):
-                texts[lang] = "    " + m.say("change_outcome", lang, item=row["item"], subject=row["subject"],
-                                               old=state_text(row["before"], lang), new=state_text(row["after"], lang))
+                texts[lang] = "    " + m.say(
+                    "change_outcome",
+                    lang,
+                    item=row["item"],
+                    subject=row["subject"],
+                    old=state_text(row["before"], lang),
+                    new=state_text(row["after"], lang),
+                )
             lines.append(Text(texts["zh"], texts["en"]))
         lines.append(Text("", ""))
     if result["no_effect"]:

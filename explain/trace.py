@@ -39,8 +39,9 @@ def _money(value: Any) -> Any:
 
 
 def trace_graph(decision: Decision) -> nx.DiGraph:
-    g: nx.DiGraph = nx.DiGraph(policy=decision.policy.id, kb_version=decision.kb_version, year=decision.application.year,
-                   readings=dict(decision.readings))
+    g: nx.DiGraph = nx.DiGraph(
+        policy=decision.policy.id, kb_version=decision.kb_version, year=decision.application.year, readings=dict(decision.readings)
+    )
     _add_facts(g, decision)
     fact_of = dict(decision.facts_by_id)
     _add_firings(g, decision, fact_of)
@@ -57,8 +58,15 @@ def _add_facts(g: nx.DiGraph, decision: Decision) -> None:
     app = decision.application
     g.add_node("applicant", kind="applicant", id=app.applicant["id"], g1=decision.g1_ok)
     for fact in app.facts:
-        g.add_node(f"fact:{fact.key}", kind="fact", type=fact.type, subject=fact.subject, role=fact.role,
-                   date=fact.date.isoformat() if fact.date else None, source=fact.source)
+        g.add_node(
+            f"fact:{fact.key}",
+            kind="fact",
+            type=fact.type,
+            subject=fact.subject,
+            role=fact.role,
+            date=fact.date.isoformat() if fact.date else None,
+            source=fact.source,
+        )
 
 
 def _add_firings(g: nx.DiGraph, decision: Decision, fact_of: dict[str, Fact]) -> None:
@@ -75,11 +83,28 @@ def _add_outcome(g: nx.DiGraph, decision: Decision, o: Outcome) -> str:
     steps = []
     if o.verdict is True:
         traced = compute(resolve(o.item.amount, decision.readings), o.fact.values.get, decision.readings, trace=True)
-        steps = [{"op": s.op, "says": s.says, "low": fmt(s.low) if s.low is not None else None,
-                  "high": fmt(s.high) if s.high is not None else None} for s in traced.steps]
-    g.add_node(node, kind="outcome", item=o.item.id, subject=o.subject, status=o.status,
-               min=fmt(o.low) if o.low is not None else None, max=fmt(o.high) if o.high is not None else None,
-               verdict=o.verdict, missing=list(o.missing), steps=steps, quote=o.item.quote)
+        steps = [
+            {
+                "op": s.op,
+                "says": s.says,
+                "low": fmt(s.low) if s.low is not None else None,
+                "high": fmt(s.high) if s.high is not None else None,
+            }
+            for s in traced.steps
+        ]
+    g.add_node(
+        node,
+        kind="outcome",
+        item=o.item.id,
+        subject=o.subject,
+        status=o.status,
+        min=fmt(o.low) if o.low is not None else None,
+        max=fmt(o.high) if o.high is not None else None,
+        verdict=o.verdict,
+        missing=list(o.missing),
+        steps=steps,
+        quote=o.item.quote,
+    )
     for f in o.facts:
         g.add_edge(f"fact:{f.key}", node, kind="about")
     return node
@@ -96,12 +121,25 @@ def _add_event(g: nx.DiGraph, decision: Decision, node: str, n: int, event: Even
     source = f"rule:{event.by}"
     if source not in g:
         owner = policy.relations.get(event.by) or policy.provisions.get(event.by)
-        g.add_node(source, kind="relation" if event.by in policy.relations else "provision",
-                   id=event.by, relation_kind=event.kind, quote=owner.quote if owner else "")
-    g.add_edge(source, node, kind="acted", effect=event.effect, order=n, before=_bounds(event.before), after=_bounds(event.after),
-               winner=[event.winner.item, event.winner.subject] if event.winner else None,
-               rivals=[[r.item, r.subject, _money(r.high), r.status] for r in event.rivals],
-               reading=event.reading)
+        g.add_node(
+            source,
+            kind="relation" if event.by in policy.relations else "provision",
+            id=event.by,
+            relation_kind=event.kind,
+            quote=owner.quote if owner else "",
+        )
+    g.add_edge(
+        source,
+        node,
+        kind="acted",
+        effect=event.effect,
+        order=n,
+        before=_bounds(event.before),
+        after=_bounds(event.after),
+        winner=[event.winner.item, event.winner.subject] if event.winner else None,
+        rivals=[[r.item, r.subject, _money(r.high), r.status] for r in event.rivals],
+        reading=event.reading,
+    )
 
 
 def _add_readings(g: nx.DiGraph, decision: Decision, o: Outcome, node: str) -> None:

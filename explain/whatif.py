@@ -90,6 +90,7 @@ def change_text(policy, before_doc: dict, after_doc: dict, change, lang: str) ->
 
         def shown(v: Any) -> str:
             return value_text(policy, None, change.path, None, lang) if v is _MISSING or v is None else str(v)
+
     return m.say("change_set", lang, path=where, old=shown(change.old), new=shown(change.new))
 
 
@@ -115,8 +116,17 @@ def flipped_conditions(before_expl, after_expl) -> list[dict]:
     return out
 
 
-def whatif(kb, document: Any, *, sets=(), adds=(), removes=(), readings: Mapping[str, str] | None = None,
-           base_readings: Mapping[str, str] | None = None, source: str = "") -> WhatIf:
+def whatif(
+    kb,
+    document: Any,
+    *,
+    sets=(),
+    adds=(),
+    removes=(),
+    readings: Mapping[str, str] | None = None,
+    base_readings: Mapping[str, str] | None = None,
+    source: str = "",
+) -> WhatIf:
     """Evaluate ``document`` and its changed copy; ``source`` names the file in error messages."""
     m = messages()
     before = kb.evaluate(document, base_readings, source=source)
@@ -145,7 +155,8 @@ def whatif(kb, document: Any, *, sets=(), adds=(), removes=(), readings: Mapping
 
     lines.append(m.both("total_change", old=span(low_b, high_b), new=span(low_a, high_a)))
     data = {
-        "policy": kb.policy.id, "kb_version": kb.version,
+        "policy": kb.policy.id,
+        "kb_version": kb.version,
         "changes": [c.to_dict() for c in changes],
         "readings": {"before": dict(before.readings), "after": dict(after.readings)},
         "outcomes": rows,
@@ -175,8 +186,12 @@ def _row_lines(before: Decision, after: Decision, row: dict[str, Any]) -> list[T
     if after_expl is not None:
         lines += _why_now(after_expl, row)
         narrative = after_expl.data["narrative"]
-        row["why"] = {"narrative": narrative, "conditions": flipped, "by": after_expl.data.get("by", []),
-                      "relations": [r for r in after_expl.data.get("relations", []) if r["effect"] != Effect.KEPT]}
+        row["why"] = {
+            "narrative": narrative,
+            "conditions": flipped,
+            "by": after_expl.data.get("by", []),
+            "relations": [r for r in after_expl.data.get("relations", []) if r["effect"] != Effect.KEPT],
+        }
     return lines
 
 
@@ -187,9 +202,11 @@ def _why_now(after_expl: Explanation, row: dict[str, Any]) -> list[Text]:
     if row["before"] and row["after"] and row["before"]["amount"] != row["after"]["amount"]:
         amount_text = after_expl.data.get("amount_text", {})
         lines += [Text("  " + zh, "  " + en) for zh, en in zip(amount_text.get("zh", []), amount_text.get("en", []), strict=False)]
-        lines += [Text("  " + rel["text"]["zh"], "  " + rel["text"]["en"]) for rel in after_expl.data.get("relations", [])
-                  if rel["effect"] != Effect.KEPT and rel.get("text")]
+        lines += [
+            Text("  " + rel["text"]["zh"], "  " + rel["text"]["en"])
+            for rel in after_expl.data.get("relations", [])
+            if rel["effect"] != Effect.KEPT and rel.get("text")
+        ]
     narrative = after_expl.data["narrative"]
     lines.append(Text("  " + narrative["zh"], "  " + narrative["en"]))
     return lines
-

@@ -147,7 +147,9 @@ class _Builder:
         item, policy = self.item, self.policy
         label = measure_label(item)
         self.say("heading", item=item.id, label=label, title=item.title, subject=subject)
-        status_text = Text(self.m.status(status, "zh"), self.m.status(status, "en")) if status in self.m.statuses else self.m.both("status_absent")
+        status_text = (
+            Text(self.m.status(status, "zh"), self.m.status(status, "en")) if status in self.m.statuses else self.m.both("status_absent")
+        )
         amount = amount_phrase(policy, self.o) if self.o else self.m.both("amount_nothing")
         self.say("result", status=status_text, amount=amount)
         self.say("source", document=policy.document_number, label=label, quote=item.quote)
@@ -156,8 +158,10 @@ class _Builder:
         self.section("section_applicant")
         g1 = self.policy.provision("eligibility")
         g3 = self.policy.provision("period")
-        self.data["applicant_checks"] = {"eligibility": self.eligibility(g1) if g1 is not None else {},
-                                         "period": self.period(g3) if g3 is not None else {}}
+        self.data["applicant_checks"] = {
+            "eligibility": self.eligibility(g1) if g1 is not None else {},
+            "period": self.period(g3) if g3 is not None else {},
+        }
 
     def applicant_get(self, name: str) -> Any:
         """Read ``applicant.x`` from the saved application (the only fields G1 and its covers read)."""
@@ -167,7 +171,12 @@ class _Builder:
         """G1 (who is covered), re-checked in plain Python to word it: met, admitted by a cover, or failed."""
         decision = self.decision
         checks = cond.checks(cond.resolve(g1.conditions, decision.readings), self.applicant_get)
-        data = {"provision": g1.id, "verdict": decision.g1_ok, "quote": g1.quote, "checks": [self.check_data(c, None, None) for c in checks]}
+        data = {
+            "provision": g1.id,
+            "verdict": decision.g1_ok,
+            "quote": g1.quote,
+            "checks": [self.check_data(c, None, None) for c in checks],
+        }
         cover = self.cover(g1)
         if decision.g1_ok:
             self.say("g1_met", provision=g1.id, quote=g1.quote)
@@ -175,11 +184,17 @@ class _Builder:
         if cover is not None:
             reading, covered_by, cover_checks = cover
             option = self.policy.readings[reading].options[decision.readings[reading]]
-            data.update({"covered_by": reading, "cover_quote": covered_by.quote, "cover_checks": [self.check_data(c, None, None) for c in cover_checks]})
+            data.update(
+                {
+                    "covered_by": reading,
+                    "cover_quote": covered_by.quote,
+                    "cover_checks": [self.check_data(c, None, None) for c in cover_checks],
+                }
+            )
             self.say("g1_covered", provision=g1.id, reading=reading, option=option, quote=covered_by.quote)
         else:
             self.say("g1_failed", provision=g1.id, quote=g1.quote)
-        for c in (cover[2] if cover is not None else checks):
+        for c in cover[2] if cover is not None else checks:
             self.check_line(c, None)
         return data
 
@@ -188,7 +203,14 @@ class _Builder:
         start, end = g3.params["from"], g3.params["to"]
         events = [e for e in self.events if e.by == g3.id]
         year = self.decision.application.year
-        data = {"provision": g3.id, "from": start.isoformat(), "to": end.isoformat(), "year": year, "verdict": not events, "quote": g3.quote}
+        data = {
+            "provision": g3.id,
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "year": year,
+            "verdict": not events,
+            "quote": g3.quote,
+        }
         if not events and start.year <= year <= end.year:
             self.say("g3_met", provision=g3.id, year=year, start=start, end=end)
         for e in events:
@@ -217,7 +239,9 @@ class _Builder:
         comp = c.compare
         return {
             "field": comp.field,
-            "label": Text(field_label(self.policy, fact_type, comp.field, "zh"), field_label(self.policy, fact_type, comp.field, "en")).to_dict(),
+            "label": Text(
+                field_label(self.policy, fact_type, comp.field, "zh"), field_label(self.policy, fact_type, comp.field, "en")
+            ).to_dict(),
             "op": comp.op,
             "symbol": OP_SYMBOL[comp.op],
             "required": _json_value(c.expected),
@@ -231,7 +255,9 @@ class _Builder:
     def condition_words(self, c: Compare, fact_type: str | None) -> Text:
         if c.field == "applicant.kind" and not c.says:
             kinds = self.policy.vocabulary.applicant["kind"].values
-            return self.m.both("applicant_kind", kinds=Text("、".join(kinds[k].zh for k in c.value), ", ".join(kinds[k].en for k in c.value)))
+            return self.m.both(
+                "applicant_kind", kinds=Text("、".join(kinds[k].zh for k in c.value), ", ".join(kinds[k].en for k in c.value))
+            )
         return Text(condition_text(self.policy, fact_type, c, "zh"), condition_text(self.policy, fact_type, c, "en"))
 
     def check_line(self, c: cond.Check, fact_type: str | None) -> Text:
@@ -239,18 +265,30 @@ class _Builder:
         comp = c.compare
         words = self.condition_words(comp, fact_type)
         if c.verdict is True:
-            actual = Text(value_text(self.policy, fact_type, comp.field, c.actual, "zh"), value_text(self.policy, fact_type, comp.field, c.actual, "en"))
+            actual = Text(
+                value_text(self.policy, fact_type, comp.field, c.actual, "zh"),
+                value_text(self.policy, fact_type, comp.field, c.actual, "en"),
+            )
             self.say("check_met", condition=words, actual=actual)
         elif c.verdict is False:
             if comp.field == "applicant.kind" and not comp.says:
-                actual = Text(value_text(self.policy, fact_type, comp.field, c.actual, "zh"), value_text(self.policy, fact_type, comp.field, c.actual, "en"))
+                actual = Text(
+                    value_text(self.policy, fact_type, comp.field, c.actual, "zh"),
+                    value_text(self.policy, fact_type, comp.field, c.actual, "en"),
+                )
                 self.say("check_failed", failed=Text(f"{words.zh}（实际：{actual.zh}）", f"{words.en} (actually: {actual.en})"))
             else:
-                failed = Text(failed_text(self.policy, fact_type, comp, c.actual, c.expected, "zh"), failed_text(self.policy, fact_type, comp, c.actual, c.expected, "en"))
+                failed = Text(
+                    failed_text(self.policy, fact_type, comp, c.actual, c.expected, "zh"),
+                    failed_text(self.policy, fact_type, comp, c.actual, c.expected, "en"),
+                )
                 self.say("check_failed", failed=failed)
         else:
             missing = [n for n in (comp.field, comp.ref) if n]
-            label = Text("、".join(field_label(self.policy, fact_type, n, "zh") for n in missing), ", ".join(field_label(self.policy, fact_type, n, "en") for n in missing))
+            label = Text(
+                "、".join(field_label(self.policy, fact_type, n, "zh") for n in missing),
+                ", ".join(field_label(self.policy, fact_type, n, "en") for n in missing),
+            )
             self.say("check_unknown", condition=words, field=label)
         line = self.lines[-1]
         if comp.says:
@@ -343,14 +381,28 @@ class _Builder:
             self.say_rate(step, amount, inputs)
         elif step.op == "per_unit":
             count_name = next(k for k in inputs if k != "each")
-            self.say("step_per_unit", count_label=self.field_text(count_name), count=inputs[count_name], each=money_text(inputs["each"]),
-                     result=high, says=says)
+            self.say(
+                "step_per_unit",
+                count_label=self.field_text(count_name),
+                count=inputs[count_name],
+                each=money_text(inputs["each"]),
+                result=high,
+                says=says,
+            )
         elif step.op == "sum":
             self.say("step_sum", result=high)
         elif step.op == "steps":
             of_name = _named(amount.steps.of if amount.steps is not None else None)
-            self.say("step_steps", of_label=self.field_text(of_name), of=money_text(inputs[of_name]), size=money_text(inputs["size"]),
-                     whole=inputs["steps"], each=money_text(inputs["each"]), result=high, says=says)
+            self.say(
+                "step_steps",
+                of_label=self.field_text(of_name),
+                of=money_text(inputs[of_name]),
+                size=money_text(inputs["size"]),
+                whole=inputs["steps"],
+                each=money_text(inputs["each"]),
+                result=high,
+                says=says,
+            )
         elif step.op in ("floor", "cap", "floor_not_reached"):
             self.say_limit(step, inputs)
 
@@ -359,14 +411,27 @@ class _Builder:
         if step.op == "floor_not_reached":
             self.say("step_floor_not_reached", floor=money_text(inputs["floor"]), says=step.says)
         else:
-            self.say(f"step_{step.op}", **{step.op: money_text(inputs[step.op])}, low=money_text(step.low), high=money_text(step.high), says=step.says)
+            self.say(
+                f"step_{step.op}",
+                **{step.op: money_text(inputs[step.op])},
+                low=money_text(step.low),
+                high=money_text(step.high),
+                says=step.says,
+            )
 
     def say_rate(self, step: Step, amount: Amount, inputs: dict[str, Any]) -> None:
         base_name = _named(amount.base)
         base = dict(base_label=self.field_text(base_name), base=money_text(inputs[base_name]))
         if "rate_low" in inputs:
-            self.say("step_range", **base, rate_low=_pct(inputs["rate_low"]), rate_high=_pct(inputs["rate_high"]),
-                     low=money_text(step.low), high=money_text(step.high), says=step.says)
+            self.say(
+                "step_range",
+                **base,
+                rate_low=_pct(inputs["rate_low"]),
+                rate_high=_pct(inputs["rate_high"]),
+                low=money_text(step.low),
+                high=money_text(step.high),
+                says=step.says,
+            )
         else:
             self.say("step_rate", **base, rate=_pct(inputs["rate"]), result=money_text(step.high), says=step.says)
 
@@ -389,19 +454,28 @@ class _Builder:
         cites = tuple(getattr(rel, "cites", ()))  # relations may cite; provisions do not
         for c in cites:  # the relation rests on another document's words (I-15)
             self.say("rel_cites", document=c.document, issued=c.issued or "", clause=c.clause, quote=c.quote)
-        return _present({
-            "id": e.by, "kind": e.kind, "effect": e.effect, "quote": quote, "reading": e.reading,
-            "text": said.to_dict() if said is not None else None,
-            "cites": [_citation(c) for c in cites],
-            "before": _bounds(e.before), "after": _bounds(e.after),
-            **_competitors(e),
-        })
+        return _present(
+            {
+                "id": e.by,
+                "kind": e.kind,
+                "effect": e.effect,
+                "quote": quote,
+                "reading": e.reading,
+                "text": said.to_dict() if said is not None else None,
+                "cites": [_citation(c) for c in cites],
+                "before": _bounds(e.before),
+                "after": _bounds(e.after),
+                **_competitors(e),
+            }
+        )
 
     def rival_text(self, e: Event) -> Text:
         o = self.outcome
         rivals = [r for r in e.rivals if not (r.item == o.item.id and r.subject == o.subject)]
-        return Text("；".join(self.m.say("rival", "zh", item=r.item, amount=fmt_cny(r.high)) for r in rivals),
-                    "; ".join(self.m.say("rival", "en", item=r.item, amount=fmt_cny(r.high)) for r in rivals))
+        return Text(
+            "；".join(self.m.say("rival", "zh", item=r.item, amount=fmt_cny(r.high)) for r in rivals),
+            "; ".join(self.m.say("rival", "en", item=r.item, amount=fmt_cny(r.high)) for r in rivals),
+        )
 
     def say_highest(self, e: Event, quote: str) -> None:
         o = self.outcome
@@ -410,23 +484,42 @@ class _Builder:
             self.say("rel_highest_kept", relation=e.by, amount=money_text(amount), rivals=self.rival_text(e), quote=quote)
         else:
             winner = _winner(e)
-            self.say("rel_highest_excluded", relation=e.by, winner=winner.item, winner_amount=money_text(winner.high),
-                     amount=money_text(_high(e.before)), quote=quote)
+            self.say(
+                "rel_highest_excluded",
+                relation=e.by,
+                winner=winner.item,
+                winner_amount=money_text(winner.high),
+                amount=money_text(_high(e.before)),
+                quote=quote,
+            )
 
     def say_exclusive(self, e: Event, quote: str) -> None:
         totals = {i: v for i, v, _ in e.get("totals", ())}
         if e.get("one_project"):
             winner = _winner(e)
-            self.say("rel_one_project", relation=e.by, reading=e.reading or "",
-                     winner=f"{winner.item}（{winner.subject}）" if winner.subject else winner.item,
-                     winner_amount=money_text(winner.high), quote=quote)
+            self.say(
+                "rel_one_project",
+                relation=e.by,
+                reading=e.reading or "",
+                winner=f"{winner.item}（{winner.subject}）" if winner.subject else winner.item,
+                winner_amount=money_text(winner.high),
+                quote=quote,
+            )
         elif e.effect == Effect.KEPT:
-            totals_text = Text("；".join(f"{i} {fmt_cny(v)}" for i, v in totals.items()), "; ".join(f"{i} {fmt_cny(v)}" for i, v in totals.items()))
+            totals_text = Text(
+                "；".join(f"{i} {fmt_cny(v)}" for i, v in totals.items()), "; ".join(f"{i} {fmt_cny(v)}" for i, v in totals.items())
+            )
             self.say("rel_exclusive_kept", relation=e.by, rivals=totals_text, quote=quote)
         else:
             winner = _winner(e)
-            self.say("rel_exclusive_excluded", relation=e.by, winner=winner.item, winner_amount=money_text(winner.high),
-                     amount=money_text(totals.get(self.outcome.item.id, _high(e.before))), quote=quote)
+            self.say(
+                "rel_exclusive_excluded",
+                relation=e.by,
+                winner=winner.item,
+                winner_amount=money_text(winner.high),
+                amount=money_text(totals.get(self.outcome.item.id, _high(e.before))),
+                quote=quote,
+            )
 
     def say_group_cap(self, e: Event, quote: str) -> None:
         values = dict(cap=money_text(e.get("cap")), total=money_text(e.get("total")), quote=quote)
@@ -442,8 +535,13 @@ class _Builder:
         if e.get("mode") == "exclusive":
             self.say("rel_prior_exclusive", **values)
         elif e.effect == Effect.REDUCED:
-            self.say("rel_prior_top_up", before=money_text(_high(e.before)), after=money_text(_high(e.after)),
-                     granted=money_text(e.get("granted")), **values)
+            self.say(
+                "rel_prior_top_up",
+                before=money_text(_high(e.before)),
+                after=money_text(_high(e.after)),
+                granted=money_text(e.get("granted")),
+                **values,
+            )
         else:
             self.say("rel_prior_used_up", before=money_text(_high(e.before)), granted=money_text(e.get("granted")), **values)
 
@@ -456,7 +554,11 @@ class _Builder:
             self.say("rel_requires_met", relation=e.by, winner=_winner(e).item)
         else:
             status = e.get("partner_status")
-            partner = Text(self.m.status(status, "zh"), self.m.status(status, "en")) if status in self.m.statuses else Text("未申报", "not claimed")
+            partner = (
+                Text(self.m.status(status, "zh"), self.m.status(status, "en"))
+                if status in self.m.statuses
+                else Text("未申报", "not claimed")
+            )
             self.say("rel_requires_failed", relation=e.by, winner=e.get("requires"), partner=partner, quote=quote)
 
     def say_case_by_case(self, e: Event, quote: str) -> None:
@@ -480,8 +582,13 @@ class _Builder:
 
     def missing_section(self) -> None:
         o = self.outcome
-        rows: list[dict[str, Any]] = [{"field": f, "label": Text(field_label(self.policy, o.fact.type, f, "zh"), field_label(self.policy, o.fact.type, f, "en")).to_dict()}
-                                      for f in o.missing]
+        rows: list[dict[str, Any]] = [
+            {
+                "field": f,
+                "label": Text(field_label(self.policy, o.fact.type, f, "zh"), field_label(self.policy, o.fact.type, f, "en")).to_dict(),
+            }
+            for f in o.missing
+        ]
         self.data["missing"] = rows
         if rows:
             self.section("section_missing")
@@ -513,8 +620,12 @@ class _Builder:
         if same:
             self.say("reading_same", option=label)
         else:
-            self.say("reading_alternative", option=label, status=self.status_text(status),
-                     amount=amount_phrase(self.policy, alt) if alt else self.m.both("amount_nothing"))
+            self.say(
+                "reading_alternative",
+                option=label,
+                status=self.status_text(status),
+                amount=amount_phrase(self.policy, alt) if alt else self.m.both("amount_nothing"),
+            )
         return {"option": option, "label": label.to_dict(), "status": status, "amount": _amount_json(alt) if alt else None, "same": same}
 
     def status_text(self, status: str) -> Text:
@@ -532,8 +643,10 @@ class _Builder:
         if o.status == Status.EXCLUDED:
             return m.both("narrative_excluded", item=item, subject=o.subject, by="、".join(o.by))
         if o.status == Status.UNDETERMINED:
-            fields = Text("、".join(field_label(self.policy, o.fact.type, f, "zh") for f in o.missing),
-                          ", ".join(field_label(self.policy, o.fact.type, f, "en") for f in o.missing))
+            fields = Text(
+                "、".join(field_label(self.policy, o.fact.type, f, "zh") for f in o.missing),
+                ", ".join(field_label(self.policy, o.fact.type, f, "en") for f in o.missing),
+            )
             return m.both("narrative_undetermined", item=item, subject=o.subject, fields=fields)
         return self.narrative_unpaid()
 
@@ -549,8 +662,10 @@ class _Builder:
         if o.by:
             text = Text("、".join(o.by), ", ".join(o.by))
         else:
-            text = Text("；".join(r["zh"].lstrip("✗ ") for r in reasons) or "条件不符",
-                        "; ".join(r["en"].lstrip("✗ ") for r in reasons) or "conditions not met")
+            text = Text(
+                "；".join(r["zh"].lstrip("✗ ") for r in reasons) or "条件不符",
+                "; ".join(r["en"].lstrip("✗ ") for r in reasons) or "conditions not met",
+            )
         return m.both("narrative_ineligible", item=item, subject=o.subject, reasons=text)
 
 
@@ -573,12 +688,17 @@ def _named(name: str | None) -> str:
 
 
 def _competitors(e: Event) -> dict[str, Any]:
-    return {"winner": _rival(e.winner) if e.winner else None, "rivals": [_rival(r) for r in e.rivals],
-            "detail": {k: _money_json(v) for k, v in e.detail}}
+    return {
+        "winner": _rival(e.winner) if e.winner else None,
+        "rivals": [_rival(r) for r in e.rivals],
+        "detail": {k: _money_json(v) for k, v in e.detail},
+    }
 
 
 def _citation(c: Any) -> dict[str, Any]:
-    return _present({"document": c.document.to_dict(), "issued": c.issued.isoformat() if c.issued else None, "clause": c.clause, "quote": c.quote})
+    return _present(
+        {"document": c.document.to_dict(), "issued": c.issued.isoformat() if c.issued else None, "clause": c.clause, "quote": c.quote}
+    )
 
 
 def _step_data(step: Step) -> dict[str, Any]:
@@ -636,7 +756,9 @@ def _bounds(pair):
 
 
 def _rival(r) -> dict:
-    return _present({"item": r.item, "subject": r.subject, "amount": fmt(r.high) if isinstance(r.high, Decimal) else r.high, "status": r.status})
+    return _present(
+        {"item": r.item, "subject": r.subject, "amount": fmt(r.high) if isinstance(r.high, Decimal) else r.high, "status": r.status}
+    )
 
 
 def _amount_json(o: Outcome) -> dict:
@@ -646,12 +768,22 @@ def _amount_json(o: Outcome) -> dict:
 def explain_outcome(decision, o: Outcome, *, alternatives: bool = True) -> Explanation:
     b = _Builder(decision, o, o.item)
     b.header(o.subject, o.status)
-    b.data.update({
-        "policy": decision.policy.id, "kb_version": decision.kb_version,
-        "item": o.item.id, "subject": o.subject, "measure": o.item.measure, "label": o.item.label,
-        "title": o.item.title.to_dict(), "quote": o.item.quote, "status": o.status, "amount": _amount_json(o),
-        "by": list(o.by), "facts": [f.key for f in o.facts],
-    })
+    b.data.update(
+        {
+            "policy": decision.policy.id,
+            "kb_version": decision.kb_version,
+            "item": o.item.id,
+            "subject": o.subject,
+            "measure": o.item.measure,
+            "label": o.item.label,
+            "title": o.item.title.to_dict(),
+            "quote": o.item.quote,
+            "status": o.status,
+            "amount": _amount_json(o),
+            "by": list(o.by),
+            "facts": [f.key for f in o.facts],
+        }
+    )
     narrative_at = len(b.lines)
     b.applicant_section()
     python_verdict = b.conditions_section()
@@ -681,12 +813,24 @@ def explain_absent(decision, item: Item) -> Explanation:
         select_en += f" with {spec.label.en} " + " or ".join(s.en for s in shown)
     text = m.both("no_fact", item=item.id, fact=ft.label, select=Text(select, select_en))
     b.lines.insert(1, text)
-    b.data.update({
-        "policy": decision.policy.id, "kb_version": decision.kb_version, "item": item.id, "subject": None,
-        "measure": item.measure, "label": item.label, "title": item.title.to_dict(), "quote": item.quote,
-        "status": "absent", "amount": None, "by": [], "facts": [], "needs": {"fact": item.fact, "select": {k: list(v) for k, v in item.select.items()}},
-        "narrative": text.to_dict(),
-    })
+    b.data.update(
+        {
+            "policy": decision.policy.id,
+            "kb_version": decision.kb_version,
+            "item": item.id,
+            "subject": None,
+            "measure": item.measure,
+            "label": item.label,
+            "title": item.title.to_dict(),
+            "quote": item.quote,
+            "status": "absent",
+            "amount": None,
+            "by": [],
+            "facts": [],
+            "needs": {"fact": item.fact, "select": {k: list(v) for k, v in item.select.items()}},
+            "narrative": text.to_dict(),
+        }
+    )
     return Explanation(b.data, b.lines)
 
 
@@ -705,7 +849,9 @@ def _explain(decision, item_id: str, subject: str | None, alternatives: bool) ->
         chosen = [o for o in found if o.subject == subject]
         if not chosen:
             subjects = [o.subject for o in found]
-            raise UnknownItemError(f"{item_id} has no outcome for subject '{subject}'{suggest(subject, subjects)}; subjects: {', '.join(subjects) or 'none'}")
+            raise UnknownItemError(
+                f"{item_id} has no outcome for subject '{subject}'{suggest(subject, subjects)}; subjects: {', '.join(subjects) or 'none'}"
+            )
         found = chosen
     if not found:
         return [explain_absent(decision, policy.items[item_id])]

@@ -31,8 +31,16 @@ _PERCENT = re.compile(r"(\d+(?:\.\d+)?)%")
 
 # reading-rules §1 (Civil Code art. 1259): which operator each boundary word means
 BOUNDARY_WORDS = (
-    ("不超过", "lte"), ("不高于", "lte"), ("不低于", "gte"), ("及以上", "gte"),
-    ("以上", "gte"), ("以下", "lte"), ("以内", "lte"), ("超过", "gt"), ("超", "gt"), ("不满", "lt"),
+    ("不超过", "lte"),
+    ("不高于", "lte"),
+    ("不低于", "gte"),
+    ("及以上", "gte"),
+    ("以上", "gte"),
+    ("以下", "lte"),
+    ("以内", "lte"),
+    ("超过", "gt"),
+    ("超", "gt"),
+    ("不满", "lt"),
 )
 
 
@@ -114,7 +122,11 @@ class _Checker:
         policy = self.policy
         defined, listed = set(policy.items), set(policy.inventory)
         for iid in sorted(listed - defined):
-            self.add("inventory.yaml", ("items", policy.inventory.index(iid)), f"item '{iid}' of the inventory is not defined in any measure file")
+            self.add(
+                "inventory.yaml",
+                ("items", policy.inventory.index(iid)),
+                f"item '{iid}' of the inventory is not defined in any measure file",
+            )
         for iid in sorted(defined - listed):
             file, index = self.item_paths[iid]
             self.add(file, ("items", index, "id"), f"item '{iid}' is not in the inventory (IDs are permanent: add it there first)")
@@ -155,8 +167,13 @@ class _Checker:
         implied = boundary_op(c.says)
         if c.op in ("gt", "gte", "lt", "lte") and implied and implied != c.op:
             self.add(file, path, f"{c.field}: boundary: the words '{c.says}' mean {implied}, but the comparison uses {c.op}")
-        if (c.ref is None and c.op in ("gt", "gte", "lt", "lte") and isinstance(c.value, (int, Decimal)) and c.value != 0
-                and Decimal(c.value) not in numbers_in(c.says)):
+        if (
+            c.ref is None
+            and c.op in ("gt", "gte", "lt", "lte")
+            and isinstance(c.value, (int, Decimal))
+            and c.value != 0
+            and Decimal(c.value) not in numbers_in(c.says)
+        ):
             self.add(file, path, f"{c.field}: threshold {c.value} does not appear in its words '{c.says}'")
 
     def sum_words(self, file: str, path: tuple, s, is_rate: bool) -> None:
@@ -171,16 +188,22 @@ class _Checker:
         used = switch_readings(item.conditions) | switch_readings(item.amount) | switch_readings(item.repeat)
         for prov in policy.provisions.values():
             # a provision's reading that names the item (I-14: who G1 covers for a measure's items)
-            used |= {r for r in switch_readings(prov.conditions) | switch_readings(prov.params)
-                     if item.id in (policy.readings[r].affects if policy.readings[r].affects != "all" else ())}
+            used |= {
+                r
+                for r in switch_readings(prov.conditions) | switch_readings(prov.params)
+                if item.id in (policy.readings[r].affects if policy.readings[r].affects != "all" else ())
+            }
         for rel in policy.relations.values():
             members = rel.members.cases.values() if isinstance(rel.members, Switch) else [rel.members]
             if any(item.id in ms for ms in members):
                 used |= switch_readings(rel.members) | switch_readings(rel.params)
         used = {r for r in used if policy.readings[r].affects != "all"}
         if used != set(item.readings):
-            self.add(file, at + ("readings",),
-                     f"{item.id} declares {sorted(item.readings)} but its conditions, amount and relations depend on {sorted(used)}")
+            self.add(
+                file,
+                at + ("readings",),
+                f"{item.id} declares {sorted(item.readings)} but its conditions, amount and relations depend on {sorted(used)}",
+            )
 
     def readings(self) -> None:
         policy = self.policy
@@ -193,7 +216,11 @@ class _Checker:
             if reading.affects != "all":
                 actual = sorted(i.id for i in policy.items.values() if rid in i.readings)
                 if sorted(reading.affects) != actual:
-                    self.add("readings.yaml", at + ("affects",), f"{rid} lists {sorted(reading.affects)} but the items that depend on it are {actual}")
+                    self.add(
+                        "readings.yaml",
+                        at + ("affects",),
+                        f"{rid} lists {sorted(reading.affects)} but the items that depend on it are {actual}",
+                    )
             if rid not in everywhere:
                 self.add("readings.yaml", at, f"{rid} is not used by any condition, amount, relation or provision")
 
@@ -209,7 +236,11 @@ class _Checker:
                 for ms in members:
                     others = sorted(i for i in ms if self.policy.items[i].payer != rel.payer)
                     if others:
-                        self.add("relations.yaml", at + ("payer",), f"{rel.id} is {rel.payer}'s cap, but {', '.join(others)} are paid by another payer")
+                        self.add(
+                            "relations.yaml",
+                            at + ("payer",),
+                            f"{rel.id} is {rel.payer}'s cap, but {', '.join(others)} are paid by another payer",
+                        )
             for ms in members:
                 if ms or not isinstance(rel.members, Switch):  # none under one option: it does not act under that reading
                     self.relation_members(at, rel, ms)
@@ -232,7 +263,7 @@ class _Checker:
                 for c in cond.compares(prov.conditions):
                     self.verbatim("general.yaml", at + ("conditions",), c.says)
             covers = prov.params.get("covers", ())
-            for cases in (covers.cases.values() if isinstance(covers, Switch) else [covers]):
+            for cases in covers.cases.values() if isinstance(covers, Switch) else [covers]:
                 for j, cover in enumerate(cases):
                     self.verbatim("general.yaml", at + ("covers", j, "quote"), cover.quote)
                     for c in cond.compares(cover.conditions):

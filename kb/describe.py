@@ -22,7 +22,7 @@ YUAN = Text("元", "yuan")
 def field_label(policy: Policy, fact_type: str | None, name: str, lang: str) -> str:
     spec = policy.vocabulary.field(fact_type or "", name) if fact_type else None
     if spec is None and name.startswith("applicant."):
-        spec = policy.vocabulary.applicant.get(name[len("applicant."):])
+        spec = policy.vocabulary.applicant.get(name[len("applicant.") :])
     if spec is None:
         return name
     return spec.label(lang)
@@ -51,7 +51,7 @@ def value_text(policy: Policy, fact_type: str | None, name: str, value: Any, lan
 def _spec(policy: Policy, fact_type: str | None, name: str) -> FieldSpec | None:
     spec = policy.vocabulary.field(fact_type or "", name) if fact_type else None
     if spec is None and name.startswith("applicant."):
-        spec = policy.vocabulary.applicant.get(name[len("applicant."):])
+        spec = policy.vocabulary.applicant.get(name[len("applicant.") :])
     return spec
 
 
@@ -106,7 +106,7 @@ def amount_text(policy: Policy, fact_type: str, amount: Amount, lang: str) -> st
         return text
     text = " + ".join(_formula_parts(policy, fact_type, amount, lang))
     if amount.kind == AmountKind.CEILING:
-        text = (f"最高 {text}" if zh else f"up to {text}")
+        text = f"最高 {text}" if zh else f"up to {text}"
     if amount.floor:
         floor = _money(amount.floor.value, lang)
         text += f"，不低于 {floor}" if zh else f", at least {floor}"

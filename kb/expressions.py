@@ -25,7 +25,7 @@ def evaluate(expr: Any, get: Callable[[str], Any]):
         return expr
     if isinstance(expr, str):
         return get(expr)
-    (op, operands), = expr.items()
+    ((op, operands),) = expr.items()
     values = [evaluate(o, get) for o in operands]
     if any(v is None for v in values):
         return None
@@ -54,7 +54,7 @@ def fields_of(expr: Any) -> list[str]:
         return []
     if isinstance(expr, str):
         return [expr]
-    (_, operands), = expr.items()
+    ((_, operands),) = expr.items()
     seen: list[str] = []
     for o in operands:
         for name in fields_of(o):
@@ -69,7 +69,7 @@ def render(expr: Any, label: Callable[[str], str]) -> str:
         return str(expr)
     if isinstance(expr, str):
         return label(expr)
-    (op, operands), = expr.items()
+    ((op, operands),) = expr.items()
     parts = [render(o, label) for o in operands]
     if op in ("min", "max"):
         return f"{op}({', '.join(parts)})"

@@ -45,8 +45,15 @@ def build_graph(policy: Policy, readings: Mapping[str, str] | None = None) -> nx
     for item in policy.items.values():
         amount = item.amount.pick(policy.default_readings()) if isinstance(item.amount, Switch) else item.amount
         g.add_node(
-            item.id, kind="item", measure=item.measure, label=item.label, order=item.order,
-            title_zh=item.title.zh, title_en=item.title.en, amount_kind=amount.kind, payer=item.payer,
+            item.id,
+            kind="item",
+            measure=item.measure,
+            label=item.label,
+            order=item.order,
+            title_zh=item.title.zh,
+            title_en=item.title.en,
+            amount_kind=amount.kind,
+            payer=item.payer,
         )
     for rel in policy.relations.values():
         _add_relation(g, policy, rel, _relation_pairs(policy, rel, readings))
@@ -84,13 +91,29 @@ def _add_relation(g: nx.MultiDiGraph, policy: Policy, rel: Relation, whens: dict
             label = rel.params.get("other_label") or OTHER_REWARD_LABEL
             g.add_node(OTHER_REWARD, kind="external", title_zh=label.zh, title_en=label.en, order=-1)
         if rel.kind == RelationKind.GROUP_CAP and b not in g:
-            g.add_node(b, kind="cap", cap=str(rel.params["cap"]), payer=rel.payer, scope=rel.scope,
-                       title_zh=rel.title.zh, title_en=rel.title.en, order=len(policy.items) + list(policy.relations).index(rel.id))
+            g.add_node(
+                b,
+                kind="cap",
+                cap=str(rel.params["cap"]),
+                payer=rel.payer,
+                scope=rel.scope,
+                title_zh=rel.title.zh,
+                title_en=rel.title.en,
+                order=len(policy.items) + list(policy.relations).index(rel.id),
+            )
         when = None if any(c is None for c in conditions) or len(conditions) == len(_member_sets(rel)) else _merge(conditions)
         g.add_edge(
-            a, b, key=rel.id, relation=rel.id, kind=rel.kind, scope=rel.scope,
+            a,
+            b,
+            key=rel.id,
+            relation=rel.id,
+            kind=rel.kind,
+            scope=rel.scope,
             directed=rel.kind in DIRECTED,
-            title_zh=rel.title.zh, title_en=rel.title.en, quote=rel.quote, when=when,
+            title_zh=rel.title.zh,
+            title_en=rel.title.en,
+            quote=rel.quote,
+            when=when,
         )
 
 
@@ -125,11 +148,12 @@ def relation_groups(graph: nx.MultiDiGraph, policy: Policy) -> dict[str, tuple[s
 def to_json(g: nx.MultiDiGraph, policy: Policy) -> str:
     nodes = [{"id": n, **{k: v for k, v in d.items()}} for n, d in sorted(g.nodes(data=True), key=lambda nd: nd[1].get("order", 0))]
     edges = []
-    for a, b, data in sorted(g.edges(data=True), key=lambda e: (e[2]["relation"], g.nodes[e[0]].get("order", 0), g.nodes[e[1]].get("order", 0))):
+    for a, b, data in sorted(
+        g.edges(data=True), key=lambda e: (e[2]["relation"], g.nodes[e[0]].get("order", 0), g.nodes[e[1]].get("order", 0))
+    ):
         edges.append({"source": a, "target": b, **data})
     provisions = [
-        {"id": p.id, "kind": p.kind, "title_zh": p.title.zh, "title_en": p.title.en, "quote": p.quote}
-        for p in policy.provisions.values()
+        {"id": p.id, "kind": p.kind, "title_zh": p.title.zh, "title_en": p.title.en, "quote": p.quote} for p in policy.provisions.values()
     ]
     doc = {"policy": policy.id, "kb_version": policy.version, "nodes": nodes, "edges": edges, "provisions": provisions}
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"

@@ -72,7 +72,10 @@ PROVISION_KEYS: dict[str, tuple[str, ...]] = {
     ProvisionKind.AUTHORITY: ("authority",),
 }
 # the fields the engine reads from the context facts these provisions name
-CONTEXT_FIELDS: dict[str, tuple[str, ...]] = {ProvisionKind.CASE_BY_CASE: ("items",), ProvisionKind.HIGHEST_WINS: ("source", "item", "year", "amount")}
+CONTEXT_FIELDS: dict[str, tuple[str, ...]] = {
+    ProvisionKind.CASE_BY_CASE: ("items",),
+    ProvisionKind.HIGHEST_WINS: ("source", "item", "year", "amount"),
+}
 OTHER_REWARD_SOURCES = ("met", "granted", "declared")
 FLOOR_APPLIES = ("always", "when_reached")
 REPEATS = ("once", "yearly")
@@ -102,7 +105,11 @@ def policy_dir(policy: str | None = None, path: str | Path | None = None) -> Pat
     name = policy or DEFAULT_POLICY
     shipped = shipped_policies()
     if name not in shipped:
-        hint = "; to load a KB folder, use --kb PATH (load(path=...) in Python)" if any(c in name for c in "/\\.") or name.startswith("~") else ""
+        hint = (
+            "; to load a KB folder, use --kb PATH (load(path=...) in Python)"
+            if any(c in name for c in "/\\.") or name.startswith("~")
+            else ""
+        )
         raise InputError(f"no policy '{name}' is shipped with policykb{suggest(name, shipped)}; shipped: {', '.join(shipped)}{hint}")
     return KB_ROOT / name
 
@@ -187,16 +194,22 @@ class _Load:
         r = self.read("policy.yaml")
         if r is None:
             return {}
-        node = r.mapping(
-            r.yf.data, (),
-            required=("id", "document_number", "title", "issuer", "issued", "in_force", "interpretation_authority", "text"),
-            optional=("notice_title", "currency", "chapters", "payers", "default_payer"),
-        ) or {}
+        node = (
+            r.mapping(
+                r.yf.data,
+                (),
+                required=("id", "document_number", "title", "issuer", "issued", "in_force", "interpretation_authority", "text"),
+                optional=("notice_title", "currency", "chapters", "payers", "default_payer"),
+            )
+            or {}
+        )
         meta: dict[str, Any] = {
             "id": r.string(node.get("id"), ("id",)),
             "document_number": r.string(node.get("document_number"), ("document_number",)),
             "title": r.text(node.get("title"), ("title",)),
-            "notice_title": r.text(node["notice_title"], ("notice_title",)) if "notice_title" in node else r.text(node.get("title"), ("title",)),
+            "notice_title": r.text(node["notice_title"], ("notice_title",))
+            if "notice_title" in node
+            else r.text(node.get("title"), ("title",)),
             "issuer": r.text(node.get("issuer"), ("issuer",)),
             "issued": r.date(node.get("issued"), ("issued",)),
             "authority": r.text(node.get("interpretation_authority"), ("interpretation_authority",)),
@@ -207,7 +220,9 @@ class _Load:
         text_name = r.string(node.get("text"), ("text",))
         text_path = self.folder / text_name if text_name else None
         if text_path is not None and not inside(self.folder, text_path):
-            r.fail(("text",), f"the policy text file '{text_name}' lies outside {self.folder.name}/; every file of a KB lies inside its folder")
+            r.fail(
+                ("text",), f"the policy text file '{text_name}' lies outside {self.folder.name}/; every file of a KB lies inside its folder"
+            )
             meta["text"] = ""
         elif text_path is None or not text_path.is_file():
             r.fail(("text",), f"the policy text file '{text_name}' is missing from {self.folder.name}/")
@@ -291,9 +306,12 @@ class _Load:
         if isinstance(raw, str):
             return raw
         if isinstance(raw, dict) and len(raw) == 1:
-            (op, operands), = raw.items()
+            ((op, operands),) = raw.items()
             if op not in expressions.OPERATORS:
-                r.fail(path + (op,), f"unknown operator '{op}'; allowed: {', '.join(expressions.OPERATORS)}{suggest(op, expressions.OPERATORS)}")
+                r.fail(
+                    path + (op,),
+                    f"unknown operator '{op}'; allowed: {', '.join(expressions.OPERATORS)}{suggest(op, expressions.OPERATORS)}",
+                )
                 return 0
             items = r.sequence(operands, path + (op,), "a list of operands")
             return {op: [self.expression(r, o, path + (op, i)) for i, o in enumerate(items)]}
@@ -353,7 +371,9 @@ class _Load:
         out: dict[str, Reading] = {}
         for i, raw in enumerate(r.sequence(top.get("readings"), ("readings",))):
             p = ("readings", i)
-            node = r.mapping(raw, p, required=("id", "question", "quote", "default", "options", "affects"), optional=("quotes", "cites")) or {}
+            node = (
+                r.mapping(raw, p, required=("id", "question", "quote", "default", "options", "affects"), optional=("quotes", "cites")) or {}
+            )
             rid = r.string(node.get("id"), p + ("id",))
             if rid and not READING_ID.match(rid):
                 r.fail(p + ("id",), f"a reading ID looks like I-01; found '{rid}'")
@@ -365,11 +385,21 @@ class _Load:
                 r.fail(p + ("options",), "a reading needs a default and at least one alternative")
             default = r.choice(node.get("default"), p + ("default",), options, "option") if options else ""
             affects_raw = node.get("affects")
-            affects: Any = "all" if affects_raw == "all" else tuple(r.sequence(affects_raw, p + ("affects",), "a list of item IDs or 'all'"))
+            affects: Any = (
+                "all" if affects_raw == "all" else tuple(r.sequence(affects_raw, p + ("affects",), "a list of item IDs or 'all'"))
+            )
             quotes = tuple(r.string(q, p + ("quotes", j)) for j, q in enumerate(r.sequence(node.get("quotes", []), p + ("quotes",))))
             cites = self.citations(r, node.get("cites", []), p + ("cites",))
-            out[rid] = Reading(rid, r.text(node.get("question"), p + ("question",)), r.string(node.get("quote"), p + ("quote",)), default, options, affects,
-                               quotes, cites)
+            out[rid] = Reading(
+                rid,
+                r.text(node.get("question"), p + ("question",)),
+                r.string(node.get("quote"), p + ("quote",)),
+                default,
+                options,
+                affects,
+                quotes,
+                cites,
+            )
             self.reading_paths[rid] = (r, p)
         return out
 
@@ -380,8 +410,14 @@ class _Load:
         for j, c in enumerate(r.sequence(raw, path)):
             cp = path + (j,)
             cn = r.mapping(c, cp, required=("document", "clause", "quote"), optional=("issued",)) or {}
-            out.append(Citation(r.text(cn.get("document"), cp + ("document",)), r.date(cn["issued"], cp + ("issued",)) if "issued" in cn else None,
-                                r.string(cn.get("clause"), cp + ("clause",)), r.string(cn.get("quote"), cp + ("quote",))))
+            out.append(
+                Citation(
+                    r.text(cn.get("document"), cp + ("document",)),
+                    r.date(cn["issued"], cp + ("issued",)) if "issued" in cn else None,
+                    r.string(cn.get("clause"), cp + ("clause",)),
+                    r.string(cn.get("quote"), cp + ("quote",)),
+                )
+            )
         return tuple(out)
 
     # -- conditions
@@ -464,10 +500,15 @@ class _Load:
         return r.switchable(raw, path, lambda v, p: self.amount_case(r, v, p, field_type, readings), readings)
 
     def amount_case(self, r: Reader, raw: Any, path: tuple, field_type, readings) -> Amount:
-        node = r.mapping(
-            raw, path, required=("kind",),
-            optional=("fixed", "rate", "base", "per_unit", "steps", "floor", "cap", "route", "benefit", "fee_cap", "share", "also"),
-        ) or {}
+        node = (
+            r.mapping(
+                raw,
+                path,
+                required=("kind",),
+                optional=("fixed", "rate", "base", "per_unit", "steps", "floor", "cap", "route", "benefit", "fee_cap", "share", "also"),
+            )
+            or {}
+        )
         kind = r.choice(node.get("kind"), path + ("kind",), tuple(AmountKind), "amount kind")
 
         def text(key: str) -> Text | None:
@@ -479,10 +520,20 @@ class _Load:
         fixed = money("fixed")
         rate, rate_high = self.rates(r, node, path, kind)
         amount = Amount(
-            kind=kind, fixed=fixed, rate=rate, rate_high=rate_high, base=self.base(r, node, path, field_type),
-            per_unit=self.per_unit(r, node, path, field_type), steps=self.steps(r, node, path, field_type),
-            floor=self.floor(r, node, path, readings), cap=money("cap"),
-            route=text("route"), benefit=text("benefit"), fee_cap=money("fee_cap"), share=money("share", False), also=text("also"),
+            kind=kind,
+            fixed=fixed,
+            rate=rate,
+            rate_high=rate_high,
+            base=self.base(r, node, path, field_type),
+            per_unit=self.per_unit(r, node, path, field_type),
+            steps=self.steps(r, node, path, field_type),
+            floor=self.floor(r, node, path, readings),
+            cap=money("cap"),
+            route=text("route"),
+            benefit=text("benefit"),
+            fee_cap=money("fee_cap"),
+            share=money("share", False),
+            also=text("also"),
         )
         self.check_amount_shape(r, amount, path)
         return amount
@@ -537,7 +588,9 @@ class _Load:
         of = r.string(sn.get("of"), at + ("of",))
         if field_type(of) is None:
             r.fail(at + ("of",), f"unknown field '{of}' for this fact{suggest(of, field_type.known())}")
-        steps = Steps(of, r.money(sn.get("size"), at + ("size",)), r.money(sn.get("each"), at + ("each",)), r.string(sn.get("says"), at + ("says",)))
+        steps = Steps(
+            of, r.money(sn.get("size"), at + ("size",)), r.money(sn.get("each"), at + ("each",)), r.string(sn.get("says"), at + ("says",))
+        )
         if steps.size <= 0:
             r.fail(at + ("size",), "a step size must be above zero")
         return steps
@@ -548,12 +601,16 @@ class _Load:
             return None
         at = path + ("floor",)
         fn = r.mapping(node["floor"], at, required=("value", "says"), optional=("applies",)) or {}
-        applies = r.switchable(fn.get("applies", "always"), at + ("applies",), lambda v, p: r.choice(v, p, FLOOR_APPLIES, "floor rule"), readings)
+        applies = r.switchable(
+            fn.get("applies", "always"), at + ("applies",), lambda v, p: r.choice(v, p, FLOOR_APPLIES, "floor rule"), readings
+        )
         return Floor(r.money(fn.get("value"), at + ("value",)), r.string(fn.get("says"), at + ("says",)), applies)
 
     @staticmethod
     def check_amount_shape(r: Reader, a: Amount, path: tuple) -> None:
-        formulas = [name for name, present in (("fixed", a.fixed), ("rate", a.rate), ("per_unit", a.per_unit), ("steps", a.steps)) if present]
+        formulas = [
+            name for name, present in (("fixed", a.fixed), ("rate", a.rate), ("per_unit", a.per_unit), ("steps", a.steps)) if present
+        ]
         for at, message in _formula_problems(a, formulas) + _benefit_problems(a, formulas):
             r.fail(path + at, message)
 
@@ -593,9 +650,12 @@ class _Load:
             measures.append(Measure(number, label, r.text(top.get("title"), ("title",)), tuple(ids), fname))
         return measures, items
 
-    def item(self, r: Reader, raw: Any, path: tuple, number: int, label: str, vocabulary: Vocabulary, readings, order: int, fname: str) -> Item | None:
+    def item(
+        self, r: Reader, raw: Any, path: tuple, number: int, label: str, vocabulary: Vocabulary, readings, order: int, fname: str
+    ) -> Item | None:
         node = r.mapping(
-            raw, path,
+            raw,
+            path,
             required=("id", "title", "applicants", "subject", "fact", "quote", "amount"),
             optional=("select", "conditions", "readings", "repeat", "payer"),
         )
@@ -606,7 +666,10 @@ class _Load:
         field_type = _FieldLookup(vocabulary, fact)
         kind_spec = vocabulary.applicant.get("kind")
         kinds = (kind_spec.values or {}) if kind_spec is not None else {}
-        applicants = tuple(r.choice(k, path + ("applicants", i), kinds, "applicant kind") for i, k in enumerate(r.sequence(node.get("applicants"), path + ("applicants",))))
+        applicants = tuple(
+            r.choice(k, path + ("applicants", i), kinds, "applicant kind")
+            for i, k in enumerate(r.sequence(node.get("applicants"), path + ("applicants",)))
+        )
         if not applicants:
             r.fail(path + ("applicants",), "an item is for at least one kind of applicant")
         select = self.select(r, node, path, fact, field_type)
@@ -628,7 +691,9 @@ class _Load:
             conditions=conditions,
             amount=self.amount(r, node.get("amount"), path + ("amount",), field_type, readings),
             readings=declared,
-            repeat=r.switchable(node.get("repeat", "once"), path + ("repeat",), lambda v, q: r.choice(v, q, REPEATS, "repeat rule"), readings),
+            repeat=r.switchable(
+                node.get("repeat", "once"), path + ("repeat",), lambda v, q: r.choice(v, q, REPEATS, "repeat rule"), readings
+            ),
             payer=r.choice(node.get("payer", self.default_payer), path + ("payer",), self.payer_ids, "payer"),
             order=order,
             file=fname,
@@ -669,8 +734,15 @@ class _Load:
         for i, raw in enumerate(r.sequence(top.get("provisions"), ("provisions",))):
             p = ("provisions", i)
             kind = raw.get("kind") if isinstance(raw, dict) else None
-            node = r.mapping(raw, p, required=("id", "kind", "title", "quote") + PROVISION_KEYS.get(str(kind), ()),
-                             optional=("covers",) if kind == ProvisionKind.ELIGIBILITY else ()) or {}
+            node = (
+                r.mapping(
+                    raw,
+                    p,
+                    required=("id", "kind", "title", "quote") + PROVISION_KEYS.get(str(kind), ()),
+                    optional=("covers",) if kind == ProvisionKind.ELIGIBILITY else (),
+                )
+                or {}
+            )
             kind = r.choice(node.get("kind"), p + ("kind",), tuple(ProvisionKind), "provision kind")
             pid = r.string(node.get("id"), p + ("id",))
             if pid in out:
@@ -682,10 +754,14 @@ class _Load:
             if kind == ProvisionKind.ELIGIBILITY:
                 conditions = self.condition(r, node.get("conditions", []), p + ("conditions",), _FieldLookup(vocabulary, None), readings)
                 if "covers" in node:
-                    params["covers"] = r.switchable(node["covers"], p + ("covers",), lambda v, q: self.covers(r, v, q, vocabulary, readings, items), readings)
+                    params["covers"] = r.switchable(
+                        node["covers"], p + ("covers",), lambda v, q: self.covers(r, v, q, vocabulary, readings, items), readings
+                    )
             else:
                 params.update(self.provision_params(r, node, p, kind, readings))
-            out[pid] = Provision(pid, kind, r.text(node.get("title"), p + ("title",)), r.string(node.get("quote"), p + ("quote",)), conditions, params)
+            out[pid] = Provision(
+                pid, kind, r.text(node.get("title"), p + ("title",)), r.string(node.get("quote"), p + ("quote",)), conditions, params
+            )
         for needed in (ProvisionKind.ELIGIBILITY, ProvisionKind.PERIOD):
             if not any(pr.kind == needed for pr in out.values()):
                 r.fail(("provisions",), f"no provision of kind '{needed}' (the engine needs one)")
@@ -694,7 +770,9 @@ class _Load:
     @staticmethod
     def context_fact(r: Reader, node: dict, p: tuple, kind: str, vocabulary: Vocabulary) -> dict[str, Any]:
         """The context fact type a provision reads, with the fields the engine reads of it."""
-        fact = r.choice(node.get("fact"), p + ("fact",), [n for n, t in vocabulary.fact_types.items() if t.role == "context"], "context fact type")
+        fact = r.choice(
+            node.get("fact"), p + ("fact",), [n for n, t in vocabulary.fact_types.items() if t.role == "context"], "context fact type"
+        )
         if not fact:
             return {}
         present = vocabulary.fact_types[fact].fields
@@ -710,12 +788,22 @@ class _Load:
     def provision_params(r: Reader, node: dict, p: tuple, kind: str, readings) -> dict[str, Any]:
         """The parameters of a provision other than eligibility, by kind."""
         if kind == ProvisionKind.CASE_BY_CASE:
-            return {"scope": r.switchable(node.get("scope"), p + ("scope",), lambda v, q: r.choice(v, q, ("subject", "applicant"), "G2 scope"), readings)}
+            return {
+                "scope": r.switchable(
+                    node.get("scope"), p + ("scope",), lambda v, q: r.choice(v, q, ("subject", "applicant"), "G2 scope"), readings
+                )
+            }
         if kind == ProvisionKind.PERIOD:
             return {"from": r.date(node.get("from"), p + ("from",)), "to": r.date(node.get("to"), p + ("to",))}
         if kind == ProvisionKind.HIGHEST_WINS:
-            return {"prior_awards": r.switchable(node.get("prior_awards"), p + ("prior_awards",),
-                                                 lambda v, q: r.choice(v, q, ("top_up", "exclusive"), "rule for prior awards"), readings)}
+            return {
+                "prior_awards": r.switchable(
+                    node.get("prior_awards"),
+                    p + ("prior_awards",),
+                    lambda v, q: r.choice(v, q, ("top_up", "exclusive"), "rule for prior awards"),
+                    readings,
+                )
+            }
         if kind == ProvisionKind.AUTHORITY:
             return {"authority": r.text(node.get("authority"), p + ("authority",))}
         return {}
@@ -730,8 +818,13 @@ class _Load:
             for k, iid in enumerate(ids):
                 if items is not None and iid not in items:
                     r.fail(cp + ("items", k), f"unknown item '{iid}'{suggest(iid, items)}")
-            out.append(Cover(ids, r.string(node.get("quote"), cp + ("quote",)),
-                             self.condition(r, node.get("conditions", []), cp + ("conditions",), _FieldLookup(vocabulary, None), readings)))
+            out.append(
+                Cover(
+                    ids,
+                    r.string(node.get("quote"), cp + ("quote",)),
+                    self.condition(r, node.get("conditions", []), cp + ("conditions",), _FieldLookup(vocabulary, None), readings),
+                )
+            )
         return tuple(out)
 
     # -- relations.yaml
@@ -743,8 +836,12 @@ class _Load:
             return {}
         top = r.mapping(r.yf.data, (), required=("relations",)) or {}
         out: dict[str, Relation] = {}
-        extra: dict[str, tuple[str, ...]] = {RelationKind.EXCLUSIVE: ("projects",), RelationKind.GROUP_CAP: ("cap",),
-                                             RelationKind.EXCLUDED_BY_OTHER_REWARD: ("other_rewards",), RelationKind.REQUIRES: ("requires",)}
+        extra: dict[str, tuple[str, ...]] = {
+            RelationKind.EXCLUSIVE: ("projects",),
+            RelationKind.GROUP_CAP: ("cap",),
+            RelationKind.EXCLUDED_BY_OTHER_REWARD: ("other_rewards",),
+            RelationKind.REQUIRES: ("requires",),
+        }
 
         def item_list(v: Any, q: tuple) -> tuple:
             ids = r.sequence(v, q, "a list of item IDs")
@@ -756,9 +853,17 @@ class _Load:
         for i, raw in enumerate(r.sequence(top.get("relations"), ("relations",))):
             p = ("relations", i)
             kind = raw.get("kind") if isinstance(raw, dict) else None
-            node = r.mapping(raw, p, required=("id", "kind", "title", "members", "scope", "quote") + extra.get(str(kind), ()),
-                             optional=("rationale", "cites") + (("payer",) if kind == RelationKind.GROUP_CAP else ())
-                             + (("declared_sources", "declared_flag", "other_label") if kind == RelationKind.EXCLUDED_BY_OTHER_REWARD else ())) or {}
+            node = (
+                r.mapping(
+                    raw,
+                    p,
+                    required=("id", "kind", "title", "members", "scope", "quote") + extra.get(str(kind), ()),
+                    optional=("rationale", "cites")
+                    + (("payer",) if kind == RelationKind.GROUP_CAP else ())
+                    + (("declared_sources", "declared_flag", "other_label") if kind == RelationKind.EXCLUDED_BY_OTHER_REWARD else ()),
+                )
+                or {}
+            )
             kind = r.choice(node.get("kind"), p + ("kind",), tuple(RelationKind), "relation kind")
             rid = r.string(node.get("id"), p + ("id",))
             if rid in out:
@@ -766,24 +871,38 @@ class _Load:
             members = r.switchable(node.get("members"), p + ("members",), item_list, readings)
             params = self.relation_params(r, node, p, kind, items, readings, prior)
             out[rid] = Relation(
-                id=rid, kind=kind, title=r.text(node.get("title"), p + ("title",)), members=members,
+                id=rid,
+                kind=kind,
+                title=r.text(node.get("title"), p + ("title",)),
+                members=members,
                 scope=r.choice(node.get("scope"), p + ("scope",), RELATION_SCOPES, "relation scope"),
-                quote=r.string(node.get("quote"), p + ("quote",)), params=params,
+                quote=r.string(node.get("quote"), p + ("quote",)),
+                params=params,
                 rationale=r.text(node["rationale"], p + ("rationale",)) if "rationale" in node else None,
-                payer=r.choice(node.get("payer", self.default_payer), p + ("payer",), self.payer_ids, "payer") if kind == RelationKind.GROUP_CAP else None,
+                payer=r.choice(node.get("payer", self.default_payer), p + ("payer",), self.payer_ids, "payer")
+                if kind == RelationKind.GROUP_CAP
+                else None,
                 cites=self.citations(r, node.get("cites", []), p + ("cites",)),
             )
         return out
 
-    def relation_params(self, r: Reader, node: dict, p: tuple, kind: str, items: dict[str, Item], readings, prior: FactType | None) -> dict[str, Any]:
+    def relation_params(
+        self, r: Reader, node: dict, p: tuple, kind: str, items: dict[str, Item], readings, prior: FactType | None
+    ) -> dict[str, Any]:
         """The parameters of a relation, by kind."""
         if kind == RelationKind.EXCLUSIVE:
-            return {"projects": r.switchable(node.get("projects"), p + ("projects",), lambda v, q: r.choice(v, q, ("all", "largest"), "project rule"), readings)}
+            return {
+                "projects": r.switchable(
+                    node.get("projects"), p + ("projects",), lambda v, q: r.choice(v, q, ("all", "largest"), "project rule"), readings
+                )
+            }
         if kind == RelationKind.GROUP_CAP:
             return {"cap": r.money(node.get("cap"), p + ("cap",))}
         if kind == RelationKind.EXCLUDED_BY_OTHER_REWARD:
+
             def sources(v: Any, q: tuple) -> tuple:
                 return tuple(r.choice(s, q + (j,), OTHER_REWARD_SOURCES, "kind of other reward") for j, s in enumerate(r.sequence(v, q)))
+
             params = {"other_rewards": r.switchable(node.get("other_rewards"), p + ("other_rewards",), sources, readings)}
             params.update(self.declared(r, node, p, prior))
             if "other_label" in node:  # the other reward in words (the relation graph's node)
@@ -802,17 +921,27 @@ class _Load:
         prior-award fact's ``source``) and ``declared_flag`` (a bool field of it that must be true)."""
         sources_spec = prior.fields.get("source") if prior is not None else None
         allowed = tuple(sources_spec.values) if sources_spec is not None and sources_spec.values else None
-        out: dict[str, Any] = {"declared_sources": tuple(
-            r.choice(s, p + ("declared_sources", j), allowed, "source of a declared award") if allowed else r.string(s, p + ("declared_sources", j))
-            for j, s in enumerate(r.sequence(node.get("declared_sources", []), p + ("declared_sources",))))}
+        out: dict[str, Any] = {
+            "declared_sources": tuple(
+                r.choice(s, p + ("declared_sources", j), allowed, "source of a declared award")
+                if allowed
+                else r.string(s, p + ("declared_sources", j))
+                for j, s in enumerate(r.sequence(node.get("declared_sources", []), p + ("declared_sources",)))
+            )
+        }
         if "declared_flag" in node:
             flag = r.string(node["declared_flag"], p + ("declared_flag",))
             spec = prior.fields.get(flag) if prior is not None else None
             if prior is None:
-                r.fail(p + ("declared_flag",), "a declared_flag needs a highest_wins provision naming the fact type of awards already granted")
+                r.fail(
+                    p + ("declared_flag",), "a declared_flag needs a highest_wins provision naming the fact type of awards already granted"
+                )
             elif spec is None or spec.type != "bool":
                 bools = [n for n, f in prior.fields.items() if f.type == "bool"]
-                r.fail(p + ("declared_flag",), f"'{flag}' is not a bool field of {prior.name}; its bool fields: {', '.join(bools) or 'none'}{suggest(flag, bools)}")
+                r.fail(
+                    p + ("declared_flag",),
+                    f"'{flag}' is not a bool field of {prior.name}; its bool fields: {', '.join(bools) or 'none'}{suggest(flag, bools)}",
+                )
             out["declared_flag"] = flag
         return out
 
@@ -825,25 +954,33 @@ class _Load:
         out = []
         for i, raw in enumerate(r.sequence(top.get("targets"), ("targets",))):
             p = ("targets", i)
-            node = r.mapping(raw, p, required=("id", "measure", "quote", "what", "op", "value", "unit"), optional=("per", "by", "each")) or {}
+            node = (
+                r.mapping(raw, p, required=("id", "measure", "quote", "what", "op", "value", "unit"), optional=("per", "by", "each")) or {}
+            )
             each = None
             if "each" in node:
                 ep = p + ("each",)
                 en = r.mapping(node["each"], ep, required=("what", "op", "value", "unit")) or {}
-                each = Threshold(r.text(en.get("what"), ep + ("what",)), r.choice(en.get("op"), ep + ("op",), OPS, "operator"),
-                                 r.decimal(en.get("value"), ep + ("value",)), r.text(en.get("unit"), ep + ("unit",)))
-            out.append(Target(
-                id=r.string(node.get("id"), p + ("id",)),
-                measure=r.integer(node.get("measure"), p + ("measure",), 0, 99),
-                quote=r.string(node.get("quote"), p + ("quote",)),
-                what=r.text(node.get("what"), p + ("what",)),
-                op=r.choice(node.get("op"), p + ("op",), OPS, "operator"),
-                value=r.decimal(node.get("value"), p + ("value",)),
-                unit=r.text(node.get("unit"), p + ("unit",)),
-                per=r.choice(node["per"], p + ("per",), ("year",), "period") if "per" in node else None,
-                by=r.integer(node["by"], p + ("by",)) if "by" in node else None,
-                each=each,
-            ))
+                each = Threshold(
+                    r.text(en.get("what"), ep + ("what",)),
+                    r.choice(en.get("op"), ep + ("op",), OPS, "operator"),
+                    r.decimal(en.get("value"), ep + ("value",)),
+                    r.text(en.get("unit"), ep + ("unit",)),
+                )
+            out.append(
+                Target(
+                    id=r.string(node.get("id"), p + ("id",)),
+                    measure=r.integer(node.get("measure"), p + ("measure",), 0, 99),
+                    quote=r.string(node.get("quote"), p + ("quote",)),
+                    what=r.text(node.get("what"), p + ("what",)),
+                    op=r.choice(node.get("op"), p + ("op",), OPS, "operator"),
+                    value=r.decimal(node.get("value"), p + ("value",)),
+                    unit=r.text(node.get("unit"), p + ("unit",)),
+                    per=r.choice(node["per"], p + ("per",), ("year",), "period") if "per" in node else None,
+                    by=r.integer(node["by"], p + ("by",)) if "by" in node else None,
+                    each=each,
+                )
+            )
         return tuple(out)
 
     def glossary(self, vocabulary: Vocabulary) -> tuple[Term, ...]:
@@ -858,16 +995,24 @@ class _Load:
             fname = node.get("field")
             if fname is not None:
                 owner, _, rest = str(fname).partition(".")
-                known = vocabulary.applicant if owner == "applicant" else (vocabulary.fact_types[owner].fields if owner in vocabulary.fact_types else None)
+                known = (
+                    vocabulary.applicant
+                    if owner == "applicant"
+                    else (vocabulary.fact_types[owner].fields if owner in vocabulary.fact_types else None)
+                )
                 if known is None or rest not in known:
                     r.fail(p + ("field",), f"unknown field '{fname}' (write fact_type.field or applicant.field)")
-            out.append(Term(
-                term=r.string(node.get("term"), p + ("term",)),
-                en=r.string(node.get("en"), p + ("en",)),
-                definition=r.text(node.get("definition"), p + ("definition",)),
-                field=fname,
-                used_in=tuple(r.integer(n, p + ("used_in", j), 0, 99) for j, n in enumerate(r.sequence(node.get("used_in"), p + ("used_in",)))),
-            ))
+            out.append(
+                Term(
+                    term=r.string(node.get("term"), p + ("term",)),
+                    en=r.string(node.get("en"), p + ("en",)),
+                    definition=r.text(node.get("definition"), p + ("definition",)),
+                    field=fname,
+                    used_in=tuple(
+                        r.integer(n, p + ("used_in", j), 0, 99) for j, n in enumerate(r.sequence(node.get("used_in"), p + ("used_in",)))
+                    ),
+                )
+            )
         return tuple(out)
 
     def inventory(self) -> tuple[str, ...]:
@@ -915,9 +1060,16 @@ def _check_required_when(r: Reader, p: tuple, fields: dict[str, FieldSpec]) -> N
 def _formula_problems(a: Amount, formulas: list[str]) -> list[tuple[tuple, str]]:
     """What a cash amount's formula lacks or has too much of."""
     checks = [
-        (a.kind in (AmountKind.CEILING, AmountKind.EXACT) and len(formulas) != 1, (),
-         f"a {a.kind} amount needs exactly one of fixed, rate (with base), per_unit, steps; found {', '.join(formulas) or 'none'}"),
-        (a.kind == AmountKind.RANGE and (a.rate_high is None or a.base is None), (), "a range amount needs rate {low, high, says} and a base"),
+        (
+            a.kind in (AmountKind.CEILING, AmountKind.EXACT) and len(formulas) != 1,
+            (),
+            f"a {a.kind} amount needs exactly one of fixed, rate (with base), per_unit, steps; found {', '.join(formulas) or 'none'}",
+        ),
+        (
+            a.kind == AmountKind.RANGE and (a.rate_high is None or a.base is None),
+            (),
+            "a range amount needs rate {low, high, says} and a base",
+        ),
         (a.rate is not None and a.base is None, ("rate",), "a rate needs a base field"),
     ]
     return [(at, message) for bad, at, message in checks if bad]
@@ -945,7 +1097,7 @@ class _FieldLookup:
 
     def __call__(self, name: str) -> FieldSpec | None:
         if name.startswith("applicant."):
-            return self.vocabulary.applicant.get(name[len("applicant."):])
+            return self.vocabulary.applicant.get(name[len("applicant.") :])
         if self.fact is None:
             return None
         return self.vocabulary.field(self.fact, name)

@@ -26,9 +26,15 @@ SECTIONS = ("statuses", "amount_kinds", "relation_kinds", "finding_codes", "seve
 
 
 class Messages:
-    def __init__(self, statuses: dict[str, Text], amount_kinds: dict[str, Text], phrases: dict[str, Text],
-                 relation_kinds: dict[str, Text] | None = None, finding_codes: dict[str, Text] | None = None,
-                 severities: dict[str, Text] | None = None):
+    def __init__(
+        self,
+        statuses: dict[str, Text],
+        amount_kinds: dict[str, Text],
+        phrases: dict[str, Text],
+        relation_kinds: dict[str, Text] | None = None,
+        finding_codes: dict[str, Text] | None = None,
+        severities: dict[str, Text] | None = None,
+    ):
         self.statuses = statuses
         self.amount_kinds = amount_kinds
         self.phrases = phrases
@@ -66,6 +72,7 @@ class Messages:
 
     def both(self, name: str, **values: Any) -> Text:
         """The phrase in both languages; values may be Text (picked per language) or plain."""
+
         def pick(lang: str) -> dict:
             return {k: (v(lang) if isinstance(v, Text) else v) for k, v in values.items()}
 
@@ -88,12 +95,18 @@ def check_messages(path: Path = MESSAGES_FILE) -> tuple[Messages | None, list[Pr
         out = {}
         for name, text in raw.items():
             where = yf.where((section, name))
-            if not isinstance(text, dict) or set(text) != {"zh", "en"} or not all(isinstance(text[k], str) and text[k] for k in ("zh", "en")):
+            if (
+                not isinstance(text, dict)
+                or set(text) != {"zh", "en"}
+                or not all(isinstance(text[k], str) and text[k] for k in ("zh", "en"))
+            ):
                 problems.append(Problem(where, "expected {zh: …, en: …} with both texts"))
                 continue
             holders = {lang: set(PLACEHOLDER.findall(text[lang])) for lang in ("zh", "en")}
             if holders["zh"] != holders["en"]:
-                problems.append(Problem(where, f"the languages use different placeholders: zh {sorted(holders['zh'])}, en {sorted(holders['en'])}"))
+                problems.append(
+                    Problem(where, f"the languages use different placeholders: zh {sorted(holders['zh'])}, en {sorted(holders['en'])}")
+                )
             for lang in ("zh", "en"):
                 if _STRAY_BRACE.search(PLACEHOLDER.sub("", text[lang])):
                     problems.append(Problem(where, f"{lang}: braces other than {{name}} placeholders"))
@@ -104,8 +117,14 @@ def check_messages(path: Path = MESSAGES_FILE) -> tuple[Messages | None, list[Pr
         problems.append(Problem(yf.where((key,)), f"unknown section; allowed: {', '.join(SECTIONS)}"))
     if problems:
         return None, problems
-    return Messages(sections["statuses"], sections["amount_kinds"], sections["phrases"], sections["relation_kinds"],
-                    sections["finding_codes"], sections["severities"]), []
+    return Messages(
+        sections["statuses"],
+        sections["amount_kinds"],
+        sections["phrases"],
+        sections["relation_kinds"],
+        sections["finding_codes"],
+        sections["severities"],
+    ), []
 
 
 @lru_cache(maxsize=1)

@@ -116,7 +116,7 @@ class Vocabulary:
     def field(self, fact_type: str, name: str) -> FieldSpec | None:
         """The spec of ``name`` as seen from a fact of ``fact_type`` (``applicant.x`` too)."""
         if name.startswith("applicant."):
-            return self.applicant.get(name[len("applicant."):])
+            return self.applicant.get(name[len("applicant.") :])
         ft = self.fact_types.get(fact_type)
         if ft is None:
             return None
@@ -391,7 +391,6 @@ class Policy:
     path: str
     payers: Mapping[str, Text] = field(default_factory=dict)  # who pays, by id: {zh, en} names
     default_payer: str = ""  # the payer of an item that names none
-
 
     def default_readings(self) -> dict[str, str]:
         return {rid: r.default for rid, r in self.readings.items()}

@@ -139,11 +139,16 @@ class Reader:
                 return None
             cases_raw = node.get("cases")
             if not isinstance(cases_raw, dict):
-                self.fail(path + ("cases",), f"expected one case per option of {rid} ({', '.join(reading.options)}); found {_kind(cases_raw)}")
+                self.fail(
+                    path + ("cases",), f"expected one case per option of {rid} ({', '.join(reading.options)}); found {_kind(cases_raw)}"
+                )
                 return None
             for option in cases_raw:
                 if option not in reading.options:
-                    self.fail(path + ("cases", option), f"unknown option '{option}' of {rid}; options: {', '.join(reading.options)}{suggest(option, reading.options)}")
+                    self.fail(
+                        path + ("cases", option),
+                        f"unknown option '{option}' of {rid}; options: {', '.join(reading.options)}{suggest(option, reading.options)}",
+                    )
             for option in reading.options:
                 if option not in cases_raw:
                     self.fail(path + ("cases",), f"missing the case for option '{option}' of {rid}")

@@ -25,8 +25,13 @@ def field_schema(spec: FieldSpec, item_ids: list[str]) -> dict:
     t = spec.type
     desc = f"{spec.label.zh} / {spec.label.en}"
     if t == "money":
-        out: dict = {"type": ["integer", "number", "string"], "minimum": 0, "exclusiveMaximum": MONEY_LIMIT, "pattern": MONEY_PATTERN,
-                     "description": desc + " (yuan; at most two decimals)"}
+        out: dict = {
+            "type": ["integer", "number", "string"],
+            "minimum": 0,
+            "exclusiveMaximum": MONEY_LIMIT,
+            "pattern": MONEY_PATTERN,
+            "description": desc + " (yuan; at most two decimals)",
+        }
     elif t in ("count", "integer", "year"):
         out = {"type": "integer", "description": desc}
         low = spec.minimum if spec.minimum is not None else (0 if t == "count" else (1990 if t == "year" else None))
@@ -95,23 +100,30 @@ def application_schema(policy: Policy) -> dict:
         conditional = []
         for fname, spec in ft.fields.items():
             if spec.required_when:
-                conditional.append({
-                    "if": {"properties": {k: {"const": v} for k, v in spec.required_when.items()},
-                           "required": list(spec.required_when)},
-                    "then": {"required": [fname]},
-                })
+                conditional.append(
+                    {
+                        "if": {
+                            "properties": {k: {"const": v} for k, v in spec.required_when.items()},
+                            "required": list(spec.required_when),
+                        },
+                        "then": {"required": [fname]},
+                    }
+                )
         needed = subject_needed(policy, name)
         if needed:
             field, values = needed
-            conditional.append({
-                "if": {"properties": {field: {"enum": values}}, "required": [field]},
-                "then": {"required": ["subject"]},
-            })
+            conditional.append(
+                {
+                    "if": {"properties": {field: {"enum": values}}, "required": [field]},
+                    "then": {"required": ["subject"]},
+                }
+            )
         if conditional:
             definition["allOf"] = conditional
         definitions[f"fact.{name}"] = definition
-        branches.append({"if": {"properties": {"type": {"const": name}}, "required": ["type"]},
-                         "then": {"$ref": f"#/definitions/fact.{name}"}})
+        branches.append(
+            {"if": {"properties": {"type": {"const": name}}, "required": ["type"]}, "then": {"$ref": f"#/definitions/fact.{name}"}}
+        )
     definitions["fact"] = {
         "type": "object",
         "required": ["type"],

@@ -89,7 +89,9 @@ def _load(policy: str | None, path: str | Path | None) -> KnowledgeBase:
     folder = policy_dir(policy, path)
     if not (folder / "policy.yaml").is_file():
         if path is None:
-            raise InputError(f"no policy '{policy}' is shipped with policykb{suggest(policy, shipped_policies())}; shipped: {', '.join(shipped_policies())}")
+            raise InputError(
+                f"no policy '{policy}' is shipped with policykb{suggest(policy, shipped_policies())}; shipped: {', '.join(shipped_policies())}"
+            )
         raise InputError(f"{folder} is not a knowledge-base folder (it has no policy.yaml)")
     return _load_checked(folder)
 
@@ -136,8 +138,9 @@ class KnowledgeBase:
         """
         return Decision.from_dict(self, data)
 
-    def evaluate_many(self, applications: Iterable[Any], readings: Mapping[str, str] | None = None, *,
-                      workers: int = 1) -> list[dict[str, Any]]:
+    def evaluate_many(
+        self, applications: Iterable[Any], readings: Mapping[str, str] | None = None, *, workers: int = 1
+    ) -> list[dict[str, Any]]:
         """Evaluate a batch in ``workers`` processes; results in input order.
 
         Each result is the decision JSON object (``Decision.to_dict()``), or for an
@@ -148,8 +151,13 @@ class KnowledgeBase:
 
         return evaluate_many(self, applications, readings, workers)
 
-    def audit(self, records: str | Path | Iterable[Mapping[str, Any]], readings: Mapping[str, str] | None = None, *,
-              awards: str | Path | None = None) -> Iterator[Finding]:
+    def audit(
+        self,
+        records: str | Path | Iterable[Mapping[str, Any]],
+        readings: Mapping[str, str] | None = None,
+        *,
+        awards: str | Path | None = None,
+    ) -> Iterator[Finding]:
         """Hold granted awards against the rules; returns an iterator of ``Finding`` objects (docs/audit.md).
 
         ``records`` is a path (``str`` or ``Path``) to a file read exactly as ``policykb
@@ -173,7 +181,8 @@ class KnowledgeBase:
             raise TypeError(
                 f"kb.audit expects a path to a file (str or pathlib.Path) or an iterable of records "
                 f"({{'application': …, 'decision': …}}); found {type(records).__name__}"
-                + (" (a single record: wrap it in a list)" if isinstance(records, Mapping) else ""))
+                + (" (a single record: wrap it in a list)" if isinstance(records, Mapping) else "")
+            )
         else:
             source = records_source(records)
         chosen = self.readings_with(readings)
@@ -209,14 +218,26 @@ class KnowledgeBase:
         """The default readings with ``overrides`` applied; unknown IDs or options are input errors."""
         readings = self.policy.default_readings()
         if overrides is not None and not isinstance(overrides, Mapping):
-            raise InputError(f"readings: expected a mapping of reading IDs to options, like {{'I-06': 'per_station'}}; found {type(overrides).__name__}")
+            raise InputError(
+                f"readings: expected a mapping of reading IDs to options, like {{'I-06': 'per_station'}}; found {type(overrides).__name__}"
+            )
         problems: list[Problem] = []
         for rid, option in (overrides or {}).items():
             reading = self.policy.readings.get(rid)
             if reading is None:
-                problems.append(Problem(f"readings.{rid}", f"unknown reading{suggest(rid, self.policy.readings)}; readings: {', '.join(self.policy.readings)}"))
+                problems.append(
+                    Problem(
+                        f"readings.{rid}",
+                        f"unknown reading{suggest(rid, self.policy.readings)}; readings: {', '.join(self.policy.readings)}",
+                    )
+                )
             elif option not in reading.options:
-                problems.append(Problem(f"readings.{rid}", f"unknown option '{option}'{suggest(option, reading.options)}; options: {', '.join(reading.options)}"))
+                problems.append(
+                    Problem(
+                        f"readings.{rid}",
+                        f"unknown option '{option}'{suggest(option, reading.options)}; options: {', '.join(reading.options)}",
+                    )
+                )
             else:
                 readings[rid] = option
         if problems:

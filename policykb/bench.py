@@ -194,8 +194,23 @@ def run_audit(kb, records: int = 2000, workers: int = 2, seed: int = 2021, readi
         path.write_text(synthetic.to_jsonl(broken, corrupt), encoding="utf-8")
         del clean, broken
         changed = [f"--reading={k}={v}" for k, v in sorted(readings.items()) if kb.policy.readings[k].default != v]
-        command = [sys.executable, "-m", "policykb.cli", "audit", str(path), "--kb", str(kb.policy.path), "--format", "json",
-                   "--no-progress", "--workers", str(workers), "--output", str(Path(folder) / "report.json"), *changed]
+        command = [
+            sys.executable,
+            "-m",
+            "policykb.cli",
+            "audit",
+            str(path),
+            "--kb",
+            str(kb.policy.path),
+            "--format",
+            "json",
+            "--no-progress",
+            "--workers",
+            str(workers),
+            "--output",
+            str(Path(folder) / "report.json"),
+            *changed,
+        ]
         start = time.perf_counter()
         used = resource.getrusage(resource.RUSAGE_CHILDREN)
         process = subprocess.Popen(command, stderr=subprocess.PIPE)

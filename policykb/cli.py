@@ -119,6 +119,7 @@ def _whole(low: int, high: int, what: str):
             return read_whole(text, what, low, high)
         except NumberError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
+
     parse.__name__ = what
     return parse
 
@@ -149,9 +150,19 @@ def cmd_kb_check(args) -> int:
         write_output("\n".join(lines) + "\n", args.output)
         return 1
     assert policy is not None  # no problems: the policy loaded
-    summary = m.say("check_clean", lang, policy=policy.id, document=policy.document_number, items=len(policy.items),
-                    measures=len(policy.measures), relations=len(policy.relations), provisions=len(policy.provisions),
-                    readings=len(policy.readings), targets=len(policy.targets), terms=len(policy.glossary))
+    summary = m.say(
+        "check_clean",
+        lang,
+        policy=policy.id,
+        document=policy.document_number,
+        items=len(policy.items),
+        measures=len(policy.measures),
+        relations=len(policy.relations),
+        provisions=len(policy.provisions),
+        readings=len(policy.readings),
+        targets=len(policy.targets),
+        terms=len(policy.glossary),
+    )
     write_output(f"{summary}\n{m.say('check_version', lang, version=policy.version)}\n", args.output)
     return 0
 
@@ -232,8 +243,9 @@ def _progress(entries, args, tally: _Tally):
     reported on standard error as it comes, and counted."""
     from tqdm import tqdm  # deferred: ~4 ms of every command's start, for batches only
 
-    bar = tqdm(entries, unit="app", file=sys.stderr, mininterval=0.5, dynamic_ncols=True, leave=False,
-               disable=True if args.no_progress else None)
+    bar = tqdm(
+        entries, unit="app", file=sys.stderr, mininterval=0.5, dynamic_ncols=True, leave=False, disable=True if args.no_progress else None
+    )
     try:
         for entry in bar:
             if entry.error is not None:
@@ -282,11 +294,11 @@ def cmd_bench(args) -> int:
             raise InputError("--concurrency must be at least 1")
         result = run_http(kb, applications=args.applications, workers=args.workers, seed=args.seed, concurrency=args.concurrency)
     elif args.audit:
-        result = bench.run_audit(kb, records=args.applications, workers=args.workers, seed=args.seed,
-                                 readings=_parse_readings(args.reading))
+        result = bench.run_audit(
+            kb, records=args.applications, workers=args.workers, seed=args.seed, readings=_parse_readings(args.reading)
+        )
     else:
-        result = bench.run(kb, applications=args.applications, workers=args.workers, seed=args.seed,
-                           readings=_parse_readings(args.reading))
+        result = bench.run(kb, applications=args.applications, workers=args.workers, seed=args.seed, readings=_parse_readings(args.reading))
     write_output(bench.to_json(result) if args.format == "json" else bench.to_text(result), args.output, kind=args.format)
     return 0
 
@@ -299,9 +311,11 @@ def _bounded_subjects(decision, item: str, subject: str | None) -> None:
     subjects = [o.subject for o in decision.outcomes if o.item.id == item]
     if len(subjects) > MAX_SUBJECTS_UNNAMED:
         first = ", ".join(subjects[:5])
-        raise InputError(f"{item} has {len(subjects):,} subjects in this application, more than the {MAX_SUBJECTS_UNNAMED} explained "
-                         f"without --subject (each explanation re-evaluates the application); name one with --subject "
-                         f"(subjects: {first}, …)")
+        raise InputError(
+            f"{item} has {len(subjects):,} subjects in this application, more than the {MAX_SUBJECTS_UNNAMED} explained "
+            f"without --subject (each explanation re-evaluates the application); name one with --subject "
+            f"(subjects: {first}, …)"
+        )
 
 
 def _decision(args, kb, *, positionals: int):
@@ -311,7 +325,9 @@ def _decision(args, kb, *, positionals: int):
     given = [p for p in (args.file, getattr(args, "item", None)) if p is not None]
     if args.decision is None:
         if len(given) != positionals + 1:
-            raise InputError(f"{args.command} needs an application FILE" + (" and an ITEM" if positionals else "") + " (or --decision FILE)")
+            raise InputError(
+                f"{args.command} needs an application FILE" + (" and an ITEM" if positionals else "") + " (or --decision FILE)"
+            )
         return kb.evaluate(args.file, _parse_readings(args.reading)), given[1:]
     if args.reading:
         raise InputError("--reading: a saved decision was made under its own readings; evaluate the application again to switch one")
@@ -354,8 +370,15 @@ def cmd_whatif(args) -> int:
     if not (args.set or args.add or args.remove or args.reading):
         raise InputError("whatif needs at least one --set PATH=VALUE, --add FACT, --remove FACT or --reading ID=OPTION")
     kb = _kb(args)
-    result = whatif(kb, _document(args), sets=args.set or [], adds=args.add or [], removes=args.remove or [],
-                    readings=_parse_readings(args.reading), source=_source(args))
+    result = whatif(
+        kb,
+        _document(args),
+        sets=args.set or [],
+        adds=args.add or [],
+        removes=args.remove or [],
+        readings=_parse_readings(args.reading),
+        source=_source(args),
+    )
     _emit_lines(args, result)
     return 0
 
@@ -386,9 +409,17 @@ def _list_readings(kb, args) -> int:
     chosen = kb.readings_with(_parse_readings(args.reading))
     rows = []
     for rid, r in kb.policy.readings.items():
-        rows.append({"id": rid, "question": r.question.to_dict(), "quote": r.quote, "default": r.default, "chosen": chosen[rid],
-                     "options": [{"option": k, "label": v.to_dict()} for k, v in r.options.items()],
-                     "affects": "all" if r.affects == "all" else list(r.affects)})
+        rows.append(
+            {
+                "id": rid,
+                "question": r.question.to_dict(),
+                "quote": r.quote,
+                "default": r.default,
+                "chosen": chosen[rid],
+                "options": [{"option": k, "label": v.to_dict()} for k, v in r.options.items()],
+                "affects": "all" if r.affects == "all" else list(r.affects),
+            }
+        )
     if args.format == "json":
         data = {"policy": kb.policy.id, "kb_version": kb.version, "readings": rows}
         write_output(json_text(data), args.output, kind="json")
@@ -403,7 +434,9 @@ def _list_readings(kb, args) -> int:
             if option == row["chosen"] and option != r.default:
                 marks.append(m.say("readings_switched", lang))
             mark = "●" if option == row["chosen"] else "○"
-            shown = label(lang) + (("（" + "，".join(marks) + "）") if lang == "zh" and marks else (f" ({', '.join(marks)})" if marks else ""))
+            shown = label(lang) + (
+                ("（" + "，".join(marks) + "）") if lang == "zh" and marks else (f" ({', '.join(marks)})" if marks else "")
+            )
             lines.append(m.say("readings_option", lang, mark=mark, option=option, label=shown))
         affects = m.say("readings_all", lang) if r.affects == "all" else ", ".join(r.affects)
         lines.append(m.say("readings_affects", lang, items=affects))
@@ -478,9 +511,17 @@ def cmd_completion(args) -> int:
 def cmd_serve(args) -> int:
     from policykb.service.server import checked, run  # deferred: ~3 ms of every command's start, for `serve` only
 
-    config = ServiceConfig(policy=args.policy, kb=args.kb, host=args.host, port=args.port, workers=args.workers,
-                           decision_log=args.decision_log, max_body=args.max_body, timeout=args.timeout,
-                           access_log=not args.no_access_log)
+    config = ServiceConfig(
+        policy=args.policy,
+        kb=args.kb,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        decision_log=args.decision_log,
+        max_body=args.max_body,
+        timeout=args.timeout,
+        access_log=not args.no_access_log,
+    )
     return run(checked(config, args.token_file))
 
 
@@ -491,10 +532,16 @@ def _add_serve(sub) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (default 1; at most the CPU count)")
     _common(p, output=False)
-    p.add_argument("--token-file", metavar="FILE", help="require 'Authorization: Bearer <the token in FILE>' on every route but /healthz and /readyz")
+    p.add_argument(
+        "--token-file", metavar="FILE", help="require 'Authorization: Bearer <the token in FILE>' on every route but /healthz and /readyz"
+    )
     p.add_argument("--decision-log", metavar="FILE", help="append one JSON line per decision to FILE (reopened on SIGHUP)")
-    p.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, metavar="BYTES", help=f"largest request body (default {DEFAULT_MAX_BODY})")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS", help=f"per-request time limit (default {DEFAULT_TIMEOUT:g})")
+    p.add_argument(
+        "--max-body", type=int, default=DEFAULT_MAX_BODY, metavar="BYTES", help=f"largest request body (default {DEFAULT_MAX_BODY})"
+    )
+    p.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS", help=f"per-request time limit (default {DEFAULT_TIMEOUT:g})"
+    )
     p.add_argument("--no-access-log", action="store_true", help="no access-log line per request on standard error")
     p.set_defaults(func=cmd_serve)
 
@@ -550,8 +597,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reading", action="append", metavar="ID=OPTION", help="only the edges that hold under these readings")
     p.set_defaults(func=cmd_kb_graph)
 
-    def on_application(name: str, help: str, func, *, item: bool = False, reading_help: str | None = None,
-                       file_help: str | None = None, formats: tuple[str, ...] = ("text", "json"), saved: bool = False):
+    def on_application(
+        name: str,
+        help: str,
+        func,
+        *,
+        item: bool = False,
+        reading_help: str | None = None,
+        file_help: str | None = None,
+        formats: tuple[str, ...] = ("text", "json"),
+        saved: bool = False,
+    ):
         """A command that reads one application: FILE [ITEM] [--subject] --format --lang --reading
         (FILE optional when ``file_help`` says what the command does without one; with ``saved``,
         ``--decision FILE`` stands for FILE: a decision saved with its trace)."""
@@ -562,68 +618,116 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("file", help="application (JSON or YAML); - reads standard input")
         if saved:
             p.set_defaults(late_positionals=("file", "item") if item else ("file",))
-            p.add_argument("--decision", metavar="FILE",
-                           help="explain a decision saved with evaluate --format json --trace instead of evaluating FILE (- reads standard input)")
+            p.add_argument(
+                "--decision",
+                metavar="FILE",
+                help="explain a decision saved with evaluate --format json --trace instead of evaluating FILE (- reads standard input)",
+            )
         if item:
             p.add_argument("item", nargs="?" if saved else None, help="item ID, e.g. m01.equipment")
             p.add_argument("--subject", help="the subject, when the item has outcomes for several")
         _common(p, lang=True)
         p.add_argument("--format", choices=formats, default="text")
-        p.add_argument("--reading", action="append", metavar="ID=OPTION", help=reading_help or "switch a reading, e.g. I-06=per_station (repeatable)")
+        p.add_argument(
+            "--reading", action="append", metavar="ID=OPTION", help=reading_help or "switch a reading, e.g. I-06=per_station (repeatable)"
+        )
         p.set_defaults(func=func)
         return p
 
-    p = sub.add_parser("evaluate", help="evaluate applications: who qualifies for what, and how much",
-                       description="Evaluate one application, several files, or JSON Lines (.jsonl: one application per line). "
-                                   "With several, one decision per line (JSON Lines) or per table comes out, in input order; "
-                                   "an application that cannot be evaluated is reported on standard error and skipped (exit 1).")
+    p = sub.add_parser(
+        "evaluate",
+        help="evaluate applications: who qualifies for what, and how much",
+        description="Evaluate one application, several files, or JSON Lines (.jsonl: one application per line). "
+        "With several, one decision per line (JSON Lines) or per table comes out, in input order; "
+        "an application that cannot be evaluated is reported on standard error and skipped (exit 1).",
+    )
     p.add_argument("file", nargs="+", help="application files (JSON or YAML), JSON Lines (.jsonl, .ndjson), or - for standard input")
     _common(p, lang=True)
-    p.add_argument("--format", choices=("text", "json", "csv", "html", "dot"), default="text",
-                   help="text tables; JSON (JSON Lines for several); CSV, one row per outcome; a self-contained HTML report; "
-                        "dot: the provenance graph of one evaluation (Graphviz)")
-    p.add_argument("--trace", action="store_true",
-                   help="with --format json: add the provenance (rule firings, derived facts, relation graph)")
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "csv", "html", "dot"),
+        default="text",
+        help="text tables; JSON (JSON Lines for several); CSV, one row per outcome; a self-contained HTML report; "
+        "dot: the provenance graph of one evaluation (Graphviz)",
+    )
+    p.add_argument(
+        "--trace", action="store_true", help="with --format json: add the provenance (rule firings, derived facts, relation graph)"
+    )
     p.add_argument("--reading", action="append", metavar="ID=OPTION", help="switch a reading, e.g. I-06=per_station (repeatable)")
     p.add_argument("--wide", action="store_true", help="full item titles and reasons, whatever the terminal's width")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on standard error")
     p.set_defaults(func=cmd_evaluate)
     on_application("why", "why (or why not): one item's outcome, cited to the policy text", cmd_why, item=True, saved=True)
-    p = on_application("whatif", "evaluate a changed application and show what changes, and why", cmd_whatif,
-                       reading_help="switch a reading in the changed evaluation")
-    p.add_argument("--set", action="append", metavar="PATH=VALUE",
-                   help="change a value: year, applicant.FIELD, facts[N].FIELD or facts[SUBJECT].FIELD (value as JSON; null removes)")
+    p = on_application(
+        "whatif",
+        "evaluate a changed application and show what changes, and why",
+        cmd_whatif,
+        reading_help="switch a reading in the changed evaluation",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        help="change a value: year, applicant.FIELD, facts[N].FIELD or facts[SUBJECT].FIELD (value as JSON; null removes)",
+    )
     p.add_argument("--add", action="append", metavar="FACT", help="add a fact given as a JSON object")
     p.add_argument("--remove", action="append", metavar="FACT", help="remove a fact: facts[N] or facts[SUBJECT]")
     on_application("qualify", "how an item could qualify: the smallest changes, each verified", cmd_qualify, item=True)
-    on_application("readings", "the readings of ambiguous sentences: all of them, or which change this application's outcome",
-                   cmd_readings, reading_help="the readings to start from",
-                   file_help="an application; without one, every reading is listed with its question, options and default")
-    on_application("runners-up", "items suppressed by take-the-highest or mutual exclusion, and what they would have paid", cmd_runners_up,
-                   saved=True)
+    on_application(
+        "readings",
+        "the readings of ambiguous sentences: all of them, or which change this application's outcome",
+        cmd_readings,
+        reading_help="the readings to start from",
+        file_help="an application; without one, every reading is listed with its question, options and default",
+    )
+    on_application(
+        "runners-up", "items suppressed by take-the-highest or mutual exclusion, and what they would have paid", cmd_runners_up, saved=True
+    )
 
     p = sub.add_parser("audit", help="hold the awards actually granted against the rules (exit 1 on findings)")
-    p.add_argument("file", help="records as JSON Lines or a JSON array; with --awards, the applications as JSON Lines; - reads standard input")
-    p.add_argument("--awards", metavar="CSV", help="granted awards as CSV: applicant_id, year, item, subject, amount, decision_id (- reads standard input)")
+    p.add_argument(
+        "file", help="records as JSON Lines or a JSON array; with --awards, the applications as JSON Lines; - reads standard input"
+    )
+    p.add_argument(
+        "--awards",
+        metavar="CSV",
+        help="granted awards as CSV: applicant_id, year, item, subject, amount, decision_id (- reads standard input)",
+    )
     _common(p, lang=True)
     p.add_argument("--format", choices=("json", "text", "md", "html"), default="text")
-    p.add_argument("--workers", type=_workers, default=1, metavar="N",
-                   help="processes (default 1; at most the number of CPUs, larger values are capped)")
+    p.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="processes (default 1; at most the number of CPUs, larger values are capped)",
+    )
     p.add_argument("--reading", action="append", metavar="ID=OPTION")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on standard error")
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("bench", help="benchmark the pipeline on seeded synthetic applications")
     _common(p)
-    p.add_argument("--applications", "--records", dest="applications", type=_whole(1, 10_000_000, "a number of applications"),
-                   default=2000, metavar="N", help="how many applications, or audit records with --audit (default 2000)")
-    p.add_argument("--workers", type=_workers, default=2, metavar="W",
-                   help="processes for the throughput run (default 2; at most the number of CPUs)")
+    p.add_argument(
+        "--applications",
+        "--records",
+        dest="applications",
+        type=_whole(1, 10_000_000, "a number of applications"),
+        default=2000,
+        metavar="N",
+        help="how many applications, or audit records with --audit (default 2000)",
+    )
+    p.add_argument(
+        "--workers", type=_workers, default=2, metavar="W", help="processes for the throughput run (default 2; at most the number of CPUs)"
+    )
     p.add_argument("--seed", type=_whole(0, 2**63 - 1, "a seed"), default=2021, help="seed of the synthetic applications (default 2021)")
     p.add_argument("--reading", action="append", metavar="ID=OPTION")
     p.add_argument("--audit", action="store_true", help="benchmark the audit instead: N synthetic records, records/s")
-    p.add_argument("--http", action="store_true",
-                   help="benchmark policykb serve instead: POST /v1/evaluate p50/p99 at concurrency 1, requests/s at --concurrency")
+    p.add_argument(
+        "--http",
+        action="store_true",
+        help="benchmark policykb serve instead: POST /v1/evaluate p50/p99 at concurrency 1, requests/s at --concurrency",
+    )
     p.add_argument("--concurrency", type=int, default=16, metavar="C", help="connections for the --http throughput run (default 16)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=cmd_bench)
@@ -637,10 +741,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, lang=True)
     p.set_defaults(func=cmd_help)
 
-    p = sub.add_parser("completion", help="print a shell completion script: policykb completion bash|zsh|fish",
-                       description="Print a completion script. Install: policykb completion bash > "
-                                   "~/.local/share/bash-completion/completions/policykb; zsh: > \"${fpath[1]}/_policykb\"; "
-                                   "fish: > ~/.config/fish/completions/policykb.fish")
+    p = sub.add_parser(
+        "completion",
+        help="print a shell completion script: policykb completion bash|zsh|fish",
+        description="Print a completion script. Install: policykb completion bash > "
+        '~/.local/share/bash-completion/completions/policykb; zsh: > "${fpath[1]}/_policykb"; '
+        "fish: > ~/.config/fish/completions/policykb.fish",
+    )
     p.add_argument("shell", choices=("bash", "zsh", "fish"))
     _common(p)
     p.set_defaults(func=cmd_completion)

@@ -52,7 +52,8 @@ def vocabulary(policy: Policy) -> dict:
                 "type": name,
                 "label": ft.label.to_dict(),
                 "subject_kind": {"id": ft.subject_kind, "label": voc.subject_kinds[ft.subject_kind].to_dict()}
-                if ft.subject_kind in voc.subject_kinds else None,
+                if ft.subject_kind in voc.subject_kinds
+                else None,
                 "subject_required": ft.subject_required,
                 "role": ft.role,
                 "items": [i.id for i in policy.items.values() if i.fact == name],
@@ -62,7 +63,7 @@ def vocabulary(policy: Policy) -> dict:
         ],
         "statuses": {k: v.to_dict() for k, v in messages().statuses.items()},
         "amount_kinds": {k: v.to_dict() for k, v in messages().amount_kinds.items()},
-        "sections": {k[len("section_"):]: v.to_dict() for k, v in messages().phrases.items() if k.startswith("section_")},
+        "sections": {k[len("section_") :]: v.to_dict() for k, v in messages().phrases.items() if k.startswith("section_")},
         "phrases": {k: v.to_dict() for k, v in messages().phrases.items()},
     }
 
@@ -74,12 +75,11 @@ def _feeds(policy: Policy) -> dict[tuple[str, str], list[dict]]:
     def feed(fact_type: str, name: str, part, says: str) -> None:
         rows = feeds.setdefault((fact_type, name), [])
         if not any(r["item"] == part.id and r["says"] == says for r in rows):
-            rows.append({"item": part.id, "label": getattr(part, "label", ""), "title": part.title.to_dict(),
-                         "says": says or part.quote})
+            rows.append({"item": part.id, "label": getattr(part, "label", ""), "title": part.title.to_dict(), "says": says or part.quote})
 
     def feed_field(fact_type: str, name: str, part, says: str) -> None:
         if name.startswith("applicant."):
-            feed("applicant", name[len("applicant."):], part, says)
+            feed("applicant", name[len("applicant.") :], part, says)
         else:
             feed(fact_type, name, part, says)
 

@@ -34,6 +34,7 @@ def exact() -> AbstractContextManager[Context]:
 
 def exactly(function: Callable[P, R]) -> Callable[P, R]:
     """Run ``function`` with decimal arithmetic in ``EXACT`` (for methods that add amounts)."""
+
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         with localcontext(EXACT):

@@ -54,7 +54,7 @@ def shown(value: object) -> str:
         cut = value[:MAX_SHOWN_CHARS]
         text = json.dumps(cut, ensure_ascii=False)
         if len(value) > MAX_SHOWN_CHARS:
-            text = text[:-1] + f"…\" ({len(value):,} characters)"
+            text = text[:-1] + f'…" ({len(value):,} characters)'
     elif isinstance(value, int):
         digits = int(value.bit_length() * 0.30103) + 1
         text = str(value) if digits < MAX_SHOWN_CHARS else f"an integer of about {digits:,} digits"
@@ -76,8 +76,10 @@ def shown_key(key: object) -> str:
 
 
 def odd_number_message(text: str) -> str:
-    return (f"{shown(str(text))} is not a number written in decimal digits; write numbers as plain digits "
-            "(5000000 or 2999999.99 — no exponent, separators or hexadecimal), and put text in quotes")
+    return (
+        f"{shown(str(text))} is not a number written in decimal digits; write numbers as plain digits "
+        "(5000000 or 2999999.99 — no exponent, separators or hexadecimal), and put text in quotes"
+    )
 
 
 def _too_big(text: str) -> bool:
@@ -144,7 +146,11 @@ def read_whole(value: object, what: str = "a whole number", low: int | None = No
     else:
         raise NumberError(f"expected {what}, found {shown(value)}")
     if (low is not None and number < low) or (high is not None and number > high):
-        span = f"from {low} to {high}" if low is not None and high is not None else (f"at least {low}" if low is not None else f"at most {high}")
+        span = (
+            f"from {low} to {high}"
+            if low is not None and high is not None
+            else (f"at least {low}" if low is not None else f"at most {high}")
+        )
         raise NumberError(f"expected {what} {span}, found {shown(value)}")
     return number
 

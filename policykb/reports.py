@@ -131,13 +131,32 @@ def evaluate_entries(kb, paths: Iterable[str], readings, stdin: str | None = Non
             yield Entry(source, line, decision=kb.evaluate(document, readings, source=name))
         except PolicyKBError as exc:
             message = str(exc)
-            yield Entry(source, line, error=message[len(name) + 2:] if message.startswith(name + ": ") else message)
+            yield Entry(source, line, error=message[len(name) + 2 :] if message.startswith(name + ": ") else message)
 
 
 # --- CSV ------------------------------------------------------------------------------
 
-CSV_HEADER = ("source", "line", "applicant_id", "applicant_name", "year", "measure", "item", "title", "subject",
-              "status", "status_label", "amount_kind", "min", "max", "by", "why", "readings", "missing", "kb_version")
+CSV_HEADER = (
+    "source",
+    "line",
+    "applicant_id",
+    "applicant_name",
+    "year",
+    "measure",
+    "item",
+    "title",
+    "subject",
+    "status",
+    "status_label",
+    "amount_kind",
+    "min",
+    "max",
+    "by",
+    "why",
+    "readings",
+    "missing",
+    "kb_version",
+)
 
 
 def csv_rows(entry: Entry, lang: str) -> list[list]:
@@ -149,10 +168,29 @@ def csv_rows(entry: Entry, lang: str) -> list[list]:
     rows = []
     for o in d.outcomes:
         amount = amount_dict(o)
-        rows.append([entry.source, entry.line or "", app.applicant["id"], app.applicant["name"], app.year,
-                     o.item.measure, o.item.id, o.item.title(lang), o.subject, o.status, m.status(o.status, lang),
-                     amount["kind"], amount["min"] or "", amount["max"] or "", " ".join(o.by), d.reason(o, lang),
-                     " ".join(sorted(o.readings)), " ".join(o.missing), d.kb_version])
+        rows.append(
+            [
+                entry.source,
+                entry.line or "",
+                app.applicant["id"],
+                app.applicant["name"],
+                app.year,
+                o.item.measure,
+                o.item.id,
+                o.item.title(lang),
+                o.subject,
+                o.status,
+                m.status(o.status, lang),
+                amount["kind"],
+                amount["min"] or "",
+                amount["max"] or "",
+                " ".join(o.by),
+                d.reason(o, lang),
+                " ".join(sorted(o.readings)),
+                " ".join(o.missing),
+                d.kb_version,
+            ]
+        )
     return [[_csv_cell(cell) for cell in row] for row in rows]
 
 
@@ -186,8 +224,10 @@ def html_head(out: IO[str], kb, readings: dict, lang: str) -> None:
     e = html_block
     title = m.say("html_title", lang)
     policy = kb.policy
-    out.write(f"<!DOCTYPE html>\n<html lang=\"{'zh-CN' if lang == 'zh' else 'en'}\"><head><meta charset=\"utf-8\">"
-              f"<title>{e(title)} — {e(policy.document_number)}</title><style>{STYLE}</style></head><body>\n")
+    out.write(
+        f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
+        f"<title>{e(title)} — {e(policy.document_number)}</title><style>{STYLE}</style></head><body>\n"
+    )
     out.write(f"<h1>{e(title)}</h1>\n<p>{e(policy.document_number)} {e(policy.title(lang))}</p>\n")
     out.write(f"<p>{e(m.say('html_stamp', lang, version=kb.version))}</p>\n")
 
@@ -199,21 +239,33 @@ def html_decision(out: IO[str], entry: Entry, lang: str) -> None:
     assert d is not None  # the writers are given the entries that have a decision
     zh = lang == "zh"
     app = d.application
-    out.write(f"<section><h2>{e(app.applicant['name'])} <small>{e(app.applicant['id'])} · {e(str(app.year))} · {e(entry.where)}</small></h2>\n")
-    headers = ["条款", "项目", "对象", "结果", "下限", "上限", "说明"] if zh else ["Measure", "Item", "Subject", "Status", "Min", "Max", "Why"]
+    out.write(
+        f"<section><h2>{e(app.applicant['name'])} <small>{e(app.applicant['id'])} · {e(str(app.year))} · {e(entry.where)}</small></h2>\n"
+    )
+    headers = (
+        ["条款", "项目", "对象", "结果", "下限", "上限", "说明"] if zh else ["Measure", "Item", "Subject", "Status", "Min", "Max", "Why"]
+    )
     out.write("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in headers) + "</tr>\n")
     for o in d.outcomes:
         amount = amount_dict(o)
         cells = [o.item.label if zh else str(o.item.measure), f"{o.item.id} {o.item.title(lang)}", o.subject, m.status(o.status, lang)]
         money = [fmt_cny(Decimal(amount[k])) if amount[k] is not None else "—" for k in ("min", "max")]
-        out.write(f"<tr class=\"{e(o.status)}\">" + "".join(f"<td>{e(c)}</td>" for c in cells)
-                  + "".join(f"<td class=n>{e(c)}</td>" for c in money) + f"<td>{e(d.reason(o, lang))}</td></tr>\n")
+        out.write(
+            f'<tr class="{e(o.status)}">'
+            + "".join(f"<td>{e(c)}</td>" for c in cells)
+            + "".join(f"<td class=n>{e(c)}</td>" for c in money)
+            + f"<td>{e(d.reason(o, lang))}</td></tr>\n"
+        )
         explanation = d.explain(o.item.id, o.subject, alternatives=False)
-        out.write(f"<tr class=explain><td colspan=7><details><summary>{e(m.say('html_explain', lang, item=o.item.id, subject=o.subject))}</summary>"
-                  f"<pre>{e(explanation.to_text(lang))}</pre></details></td></tr>\n")
+        out.write(
+            f"<tr class=explain><td colspan=7><details><summary>{e(m.say('html_explain', lang, item=o.item.id, subject=o.subject))}</summary>"
+            f"<pre>{e(explanation.to_text(lang))}</pre></details></td></tr>\n"
+        )
     low, high = d.totals()
-    out.write(f"<tr><td></td><td><b>{'合计' if zh else 'Total'}</b></td><td></td><td></td>"
-              f"<td class=n><b>{e(fmt_cny(low))}</b></td><td class=n><b>{e(fmt_cny(high))}</b></td><td></td></tr></table>\n")
+    out.write(
+        f"<tr><td></td><td><b>{'合计' if zh else 'Total'}</b></td><td></td><td></td>"
+        f"<td class=n><b>{e(fmt_cny(low))}</b></td><td class=n><b>{e(fmt_cny(high))}</b></td><td></td></tr></table>\n"
+    )
     out.write(f"<p>{e(m.say('table_legend', lang))}</p></section>\n")
 
 
@@ -224,8 +276,10 @@ def html_readings(out: IO[str], kb, readings: dict, lang: str) -> None:
     for rid, reading in kb.policy.readings.items():
         chosen = readings[rid]
         mark = m.say("readings_default", lang) if chosen == reading.default else m.say("readings_switched", lang)
-        out.write(f"<tr><td>{e(rid)}</td><td>{e(reading.question(lang))}</td><td>{e(reading.options[chosen](lang))} "
-                  f"<small>({e(chosen)}, {e(mark)})</small></td></tr>\n")
+        out.write(
+            f"<tr><td>{e(rid)}</td><td>{e(reading.question(lang))}</td><td>{e(reading.options[chosen](lang))} "
+            f"<small>({e(chosen)}, {e(mark)})</small></td></tr>\n"
+        )
     out.write("</table>\n")
 
 

@@ -78,11 +78,13 @@ def _merge(base: Any, override: Any) -> Any:
 
 def build_application(case: dict, defaults: dict) -> dict:
     # unquoted YAML dates arrive as date objects; an application file gets them as text
-    return yaml_dates_to_text({
-        "applicant": _merge(defaults.get("applicant", {}), case.get("applicant", {})),
-        "year": case.get("year", defaults.get("year")),
-        "facts": copy.deepcopy(case.get("facts", [])),
-    })
+    return yaml_dates_to_text(
+        {
+            "applicant": _merge(defaults.get("applicant", {}), case.get("applicant", {})),
+            "year": case.get("year", defaults.get("year")),
+            "facts": copy.deepcopy(case.get("facts", [])),
+        }
+    )
 
 
 _KBS: dict[str, Any] = {}
@@ -161,8 +163,11 @@ def absent_problems(result: dict, items: list) -> list[str]:
 
 def totals_problems(result: dict, totals: dict, wanted_payers: dict | None) -> list[str]:
     """The totals, and with ``totals_by_payer`` each payer's (a payer not listed must have none)."""
-    problems = [f"totals.{bound}: expected {value}, got {result['totals'].get(bound)}"
-                for bound, value in totals.items() if result["totals"].get(bound) != str(value)]
+    problems = [
+        f"totals.{bound}: expected {value}, got {result['totals'].get(bound)}"
+        for bound, value in totals.items()
+        if result["totals"].get(bound) != str(value)
+    ]
     if wanted_payers is None:
         return problems
     got = result["totals_by_payer"]
@@ -183,7 +188,9 @@ def check_outcome(result: dict, expected: dict) -> list[str]:
     outcome, problem = _the_outcome(result, expected, label)
     if outcome is None:
         return [problem]
-    return _status_problems(outcome, expected, label) + _amount_problems(outcome, expected, label) + _list_problems(outcome, expected, label)
+    return (
+        _status_problems(outcome, expected, label) + _amount_problems(outcome, expected, label) + _list_problems(outcome, expected, label)
+    )
 
 
 def _the_outcome(result: dict, expected: dict, label: str) -> tuple[dict | None, str]:
@@ -216,5 +223,8 @@ def _amount_problems(outcome: dict, expected: dict, label: str) -> list[str]:
 
 
 def _list_problems(outcome: dict, expected: dict, label: str) -> list[str]:
-    return [f"{label}.{key}: expected {sorted(expected[key])}, got {sorted(outcome[key])}"
-            for key in ("by", "readings", "missing") if key in expected and sorted(outcome[key]) != sorted(expected[key])]
+    return [
+        f"{label}.{key}: expected {sorted(expected[key])}, got {sorted(outcome[key])}"
+        for key in ("by", "readings", "missing")
+        if key in expected and sorted(outcome[key]) != sorted(expected[key])
+    ]

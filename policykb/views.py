@@ -50,22 +50,24 @@ def item_rows(policy: Policy) -> list[dict]:
     rows = []
     for item in policy.items.values():
         amount = _amount(policy, item)
-        rows.append({
-            "id": item.id,
-            "measure": item.measure,
-            "label": item.label,
-            "title": item.title.to_dict(),
-            "quote": item.quote,
-            "amount_kind": amount.kind,
-            "amount": {"zh": amount_text(policy, item.fact, amount, "zh"), "en": amount_text(policy, item.fact, amount, "en")},
-            "applicants": list(item.applicants),
-            "subject": item.subject,
-            "fact": item.fact,
-            "readings": list(item.readings),
-            "relations": item_relations(policy, item.id),
-            "payer": item.payer,
-            "repeat": _switchable(item.repeat),
-        })
+        rows.append(
+            {
+                "id": item.id,
+                "measure": item.measure,
+                "label": item.label,
+                "title": item.title.to_dict(),
+                "quote": item.quote,
+                "amount_kind": amount.kind,
+                "amount": {"zh": amount_text(policy, item.fact, amount, "zh"), "en": amount_text(policy, item.fact, amount, "en")},
+                "applicants": list(item.applicants),
+                "subject": item.subject,
+                "fact": item.fact,
+                "readings": list(item.readings),
+                "relations": item_relations(policy, item.id),
+                "payer": item.payer,
+                "repeat": _switchable(item.repeat),
+            }
+        )
     return rows
 
 
@@ -110,15 +112,16 @@ def items_text(policy: Policy, lang: str = "zh") -> str:
     rows = []
     for item in policy.items.values():
         amount = _amount(policy, item)
-        rows.append([
-            item.label if zh else str(item.measure),
-            item.id,
-            item.title(lang),
-            messages().amount_kind(amount.kind, lang),
-            amount_text(policy, item.fact, amount, lang),
-            ",".join(item.readings),
-        ])
+        rows.append(
+            [
+                item.label if zh else str(item.measure),
+                item.id,
+                item.title(lang),
+                messages().amount_kind(amount.kind, lang),
+                amount_text(policy, item.fact, amount, lang),
+                ",".join(item.readings),
+            ]
+        )
     head = f"{policy.document_number} {policy.title(lang)}\n"
-    foot = (f"\n共 {len(rows)} 项；知识库版本 {policy.version[:12]}\n" if zh
-            else f"\n{len(rows)} items; kb_version {policy.version[:12]}\n")
+    foot = f"\n共 {len(rows)} 项；知识库版本 {policy.version[:12]}\n" if zh else f"\n{len(rows)} items; kb_version {policy.version[:12]}\n"
     return head + table(headers, rows, max_width={2: 40, 4: 56}) + foot

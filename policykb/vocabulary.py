@@ -74,6 +74,13 @@ class Effect(StrEnum):
 ADVERSE = frozenset({Effect.EXCLUDED, Effect.REDUCED, Effect.INELIGIBLE})
 
 __all__ = [
-    "ADVERSE", "ALIVE", "CASH", "PAYING",
-    "AmountKind", "Effect", "ProvisionKind", "RelationKind", "Status",
+    "ADVERSE",
+    "ALIVE",
+    "CASH",
+    "PAYING",
+    "AmountKind",
+    "Effect",
+    "ProvisionKind",
+    "RelationKind",
+    "Status",
 ]

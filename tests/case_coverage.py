@@ -111,7 +111,9 @@ def report(prefixes: tuple[str, ...] = ()) -> dict[str, list[str]]:
             if c.ref:
                 at = [f for f in facts if f.get(c.field) is not None and f.get(c.ref) is not None and f.get(c.field) == f.get(c.ref)]
                 other = -step if c.op in ("gte", "lt") else step
-                past = [f for f in facts if f.get(c.field) is not None and f.get(c.ref) is not None and f.get(c.field) == f.get(c.ref) + other]
+                past = [
+                    f for f in facts if f.get(c.field) is not None and f.get(c.ref) is not None and f.get(c.field) == f.get(c.ref) + other
+                ]
                 if not at:
                     need(item.id, f"{c.field} exactly equal to {c.ref}")
                 if not past:
@@ -134,7 +136,9 @@ def report(prefixes: tuple[str, ...] = ()) -> dict[str, list[str]]:
                 for o, decision in outcomes:
                     if o.verdict is not True:
                         continue
-                    get = lambda name, f=o.fact, a=decision.application: a.applicant.get(name[10:]) if name.startswith("applicant.") else f.get(name)
+                    get = lambda name, f=o.fact, a=decision.application: (
+                        a.applicant.get(name[10:]) if name.startswith("applicant.") else f.get(name)
+                    )
                     raw = _uncapped(amount, get, decision.readings, label)
                     if raw is None:
                         continue

@@ -19,15 +19,73 @@ EXAMPLE = ROOT / "examples" / "software-firm.json"
 RECORDS = ROOT / "examples" / "audit" / "decisions.jsonl"
 
 # Values that must never get past the reader, the guard or the validator, nor crash them.
-HOSTILE_NUMBERS = ["1e400", "1e999999", "1e9999999", "-1e400", "1E-400", "Infinity", "-Infinity", "NaN", "1" + "0" * 5001,
-                   "10000000000000000000000000000000000000000", "5E6", "2022.0", "-0.0", "0.001", "1e-05", "-1", "18446744073709551616",
-                   "9" * 40 + ".99", "3000000.000000000000000000000001"]
-HOSTILE_TEXT = ["\ud800", "\udfff", "a\ud83dz", "\x1b[31mred\x1b[0m", "\x1b]0;title\x07", "\x07bell", "nul\x00byte", "\x9b31m", "\x7f",
-                "cr\roverwrite", "\u202eevil", "x" * 200_000, "", " ", "<script>alert(1)</script>", "| a | b |", "**bold** [link](http://x)",
-                "２０２２", "913205850000000001"]
+HOSTILE_NUMBERS = [
+    "1e400",
+    "1e999999",
+    "1e9999999",
+    "-1e400",
+    "1E-400",
+    "Infinity",
+    "-Infinity",
+    "NaN",
+    "1" + "0" * 5001,
+    "10000000000000000000000000000000000000000",
+    "5E6",
+    "2022.0",
+    "-0.0",
+    "0.001",
+    "1e-05",
+    "-1",
+    "18446744073709551616",
+    "9" * 40 + ".99",
+    "3000000.000000000000000000000001",
+]
+HOSTILE_TEXT = [
+    "\ud800",
+    "\udfff",
+    "a\ud83dz",
+    "\x1b[31mred\x1b[0m",
+    "\x1b]0;title\x07",
+    "\x07bell",
+    "nul\x00byte",
+    "\x9b31m",
+    "\x7f",
+    "cr\roverwrite",
+    "\u202eevil",
+    "x" * 200_000,
+    "",
+    " ",
+    "<script>alert(1)</script>",
+    "| a | b |",
+    "**bold** [link](http://x)",
+    "２０２２",
+    "913205850000000001",
+]
 HOSTILE_SHAPES = [[], {}, [1, 2], {"a": {"b": 1}}, None, True, 0, "string"]
-YAML_ODD_NUMBERS = ["5e6", "5E6", "0x2DC6C0", "0o17", "017", "833:20:00", "2_022", "1_000_000", ".inf", "-.inf", ".nan", "+5", "2022.0",
-                    "1.5e3", "2022-02-30", "2021-13-01", "0000-00-00", "~", "null", "yes", "no", "on"]
+YAML_ODD_NUMBERS = [
+    "5e6",
+    "5E6",
+    "0x2DC6C0",
+    "0o17",
+    "017",
+    "833:20:00",
+    "2_022",
+    "1_000_000",
+    ".inf",
+    "-.inf",
+    ".nan",
+    "+5",
+    "2022.0",
+    "1.5e3",
+    "2022-02-30",
+    "2021-13-01",
+    "0000-00-00",
+    "~",
+    "null",
+    "yes",
+    "no",
+    "on",
+]
 
 
 def example() -> dict:
@@ -49,8 +107,14 @@ def _set(doc: dict, path: tuple, raw: str) -> str:
 
 
 # fields of the example that take numbers, text and dates
-NUMBER_PATHS = [("year",), ("facts", 0, "level"), ("facts", 1, "amount"), ("facts", 1, "year"), ("facts", 2, "sales_revenue"),
-                ("facts", 4, "total_sales")]
+NUMBER_PATHS = [
+    ("year",),
+    ("facts", 0, "level"),
+    ("facts", 1, "amount"),
+    ("facts", 1, "year"),
+    ("facts", 2, "sales_revenue"),
+    ("facts", 4, "total_sales"),
+]
 TEXT_PATHS = [("applicant", "id"), ("applicant", "name"), ("facts", 4, "subject"), ("facts", 4, "note"), ("facts", 0, "type")]
 DATE_PATHS = [("facts", 0, "date"), ("facts", 3, "date")]
 
@@ -60,7 +124,11 @@ def evaluate_inputs() -> Iterator[tuple[str, str, bytes]]:
     # numbers that are not decimal digits, or too large to convert, in every kind of number field
     for path in NUMBER_PATHS:
         for i, raw in enumerate(HOSTILE_NUMBERS):
-            yield f"number-{'.'.join(map(str, path))}-{i}.json", "evaluate", _set(copy.deepcopy(base), path, raw).encode("utf-8", "surrogatepass")
+            yield (
+                f"number-{'.'.join(map(str, path))}-{i}.json",
+                "evaluate",
+                _set(copy.deepcopy(base), path, raw).encode("utf-8", "surrogatepass"),
+            )
     # text with surrogates, control characters, markup, huge values
     for path in TEXT_PATHS:
         for i, value in enumerate(HOSTILE_TEXT):
@@ -135,13 +203,22 @@ def _yaml_example(base: dict) -> str:
 
 
 BAD_LINES = [
-    "garbage", "[1]", "[", "{", "null", "42", '"text"', '{"application": 1, "decision": 2}',
+    "garbage",
+    "[1]",
+    "[",
+    "{",
+    "null",
+    "42",
+    '"text"',
+    '{"application": 1, "decision": 2}',
     '{"application": {"applicant": {"id": ["A"]}}, "decision": {}}',
     '{"application": {"applicant": {"id": "\\ud800"}}, "decision": {"decision_id": "D"}}',
     '{"application": {"applicant": {"id": "BAD-SUR"}}, "decision": {"decision_id": "\\ud800", "granted": []}}',
     '{"application": {"applicant": {"id": "BAD-DEEP"}, "x": ' + "[" * 600 + "]" * 600 + '}, "decision": {}}',
     '{"application": {"applicant": {"id": "BAD-AMT"}, "year": 2022, "facts": []}, "decision": {"decision_id": "D", "granted": [{"item": "m01.equipment", "amount": 1e400}]}}',
-    '{"application": {"applicant": {"id": "BAD-BIG"}, "year": 2022, "facts": []}, "decision": {"decision_id": "D", "granted": [{"item": "m01.equipment", "amount": ' + "1" * 5001 + '}]}}',
+    '{"application": {"applicant": {"id": "BAD-BIG"}, "year": 2022, "facts": []}, "decision": {"decision_id": "D", "granted": [{"item": "m01.equipment", "amount": '
+    + "1" * 5001
+    + "}]}}",
     '{"application": {"applicant": {"id": "BAD-TYPE"}, "year": 2022, "facts": [{"type": ["x"]}]}, "decision": {"decision_id": "D", "granted": []}}',
     '{"application": {"applicant": {"id": "BAD-DUP"}}, "decision": {}, "decision": {}}',
     '{"application": {"applicant": {"id": "BAD-ESC\\u001b]0;x\\u0007"}}, "decision": {}}',

@@ -69,11 +69,19 @@ def package_modules(package=policykb):
 
 
 def test_every_exception_the_package_defines_is_a_policykb_error():
-    defined = {f"{cls.__module__}.{cls.__qualname__}": cls for module in package_modules()
-               for cls in vars(module).values()
-               if isinstance(cls, type) and issubclass(cls, BaseException) and cls.__module__ == module.__name__}
-    assert {"policykb.money.MoneyError", "policykb.numbers.NumberError", "policykb.errors.KBError",
-            "policykb.service.problems.HTTPProblem", "policykb.engine.fastpath.NotClean"} <= set(defined)
+    defined = {
+        f"{cls.__module__}.{cls.__qualname__}": cls
+        for module in package_modules()
+        for cls in vars(module).values()
+        if isinstance(cls, type) and issubclass(cls, BaseException) and cls.__module__ == module.__name__
+    }
+    assert {
+        "policykb.money.MoneyError",
+        "policykb.numbers.NumberError",
+        "policykb.errors.KBError",
+        "policykb.service.problems.HTTPProblem",
+        "policykb.engine.fastpath.NotClean",
+    } <= set(defined)
     outside = sorted(name for name, cls in defined.items() if not issubclass(cls, policykb.PolicyKBError))
     assert outside == sorted(INTERNAL_SIGNALS & set(defined)), outside
 
@@ -94,8 +102,10 @@ def test_the_installed_package_declares_its_types():
 
 
 def test_the_public_methods_are_annotated():
-    for function in [policykb.load, *(member for name, member in vars(policykb.KnowledgeBase).items()
-                                      if inspect.isfunction(member) and not name.startswith("_"))]:
+    for function in [
+        policykb.load,
+        *(member for name, member in vars(policykb.KnowledgeBase).items() if inspect.isfunction(member) and not name.startswith("_")),
+    ]:
         signature = inspect.signature(function)
         assert signature.return_annotation is not inspect.Signature.empty, function.__qualname__
         unannotated = [p for p in signature.parameters.values() if p.name != "self" and p.annotation is inspect.Parameter.empty]
@@ -106,16 +116,23 @@ def test_the_public_methods_are_annotated():
 def test_the_wheel_holds_one_namespace_and_the_kb(tmp_path):
     source = tmp_path / "src"  # build from a copy: an in-tree build would leave build/ behind
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "__pycache__", ".pytest_cache"))
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     (wheel,) = tmp_path.glob("policykb-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}
     assert tops == {"policykb", next(t for t in tops if t.endswith(".dist-info"))}, tops
-    for required in ("policykb/kb/taicang-2021-3/m01.yaml", "policykb/kb/taicang-2021-3/taicang-2021-3.txt",
-                     "policykb/kb/messages.yaml", "policykb/engine/rules_engine.py", "policykb/explain/why.py",
-                     "policykb/audit/checks.py", "policykb/py.typed"):
+    for required in (
+        "policykb/kb/taicang-2021-3/m01.yaml",
+        "policykb/kb/taicang-2021-3/taicang-2021-3.txt",
+        "policykb/kb/messages.yaml",
+        "policykb/engine/rules_engine.py",
+        "policykb/explain/why.py",
+        "policykb/audit/checks.py",
+        "policykb/py.typed",
+    ):
         assert required in names
     assert not any(n.startswith("policykb/kb/taicang-2021-3/cases/") and not n.endswith(".yaml") for n in names)
     # `policykb help TOPIC` reads the docs from the package: an installed user has no repository
@@ -124,10 +141,22 @@ def test_the_wheel_holds_one_namespace_and_the_kb(tmp_path):
     zipfile.ZipFile(wheel).extractall(unpacked)
     away = tmp_path / "elsewhere"
     away.mkdir()
-    proc = subprocess.run([sys.executable, "-m", "policykb", "help", "engine"], capture_output=True, text=True, cwd=away,
-                          env=dict(os.environ, PYTHONPATH=str(unpacked)), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "policykb", "help", "engine"],
+        capture_output=True,
+        text=True,
+        cwd=away,
+        env=dict(os.environ, PYTHONPATH=str(unpacked)),
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.rstrip("\n") == (ROOT / "docs" / "engine.md").read_text(encoding="utf-8").rstrip("\n")
-    probe = subprocess.run([sys.executable, "-c", "import policykb.helpdocs as h; print(h.docs_dir())"], capture_output=True,
-                           text=True, cwd=away, env=dict(os.environ, PYTHONPATH=str(unpacked)), timeout=120)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import policykb.helpdocs as h; print(h.docs_dir())"],
+        capture_output=True,
+        text=True,
+        cwd=away,
+        env=dict(os.environ, PYTHONPATH=str(unpacked)),
+        timeout=120,
+    )
     assert probe.stdout.strip() == str(unpacked / "policykb" / "docs")

@@ -38,8 +38,19 @@ def test_clean_decisions_give_no_findings(kb, audit_set, cli, tmp_path):
 def test_every_injected_violation_is_found_with_its_code_and_clause(kb, audit_set, cli, tmp_path):
     _, broken, expected, corrupt = audit_set
     assert {e[0] for e in expected} == {
-        "NOT_ELIGIBLE", "OVER_CEILING", "UNDER_FLOOR", "EXCLUSIVE_CONFLICT", "DUPLICATE_SAME_KIND", "OVER_GROUP_CAP",
-        "OUT_OF_PERIOD", "MISSING_REQUIREMENT", "CASE_BY_CASE_CONFLICT", "UNKNOWN_ITEM", "UNDETERMINED", "INVALID_RECORD"}
+        "NOT_ELIGIBLE",
+        "OVER_CEILING",
+        "UNDER_FLOOR",
+        "EXCLUSIVE_CONFLICT",
+        "DUPLICATE_SAME_KIND",
+        "OVER_GROUP_CAP",
+        "OUT_OF_PERIOD",
+        "MISSING_REQUIREMENT",
+        "CASE_BY_CASE_CONFLICT",
+        "UNKNOWN_ITEM",
+        "UNDETERMINED",
+        "INVALID_RECORD",
+    }
     path = tmp_path / "broken.jsonl"
     path.write_text(synthetic.to_jsonl(broken, corrupt), encoding="utf-8")
     run = cli("audit", path, "--format", "json")
@@ -47,8 +58,14 @@ def test_every_injected_violation_is_found_with_its_code_and_clause(kb, audit_se
     report = run.json()
     assert found(report["findings"]) == expected
     assert report["kb_version"] == kb.version
-    clause_of = {"OVER_GROUP_CAP": "CAP-m23", "EXCLUSIVE_CONFLICT": "X-m01", "DUPLICATE_SAME_KIND": "G4",
-                 "MISSING_REQUIREMENT": "R-m23", "CASE_BY_CASE_CONFLICT": "G2", "OUT_OF_PERIOD": "G3"}
+    clause_of = {
+        "OVER_GROUP_CAP": "CAP-m23",
+        "EXCLUSIVE_CONFLICT": "X-m01",
+        "DUPLICATE_SAME_KIND": "G4",
+        "MISSING_REQUIREMENT": "R-m23",
+        "CASE_BY_CASE_CONFLICT": "G2",
+        "OUT_OF_PERIOD": "G3",
+    }
     for f in report["findings"]:
         assert f["severity"] == ("warning" if f["code"] in ("UNDER_FLOOR", "UNDETERMINED") else "error")
         assert f["explanation"]["zh"] and f["explanation"]["en"]
@@ -119,11 +136,31 @@ def test_csv_awards_with_applications(kb, audit_set, cli, tmp_path):
 
 
 def test_a_finding_says_which_reading_would_make_it_disappear(kb):
-    applicant = {"id": "R1", "name": "测试", "kind": "enterprise", "registered_in_taicang": True, "independent_legal_person": True,
-                 "industrial": True, "size": "sme"}
-    record = {"application": {"applicant": applicant, "year": 2022, "facts": [
-        {"type": "transformation_project", "subject": "P1", "equipment_investment": 2000000, "demo_listed": True, "robot_system": False}]},
-        "decision": {"decision_id": "D1", "decided_on": "2022-12-01", "granted": [{"item": "m01.demo", "subject": "P1", "amount": 160000}]}}
+    applicant = {
+        "id": "R1",
+        "name": "测试",
+        "kind": "enterprise",
+        "registered_in_taicang": True,
+        "independent_legal_person": True,
+        "industrial": True,
+        "size": "sme",
+    }
+    record = {
+        "application": {
+            "applicant": applicant,
+            "year": 2022,
+            "facts": [
+                {
+                    "type": "transformation_project",
+                    "subject": "P1",
+                    "equipment_investment": 2000000,
+                    "demo_listed": True,
+                    "robot_system": False,
+                }
+            ],
+        },
+        "decision": {"decision_id": "D1", "decided_on": "2022-12-01", "granted": [{"item": "m01.demo", "subject": "P1", "amount": 160000}]},
+    }
     (finding,) = kb.audit([record])
     assert finding.code == "NOT_ELIGIBLE"
     assert finding.disappears_under == [{"reading": "I-01", "option": "no_threshold"}]
@@ -145,9 +182,14 @@ def test_malformed_records_are_reported_and_the_rest_is_audited(cli, tmp_path, a
     assert report["summary"]["records"] == 7 and report["summary"]["findings"] == 2
 
 
-@pytest.mark.parametrize("fmt, words", [("md", ["# 审计报告", "### 按问题类型", "| 超过最高额 OVER_CEILING |", "## 问题清单"]),
-                                       ("html", ["<!DOCTYPE html>", "<h1>审计报告</h1>", "OVER_CEILING", "</html>"]),
-                                       ("text", ["审计报告", "按问题类型", "OVER_CEILING"])])
+@pytest.mark.parametrize(
+    "fmt, words",
+    [
+        ("md", ["# 审计报告", "### 按问题类型", "| 超过最高额 OVER_CEILING |", "## 问题清单"]),
+        ("html", ["<!DOCTYPE html>", "<h1>审计报告</h1>", "OVER_CEILING", "</html>"]),
+        ("text", ["审计报告", "按问题类型", "OVER_CEILING"]),
+    ],
+)
 def test_reports_open_with_counts_and_carry_the_kb_version(kb, audit_set, cli, tmp_path, fmt, words):
     _, broken, _, corrupt = audit_set
     path = tmp_path / "broken.jsonl"
@@ -169,13 +211,16 @@ def test_report_to_a_file_is_atomic(audit_set, cli, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.jsonl", "report.html"]
 
 
-@pytest.mark.parametrize("content, words", [
-    ("", "empty"),
-    ("  \n\r\n\t\n", "empty"),
-    ("hello", None),  # garbage is one bad record (issue 10, item 8), not a refusal of the file
-    ("[{bad", None),
-    ('{"a": 1}', None),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("", "empty"),
+        ("  \n\r\n\t\n", "empty"),
+        ("hello", None),  # garbage is one bad record (issue 10, item 8), not a refusal of the file
+        ("[{bad", None),
+        ('{"a": 1}', None),
+    ],
+)
 def test_unusable_input_exits_2(cli, tmp_path, content, words):
     path = tmp_path / "in.jsonl"
     path.write_text(content, encoding="utf-8")
@@ -199,8 +244,24 @@ def test_library_audit_yields_findings(kb, audit_set):
     records = [r if i not in corrupt else "garbage" for i, r in enumerate(broken)]
     findings = list(kb.audit(records))
     assert found([f.to_dict() for f in findings]) == expected
-    assert set(findings[0].to_dict()) == {"record", "line", "decision_id", "applicant", "year", "item", "subject", "measure", "code",
-                                          "severity", "granted", "allowed", "clause", "explanation", "disappears_under", "count"}
+    assert set(findings[0].to_dict()) == {
+        "record",
+        "line",
+        "decision_id",
+        "applicant",
+        "year",
+        "item",
+        "subject",
+        "measure",
+        "code",
+        "severity",
+        "granted",
+        "allowed",
+        "clause",
+        "explanation",
+        "disappears_under",
+        "count",
+    }
 
 
 def test_kb_audit_reads_a_path_as_the_command_line_does(kb, cli):
@@ -214,8 +275,12 @@ def test_kb_audit_reads_a_path_as_the_command_line_does(kb, cli):
         findings = [f.to_dict() for f in kb.audit(given)]
         assert findings == by_cli, "a path is a file, read the way `policykb audit` reads it"
         assert not any(f["code"] == "INVALID_RECORD" and "expected an object" in f["explanation"]["en"] for f in findings)
-    csv_cli = cli("audit", ROOT / "examples/audit/applications.jsonl", "--awards", ROOT / "examples/audit/awards.csv", "--format", "json").json()
-    assert [f.to_dict() for f in kb.audit(ROOT / "examples/audit/applications.jsonl", awards=ROOT / "examples/audit/awards.csv")] == csv_cli["findings"]
+    csv_cli = cli(
+        "audit", ROOT / "examples/audit/applications.jsonl", "--awards", ROOT / "examples/audit/awards.csv", "--format", "json"
+    ).json()
+    assert [
+        f.to_dict() for f in kb.audit(ROOT / "examples/audit/applications.jsonl", awards=ROOT / "examples/audit/awards.csv")
+    ] == csv_cli["findings"]
 
 
 @pytest.mark.parametrize("given", [b"records.jsonl", 42, {"application": {}, "decision": {}}])

@@ -12,8 +12,15 @@ from policykb.audit import checks, synthetic
 from policykb.engine import grants
 from policykb.engine.provenance import award_node
 
-APPLICANT = {"id": "AG", "name": "审计图测试", "kind": "enterprise", "registered_in_taicang": True,
-             "independent_legal_person": True, "industrial": True, "size": "sme"}
+APPLICANT = {
+    "id": "AG",
+    "name": "审计图测试",
+    "kind": "enterprise",
+    "registered_in_taicang": True,
+    "independent_legal_person": True,
+    "industrial": True,
+    "size": "sme",
+}
 PROJECT = {"type": "transformation_project", "subject": "P1", "equipment_investment": 30000000, "demo_listed": False, "robot_system": False}
 
 # the codes a relation (or a provision relating awards) decides
@@ -21,34 +28,75 @@ RELATIONAL = {"EXCLUSIVE_CONFLICT", "OVER_GROUP_CAP", "DUPLICATE_SAME_KIND", "MI
 
 
 def record(year, facts, grants_, decision="D1", day="12-01"):
-    return {"application": {"applicant": APPLICANT, "year": year, "facts": facts},
-            "decision": {"decision_id": decision, "decided_on": f"{year}-{day}", "granted": grants_}}
+    return {
+        "application": {"applicant": APPLICANT, "year": year, "facts": facts},
+        "decision": {"decision_id": decision, "decided_on": f"{year}-{day}", "granted": grants_},
+    }
 
 
 def loan(subject, disbursed, approved=False):
-    return {"type": "loan", "subject": subject, "via_platform": True, "smart_transformation": True, "disbursed": disbursed,
-            "suzhou_approved": approved}
+    return {
+        "type": "loan",
+        "subject": subject,
+        "via_platform": True,
+        "smart_transformation": True,
+        "disbursed": disbursed,
+        "suzhou_approved": approved,
+    }
 
 
 def violations() -> list[dict]:
     """One applicant's records breaking every relation: X-m01, CAP-m23, G4, R-m23, X-m14."""
     scenario = {"type": "fiveg_scenario_case", "subject": "S", "selected": True, "actual_investment": 400000}
     return [
-        record(2022, [PROJECT, dict(PROJECT, subject="D1", demo_listed=True)],
-               [{"item": "m01.equipment", "subject": "P1", "amount": "1800000.00"},
-                {"item": "m01.demo", "subject": "D1", "amount": "500000.00"}]),
-        record(2022, [loan("L1", 150000000), loan("L2", 150000000)],
-               [{"item": "m23.loan_interest", "subject": "L1", "amount": "1500000.00"},
-                {"item": "m23.loan_interest", "subject": "L2", "amount": "1500000.00"}], decision="D2", day="12-02"),
-        record(2022, [loan("L3", 10000000, approved=True)], [{"item": "m23.suzhou_matching", "subject": "L3", "amount": "100000.00"}],
-               decision="D3", day="12-03"),
-        record(2022, [{"type": "recognition", "subject": "W", "award": "suzhou_smart_workshop"}],
-               [{"item": "m02.suzhou_workshop", "subject": "W", "amount": "200000.00"}], decision="D4", day="12-04"),
-        record(2022, [{"type": "recognition", "subject": "W", "award": "suzhou_smart_workshop"}],
-               [{"item": "m02.suzhou_workshop", "subject": "W", "amount": "200000.00"}], decision="D5", day="12-05"),
-        record(2021, [scenario, {"type": "recognition", "subject": "S", "award": "fiveg_vertical_pilot"}],
-               [{"item": "m14.vertical_pilot", "subject": "S", "amount": "1000000.00"},
-                {"item": "m14.scenario_5g", "subject": "S", "amount": "400000.00"}], decision="D6"),
+        record(
+            2022,
+            [PROJECT, dict(PROJECT, subject="D1", demo_listed=True)],
+            [
+                {"item": "m01.equipment", "subject": "P1", "amount": "1800000.00"},
+                {"item": "m01.demo", "subject": "D1", "amount": "500000.00"},
+            ],
+        ),
+        record(
+            2022,
+            [loan("L1", 150000000), loan("L2", 150000000)],
+            [
+                {"item": "m23.loan_interest", "subject": "L1", "amount": "1500000.00"},
+                {"item": "m23.loan_interest", "subject": "L2", "amount": "1500000.00"},
+            ],
+            decision="D2",
+            day="12-02",
+        ),
+        record(
+            2022,
+            [loan("L3", 10000000, approved=True)],
+            [{"item": "m23.suzhou_matching", "subject": "L3", "amount": "100000.00"}],
+            decision="D3",
+            day="12-03",
+        ),
+        record(
+            2022,
+            [{"type": "recognition", "subject": "W", "award": "suzhou_smart_workshop"}],
+            [{"item": "m02.suzhou_workshop", "subject": "W", "amount": "200000.00"}],
+            decision="D4",
+            day="12-04",
+        ),
+        record(
+            2022,
+            [{"type": "recognition", "subject": "W", "award": "suzhou_smart_workshop"}],
+            [{"item": "m02.suzhou_workshop", "subject": "W", "amount": "200000.00"}],
+            decision="D5",
+            day="12-05",
+        ),
+        record(
+            2021,
+            [scenario, {"type": "recognition", "subject": "S", "award": "fiveg_vertical_pilot"}],
+            [
+                {"item": "m14.vertical_pilot", "subject": "S", "amount": "1000000.00"},
+                {"item": "m14.scenario_5g", "subject": "S", "amount": "400000.00"},
+            ],
+            decision="D6",
+        ),
     ]
 
 
@@ -111,7 +159,9 @@ def test_grants_run_through_the_evaluations_ruleset_and_evaluations_fire_no_gran
 
 
 def test_the_rules_see_one_fact_per_award_however_many_records_repeat_it(kb):
-    record_ = next(r for r in synthetic.clean_records(kb, 12, seed=7) if any(g["item"].startswith("m01.") for g in r["decision"]["granted"]))
+    record_ = next(
+        r for r in synthetic.clean_records(kb, 12, seed=7) if any(g["item"].startswith("m01.") for g in r["decision"]["granted"])
+    )
     sizes = []
     for n in (5, 60):
         records = [{"application": record_["application"], "decision": dict(record_["decision"], decision_id=f"R{i}")} for i in range(n)]
@@ -125,12 +175,21 @@ def test_the_rules_see_one_fact_per_award_however_many_records_repeat_it(kb):
 
 def test_a_declared_award_of_a_grant_under_audit_is_that_grant_whatever_amount_it_states(kb):
     first = record(2021, [loan("L1", 10000000)], [{"item": "m23.loan_interest", "subject": "L1", "amount": "99999.99"}])
-    declared = {"type": "prior_award", "subject": "L1", "source": "this_policy", "item": "m23.loan_interest", "year": 2021, "amount": 100000}
+    declared = {
+        "type": "prior_award",
+        "subject": "L1",
+        "source": "this_policy",
+        "item": "m23.loan_interest",
+        "year": 2021,
+        "amount": 100000,
+    }
     later = record(2022, [declared, PROJECT], [{"item": "m01.equipment", "subject": "P1", "amount": "1000000.00"}], decision="D2")
     # the 2022 application declares the 2021 grant (at the amount due): one award, short of its sum
     assert sorted((f.code, f.item) for f in kb.audit([first, later])) == [("UNDER_FLOOR", "m23.loan_interest")]
     # an award of the item for another loan is another award
-    other = record(2022, [dict(declared, subject="L9"), PROJECT], [{"item": "m01.equipment", "subject": "P1", "amount": "1000000.00"}], decision="D2")
+    other = record(
+        2022, [dict(declared, subject="L9"), PROJECT], [{"item": "m01.equipment", "subject": "P1", "amount": "1000000.00"}], decision="D2"
+    )
     assert sorted((f.code, f.item) for f in kb.audit([first, other])) == [("UNDER_FLOOR", "m23.loan_interest")]
 
 
@@ -165,11 +224,24 @@ def test_a_second_policy_is_audited_with_no_audit_code_of_its_own():
 
     linhe = policykb.load(path=Path(__file__).parent / "fixtures" / "linhe-2024-7")
     policy = linhe.policy
-    applicant = {"id": "L-9", "name": "临河测试企业", "kind": "enterprise", "registered_in_linhe": True,
-                 "independent_legal_person": True, "size": "sme"}
-    application = {"applicant": applicant, "year": 2024, "facts": [
-        {"type": "recognition", "award": "demo_enterprise"}, {"type": "recognition", "award": "smart_workshop"},
-        {"type": "skills_training", "trainees": 300}, {"type": "talent_hiring", "hires": 8}]}
+    applicant = {
+        "id": "L-9",
+        "name": "临河测试企业",
+        "kind": "enterprise",
+        "registered_in_linhe": True,
+        "independent_legal_person": True,
+        "size": "sme",
+    }
+    application = {
+        "applicant": applicant,
+        "year": 2024,
+        "facts": [
+            {"type": "recognition", "award": "demo_enterprise"},
+            {"type": "recognition", "award": "smart_workshop"},
+            {"type": "skills_training", "trainees": 300},
+            {"type": "talent_hiring", "hires": 8},
+        ],
+    }
     decision = linhe.evaluate(application)
     due = {o.item.id: o.computed.high for o in decision.outcomes}  # what each item allows on its own
     cap_rel = next(r for r in policy.relations.values() if r.kind == "group_cap")
@@ -178,10 +250,22 @@ def test_a_second_policy_is_audited_with_no_audit_code_of_its_own():
     assert due[first] + due[second] > cap_rel.params["cap"]
     kept, other = sorted(exclusive.members, key=lambda i: -due[i])
     records = [
-        {"application": application, "decision": {"decision_id": "D1", "decided_on": "2024-06-01", "granted": [
-            {"item": kept, "amount": str(due[kept])}, {"item": other, "amount": str(due[other])}]}},
-        {"application": application, "decision": {"decision_id": "D2", "decided_on": "2024-07-01", "granted": [
-            {"item": first, "amount": str(due[first])}, {"item": second, "amount": str(due[second])}]}},
+        {
+            "application": application,
+            "decision": {
+                "decision_id": "D1",
+                "decided_on": "2024-06-01",
+                "granted": [{"item": kept, "amount": str(due[kept])}, {"item": other, "amount": str(due[other])}],
+            },
+        },
+        {
+            "application": application,
+            "decision": {
+                "decision_id": "D2",
+                "decided_on": "2024-07-01",
+                "granted": [{"item": first, "amount": str(due[first])}, {"item": second, "amount": str(due[second])}],
+            },
+        },
     ]
     found = {(f.code, f.item): f for f in linhe.audit(records)}
     g4 = policy.provision("highest_wins")

@@ -13,10 +13,34 @@ import pytest
 from policykb import bench
 from policykb.engine.synthetic import Generator
 
-FIELDS = ["applications", "workers", "seed", "median_ms", "per_second", "engine_only_median_ms", "overhead_ratio",
-          "firings_per_application", "peak_rss_mb", "rss_growth_pct", "load_1000_rss_growth_mb", "python", "kb_version"]
-AUDIT_FIELDS = ["records", "workers", "seconds", "records_per_second", "cpu_seconds", "peak_rss_mb", "peak_rss_workers_mb",
-                "findings", "findings_injected", "python", "kb_version"]
+FIELDS = [
+    "applications",
+    "workers",
+    "seed",
+    "median_ms",
+    "per_second",
+    "engine_only_median_ms",
+    "overhead_ratio",
+    "firings_per_application",
+    "peak_rss_mb",
+    "rss_growth_pct",
+    "load_1000_rss_growth_mb",
+    "python",
+    "kb_version",
+]
+AUDIT_FIELDS = [
+    "records",
+    "workers",
+    "seconds",
+    "records_per_second",
+    "cpu_seconds",
+    "peak_rss_mb",
+    "peak_rss_workers_mb",
+    "findings",
+    "findings_injected",
+    "python",
+    "kb_version",
+]
 
 # The memory of 10 loads, not 1,000: the same code, a fraction of the time (the figure is the
 # bench's to measure, not the tests').
@@ -74,8 +98,9 @@ def test_bench_on_the_command_line_as_text_and_json(cli, tmp_path):
     # one line a field, in the JSON's order, the name then the value
     assert [re.split(r"\s+", line, maxsplit=1)[0] for line in lines] == FIELDS
     deterministic = ("applications", "workers", "seed", "firings_per_application", "python", "kb_version")
-    assert {line.split()[0]: line.split()[1] for line in lines if line.split()[0] in deterministic} == \
-        {k: str(result[k]) for k in deterministic}
+    assert {line.split()[0]: line.split()[1] for line in lines if line.split()[0] in deterministic} == {
+        k: str(result[k]) for k in deterministic
+    }
 
 
 @pytest.mark.usefixtures("fewer_loads")

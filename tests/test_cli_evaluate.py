@@ -32,7 +32,7 @@ def test_decision_json_shape_and_amount_strings(cli):
     equipment = by[("m01.equipment", "P-2022-01")]
     assert equipment["status"] == "eligible" and equipment["amount"] == {"kind": "ceiling", "min": "0.00", "max": "2400000.00"}
     assert by[("m01.demo", "P-2022-02")]["by"] == ["X-m01"]
-    assert by[("m02.provincial_demo", "W1")] ["status"] == "reduced" and by[("m02.provincial_demo", "W1")]["by"] == ["G4"]
+    assert by[("m02.provincial_demo", "W1")]["status"] == "reduced" and by[("m02.provincial_demo", "W1")]["by"] == ["G4"]
     assert by[("m06.diagnosis_factory", "F1")]["amount"] == {"kind": "none", "min": None, "max": None}
     assert by[("m23.suzhou_matching", "L-2022-01")]["amount"] == {"kind": "exact", "min": "200000.00", "max": "200000.00"}
     assert decision["totals_by_payer"]["suzhou"] == {"min": "200000.00", "max": "200000.00"}
@@ -58,11 +58,14 @@ def test_bad_input_exits_2_naming_the_field(cli, tmp_path, example_documents):
     assert "Traceback" not in run.err and run.out == ""
 
 
-@pytest.mark.parametrize("content, words", [
-    ("{not json", "not valid JSON"),
-    ("applicant: [unclosed", "not valid YAML"),
-    ('{"applicant": {}, "year": 2022, "facts": [], "applicant": {}}', "duplicate key 'applicant'"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("{not json", "not valid JSON"),
+        ("applicant: [unclosed", "not valid YAML"),
+        ('{"applicant": {}, "year": 2022, "facts": [], "applicant": {}}', "duplicate key 'applicant'"),
+    ],
+)
 def test_unreadable_files_exit_2(cli, tmp_path, content, words):
     path = tmp_path / ("x.json" if content.startswith("{") else "x.yaml")
     path.write_text(content, encoding="utf-8")
@@ -83,7 +86,10 @@ def test_yaml_applications_are_accepted(cli, tmp_path, example_documents):
 
     path = tmp_path / "app.yaml"
     path.write_text(yaml.safe_dump(example_documents["software-firm"], allow_unicode=True), encoding="utf-8")
-    assert cli("evaluate", path, "--format", "json").json() == cli("evaluate", ROOT / "examples" / "software-firm.json", "--format", "json").json()
+    assert (
+        cli("evaluate", path, "--format", "json").json()
+        == cli("evaluate", ROOT / "examples" / "software-firm.json", "--format", "json").json()
+    )
 
 
 def test_the_installed_command_evaluates_without_traceback(tmp_path):

@@ -31,8 +31,11 @@ def test_json_lines_bad_lines_are_reported_and_skipped_with_exit_1(cli, tmp_path
     good = [example_documents["software-firm"], example_documents["ic-company"]]
     bad_doc = dict(good[0], year="twenty")
     path = tmp_path / "batch.jsonl"
-    path.write_text("\n".join([json.dumps(good[0], default=str), "{cut off", json.dumps(bad_doc, default=str), "",
-                               json.dumps(good[1], default=str)]) + "\n", encoding="utf-8")
+    path.write_text(
+        "\n".join([json.dumps(good[0], default=str), "{cut off", json.dumps(bad_doc, default=str), "", json.dumps(good[1], default=str)])
+        + "\n",
+        encoding="utf-8",
+    )
     run = cli("evaluate", path, "--format", "json", "--lang", "en")
     assert run.code == 1
     out = [json.loads(line) for line in run.out.splitlines()]
@@ -133,7 +136,12 @@ def test_the_wheel_carries_the_docs_that_help_reads():
 
 
 def _complete(script: str, *words: str) -> list[str]:
-    body = script + "\nCOMP_WORDS=(" + " ".join(f"'{w}'" for w in words) + ")\nCOMP_CWORD=$((${#COMP_WORDS[@]}-1))\n_policykb\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n"
+    body = (
+        script
+        + "\nCOMP_WORDS=("
+        + " ".join(f"'{w}'" for w in words)
+        + ")\nCOMP_CWORD=$((${#COMP_WORDS[@]}-1))\n_policykb\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n"
+    )
     proc = subprocess.run(["bash", "-c", body], capture_output=True, text=True, cwd=ROOT, timeout=30)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.split()

@@ -96,9 +96,16 @@ def test_a_cap_is_a_node_of_its_own_with_its_members(cli):
     graph = cli("kb", "graph", "--format", "json").json()
     caps = {n["id"]: n for n in graph["nodes"] if n["kind"] == "cap"}
     assert {k: (v["cap"], v["payer"]) for k, v in caps.items()} == {
-        "CAP-m01": ("3000000", "taicang"), "CAP-m23": ("2000000", "taicang"), "CAP-m23-suzhou": ("2000000", "suzhou")}
+        "CAP-m01": ("3000000", "taicang"),
+        "CAP-m23": ("2000000", "taicang"),
+        "CAP-m23-suzhou": ("2000000", "suzhou"),
+    }
     assert sorted(e["source"] for e in graph["edges"] if e["target"] == "CAP-m01") == [
-        "m01.demo", "m01.digital_app", "m01.equipment", "m01.robot"]
+        "m01.demo",
+        "m01.digital_app",
+        "m01.equipment",
+        "m01.robot",
+    ]
     assert not [e for e in graph["edges"] if e["source"] == e["target"]]
     text_alone = cli("kb", "graph", "--format", "json", "--reading", "I-15=text_alone").json()
     assert not [e for e in text_alone["edges"] if e["relation"] == "CAP-m23-suzhou"]
@@ -142,9 +149,7 @@ def _durable_built_without_the_flag(tmp_path: Path) -> dict:
     fake = tmp_path / "durable"
     fake.mkdir()
     (fake / "__init__.py").write_text("")
-    (fake / "engine.py").write_text(
-        "raise ImportError('durable_rules_engine.cpython-313.so: undefined symbol: PyEval_CallObject')\n"
-    )
+    (fake / "engine.py").write_text("raise ImportError('durable_rules_engine.cpython-313.so: undefined symbol: PyEval_CallObject')\n")
     return {"PYTHONPATH": str(tmp_path)}
 
 
@@ -156,8 +161,14 @@ def test_an_unflagged_durable_rules_build_is_named_with_the_rebuild_command(tmp_
     assert "CPPFLAGS=-DPyEval_CallObject=PyObject_CallObject" in run.err
     example = ROOT / "examples" / "software-firm.json"
     probe = subprocess.run(
-        [sys.executable, "-c", f"import policykb\ntry:\n    policykb.load().evaluate(r'{example}')\n"
-         "except ImportError as exc:\n    print(type(exc).__name__)"],
-        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, **env},
+        [
+            sys.executable,
+            "-c",
+            f"import policykb\ntry:\n    policykb.load().evaluate(r'{example}')\nexcept ImportError as exc:\n    print(type(exc).__name__)",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, **env},
     )
     assert probe.stdout.strip() == "UnsupportedPythonError", probe.stderr

@@ -115,10 +115,18 @@ def test_an_unresolved_switch_is_refused_by_the_evaluation():
         cond.holds(node, {}.get)
 
 
-@pytest.mark.parametrize("op,left,right,expected", [
-    ("gte", 3, 3, True), ("gt", 3, 3, False), ("lte", 3, 3, True), ("lt", 3, 3, False),
-    ("ne", 3, 3, False), ("in", "a", ("a", "b"), True), ("in", "c", ("a", "b"), False),
-])
+@pytest.mark.parametrize(
+    "op,left,right,expected",
+    [
+        ("gte", 3, 3, True),
+        ("gt", 3, 3, False),
+        ("lte", 3, 3, True),
+        ("lt", 3, 3, False),
+        ("ne", 3, 3, False),
+        ("in", "a", ("a", "b"), True),
+        ("in", "c", ("a", "b"), False),
+    ],
+)
 def test_each_operator_at_its_boundary(op, left, right, expected):
     assert cond.compare(op, left, right) is expected
 

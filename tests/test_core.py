@@ -37,19 +37,38 @@ def test_item_rules_derive_met_facts_that_relation_rules_join(kb, example_docume
     assert {e["relation"] for e in edges} == {"R-m23"}
     # the exclusive group is the relation's member edges, one per outcome
     members = [b for a, b, d in decision.graph.out_edges("clause:X-m01", data=True) if d["kind"] == "member"]
-    assert sorted(members) == sorted(f"outcome:{o.item.id}@{o.subject}" for o in decision.outcomes
-                                     if o.item.id.startswith("m01.") and o.verdict is True)
+    assert sorted(members) == sorted(
+        f"outcome:{o.item.id}@{o.subject}" for o in decision.outcomes if o.item.id.startswith("m01.") and o.verdict is True
+    )
 
 
 def test_relation_rules_stay_linear_in_the_facts_of_one_application(kb):
     """Hostile input: many projects of one enterprise-year must not make pairwise joins."""
+
     def firings(n):
-        doc = {"applicant": {"id": "A", "name": "甲", "kind": "enterprise", "registered_in_taicang": True,
-                             "independent_legal_person": True, "industrial": True, "size": "sme"},
-               "year": 2022,
-               "facts": [{"type": "transformation_project", "subject": f"P{i}", "equipment_investment": 5000000 + i,
-                          "demo_listed": True, "robot_system": True} for i in range(n)]
-               + [_prior("m01.equipment", 1000, f"Q{i}", 2022) for i in range(n)]}
+        doc = {
+            "applicant": {
+                "id": "A",
+                "name": "甲",
+                "kind": "enterprise",
+                "registered_in_taicang": True,
+                "independent_legal_person": True,
+                "industrial": True,
+                "size": "sme",
+            },
+            "year": 2022,
+            "facts": [
+                {
+                    "type": "transformation_project",
+                    "subject": f"P{i}",
+                    "equipment_investment": 5000000 + i,
+                    "demo_listed": True,
+                    "robot_system": True,
+                }
+                for i in range(n)
+            ]
+            + [_prior("m01.equipment", 1000, f"Q{i}", 2022) for i in range(n)],
+        }
         return len(kb.evaluate(doc).firings)
 
     small, large = firings(50), firings(400)
@@ -57,9 +76,19 @@ def test_relation_rules_stay_linear_in_the_facts_of_one_application(kb):
 
 
 def test_a_missing_field_is_undetermined_by_a_rule(kb):
-    doc = {"applicant": {"id": "A", "name": "甲", "kind": "enterprise", "registered_in_taicang": True,
-                         "independent_legal_person": True, "industrial": True, "size": "sme"},
-           "year": 2022, "facts": [{"type": "transformation_project", "subject": "P1", "demo_listed": True}]}
+    doc = {
+        "applicant": {
+            "id": "A",
+            "name": "甲",
+            "kind": "enterprise",
+            "registered_in_taicang": True,
+            "independent_legal_person": True,
+            "industrial": True,
+            "size": "sme",
+        },
+        "year": 2022,
+        "facts": [{"type": "transformation_project", "subject": "P1", "demo_listed": True}],
+    }
     decision = kb.evaluate(doc)
     o = decision.outcome("m01.equipment")
     assert o.status == "undetermined" and o.missing == ["equipment_investment"]
@@ -71,19 +100,41 @@ def test_a_missing_field_is_undetermined_by_a_rule(kb):
 
 
 def test_unknown_rules_fire_once_per_fact_however_many_fields_are_missing(kb):
-    doc = {"applicant": {"id": "A", "name": "甲", "kind": "enterprise", "registered_in_taicang": True,
-                         "independent_legal_person": True, "industrial": True, "size": "sme"},
-           "year": 2022, "facts": [{"type": "transformation_project", "subject": "P1"}]}
+    doc = {
+        "applicant": {
+            "id": "A",
+            "name": "甲",
+            "kind": "enterprise",
+            "registered_in_taicang": True,
+            "independent_legal_person": True,
+            "industrial": True,
+            "size": "sme",
+        },
+        "year": 2022,
+        "facts": [{"type": "transformation_project", "subject": "P1"}],
+    }
     decision = kb.evaluate(doc)
     derived = [d for f in decision.firings for d in f.derived]
     assert len(derived) == len(set(derived))  # $or fired per branch, yet each fact is derived once
 
 
 def test_the_graph_resolves_take_the_highest_from_edges(kb):
-    doc = {"applicant": {"id": "A", "name": "甲", "kind": "enterprise", "registered_in_taicang": True,
-                         "independent_legal_person": True, "industrial": True, "size": "sme"},
-           "year": 2022, "facts": [{"type": "cloud_star_rating", "subject": "A", "stars": 3, "actual_investment": 50000},
-                                   {"type": "cloud_star_rating", "subject": "A", "stars": 5, "actual_investment": 50000}]}
+    doc = {
+        "applicant": {
+            "id": "A",
+            "name": "甲",
+            "kind": "enterprise",
+            "registered_in_taicang": True,
+            "independent_legal_person": True,
+            "industrial": True,
+            "size": "sme",
+        },
+        "year": 2022,
+        "facts": [
+            {"type": "cloud_star_rating", "subject": "A", "stars": 3, "actual_investment": 50000},
+            {"type": "cloud_star_rating", "subject": "A", "stars": 5, "actual_investment": 50000},
+        ],
+    }
     decision = kb.evaluate(doc)
     edges = [(a, b, d) for a, b, d in decision.graph.edges(data=True) if d["kind"] == "highest"]
     assert [(a, b, d["relation"]) for a, b, d in edges] == [("outcome:m04.cloud_star3@A", "outcome:m04.cloud_star5@A", "H-m04")]
@@ -92,11 +143,28 @@ def test_the_graph_resolves_take_the_highest_from_edges(kb):
 
 
 def test_a_prior_award_of_zero_reduces_nothing(kb):
-    doc = {"applicant": {"id": "A", "name": "甲", "kind": "enterprise", "registered_in_taicang": True,
-                         "independent_legal_person": True, "industrial": True, "size": "sme"},
-           "year": 2022, "facts": [{"type": "transformation_project", "subject": "P1", "equipment_investment": 10000000,
-                                    "demo_listed": False, "robot_system": False},
-                                   _prior("m01.equipment", 0, "P1")]}
+    doc = {
+        "applicant": {
+            "id": "A",
+            "name": "甲",
+            "kind": "enterprise",
+            "registered_in_taicang": True,
+            "independent_legal_person": True,
+            "industrial": True,
+            "size": "sme",
+        },
+        "year": 2022,
+        "facts": [
+            {
+                "type": "transformation_project",
+                "subject": "P1",
+                "equipment_investment": 10000000,
+                "demo_listed": False,
+                "robot_system": False,
+            },
+            _prior("m01.equipment", 0, "P1"),
+        ],
+    }
     o = kb.evaluate(doc).outcome("m01.equipment")
     assert o.status == "eligible" and o.high == 600000 and o.by == []
     doc["facts"][1]["amount"] = "0.01"
@@ -211,10 +279,14 @@ def test_a_join_on_a_field_the_bound_fact_lacks_is_guarded():
     def run(guard: bool):
         engine = RulesEngine()
         a = {"$and": [{"t": "$met"}, {"$ex": {"year": 1}}]} if guard else {"t": "$met"}
-        engine.register("join311", {
-            "j": {"all": [{"a": a}, {"p": {"$and": [{"t": "prior"}, {"$lte": {"year": {"a": "year"}}}]}}], "run": "j"},
-            "$begin": {"all": [{"m": {"t": "$begin"}}], "run": "$begin"},
-            "$sink": {"all": [{"x": {"$ex": {"t": 1}}}, {"n": {"t": "$never"}}], "run": "$sink"}})
+        engine.register(
+            "join311",
+            {
+                "j": {"all": [{"a": a}, {"p": {"$and": [{"t": "prior"}, {"$lte": {"year": {"a": "year"}}}]}}], "run": "j"},
+                "$begin": {"all": [{"m": {"t": "$begin"}}], "run": "$begin"},
+                "$sink": {"all": [{"x": {"$ex": {"t": 1}}}, {"n": {"t": "$never"}}], "run": "$sink"},
+            },
+        )
         return engine.run("join311", [{"id": "f1", "t": "$met"}, {"id": "f2", "t": "prior", "year": 2020}])
 
     with pytest.raises(EngineError, match="311"):
@@ -227,7 +299,7 @@ def test_a_join_on_a_field_the_bound_fact_lacks_is_guarded():
         present: dict[str, set] = {}
         references: list[tuple[str, str, str]] = []  # (binding, its field, the bound fact's binding and field)
         for pattern in rule["all"]:
-            (binding, test), = pattern.items()
+            ((binding, test),) = pattern.items()
             tests = test["$and"]
             present[binding] = {n for t in tests for n in t.get("$ex", {})}
             for t in tests:
@@ -235,7 +307,7 @@ def test_a_join_on_a_field_the_bound_fact_lacks_is_guarded():
                     pairs = body.items() if op.startswith("$") and isinstance(body, dict) else [(op, body)]
                     for field, value in pairs:
                         if isinstance(value, dict) and len(value) == 1 and not next(iter(value)).startswith("$"):
-                            (other, other_field), = value.items()
+                            ((other, other_field),) = value.items()
                             references.append((binding, field, f"{other}.{other_field}"))
         assert references or len(rule["all"]) == 1, name  # a one-fact rule (a grant's membership) joins nothing
         for binding, field, ref in references:

@@ -43,7 +43,10 @@ def test_output_is_identical_across_hash_seeds_and_processes(tmp_path):
     for seed in ("0", "1", "12345", "random"):
         proc = subprocess.run(
             [sys.executable, "-m", "policykb", "evaluate", str(example), "--format", "json"],
-            capture_output=True, text=True, env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"}, cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"},
+            cwd=tmp_path,
         )
         assert proc.returncode == 0, proc.stderr
         outputs.add(proc.stdout)
@@ -62,9 +65,19 @@ def test_synthetic_decisions_are_stable_under_shuffling(kb):
 def test_an_evaluation_where_no_rule_fires(kb):
     """Only $begin fires (trap 4: delete_state after nothing fired used to segfault): not
     covered by G1, and a year outside G3's period, so no provision rule fires either."""
-    doc = {"applicant": {"id": "X", "name": "无", "kind": "research_institution", "registered_in_taicang": False,
-                         "independent_legal_person": False, "industrial": False, "size": "large"},
-           "year": 2020, "facts": []}
+    doc = {
+        "applicant": {
+            "id": "X",
+            "name": "无",
+            "kind": "research_institution",
+            "registered_in_taicang": False,
+            "independent_legal_person": False,
+            "industrial": False,
+            "size": "large",
+        },
+        "year": 2020,
+        "facts": [],
+    }
     decision = kb.evaluate(doc)
     assert decision.outcomes == [] and decision.firings == []
     assert decision.to_dict()["totals"] == {"min": "0.00", "max": "0.00"}
@@ -149,7 +162,10 @@ def test_rules_agree_with_the_python_reference_on_synthetic_applications(kb):
     from policykb.kb import conditions as cond
 
     evaluator = kb.evaluator
-    for readings in ({}, {"I-01": "no_threshold", "I-02": "threshold", "I-06": "per_station", "I-07": "pro_rata", "I-10": "any_enterprise"}):
+    for readings in (
+        {},
+        {"I-01": "no_threshold", "I-02": "threshold", "I-06": "per_station", "I-07": "pro_rata", "I-10": "any_enterprise"},
+    ):
         full = kb.readings_with(readings)
         prepared = evaluator.prepare(full)
         for doc in Generator(kb.policy, seed=21).applications(300):

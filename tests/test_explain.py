@@ -98,10 +98,27 @@ def test_an_item_without_facts_is_explained_by_what_it_needs(kb, example_documen
 
 
 def test_rounding_is_shown_as_a_step(kb):
-    doc = {"applicant": {"id": "A", "name": "测试", "kind": "enterprise", "registered_in_taicang": True,
-                         "independent_legal_person": True, "industrial": True, "size": "sme"},
-           "year": 2022, "facts": [{"type": "transformation_project", "subject": "P", "equipment_investment": "3333333.33",
-                                    "demo_listed": False, "robot_system": False}]}
+    doc = {
+        "applicant": {
+            "id": "A",
+            "name": "测试",
+            "kind": "enterprise",
+            "registered_in_taicang": True,
+            "independent_legal_person": True,
+            "industrial": True,
+            "size": "sme",
+        },
+        "year": 2022,
+        "facts": [
+            {
+                "type": "transformation_project",
+                "subject": "P",
+                "equipment_investment": "3333333.33",
+                "demo_listed": False,
+                "robot_system": False,
+            }
+        ],
+    }
     e = kb.evaluate(doc).explain("m01.equipment")
     assert e.data["amount"]["max"] == "200000.00"
     assert e.data["amount_steps"][-1]["op"] == "round" and e.data["amount_steps"][-1]["inputs"]["exact"] == "199999.9998"
@@ -173,9 +190,17 @@ def test_qualify_suggestions_verify_for_every_item_of_every_example(kb, example_
 def test_qualify_gives_the_smallest_gap(kb, example_documents):
     result = qualify(kb, example_documents["ic-company"], "m01.equipment").to_dict()
     way = result["results"][0]["ways"][0]
-    assert way["changes"] == [{"op": "set", "path": "facts[4].equipment_investment", "value": "3000000.00",
-                               "text": {"zh": "设备投资额 由 2,999,999.99 元 提高到 3,000,000 元（+0.01 元）",
-                                        "en": "raise equipment investment from 2,999,999.99 yuan to 3,000,000 yuan (+0.01 yuan)"}}]
+    assert way["changes"] == [
+        {
+            "op": "set",
+            "path": "facts[4].equipment_investment",
+            "value": "3000000.00",
+            "text": {
+                "zh": "设备投资额 由 2,999,999.99 元 提高到 3,000,000 元（+0.01 元）",
+                "en": "raise equipment investment from 2,999,999.99 yuan to 3,000,000 yuan (+0.01 yuan)",
+            },
+        }
+    ]
 
 
 def test_qualify_suggestions_verify_on_synthetic_applications(kb):
@@ -212,8 +237,21 @@ def test_selfcheck_finds_no_disagreement_over_every_yaml_case(kb):
 def test_selfcheck_finds_no_disagreement_over_synthetic_applications(kb):
     docs = list(Generator(kb.policy, seed=2021).applications(1500))
     assert disagreements(kb, docs) == []
-    assert disagreements(kb, docs[:500], {"I-01": "no_threshold", "I-02": "threshold", "I-06": "per_station", "I-14": "g1_literal",
-                                          "I-07": "pro_rata", "I-10": "any_enterprise"}) == []
+    assert (
+        disagreements(
+            kb,
+            docs[:500],
+            {
+                "I-01": "no_threshold",
+                "I-02": "threshold",
+                "I-06": "per_station",
+                "I-14": "g1_literal",
+                "I-07": "pro_rata",
+                "I-10": "any_enterprise",
+            },
+        )
+        == []
+    )
 
 
 # -- what if, readings, runners-up, trace -------------------------------------------------------
@@ -298,33 +336,87 @@ def test_whatif_qualify_readings_runners_commands(cli):
 
 # -- the readings I-12 … I-15 as an analyst sees them -------------------------------------------
 
-_APPLICANT = {"id": "A-RD", "name": "解读测试", "kind": "enterprise", "registered_in_taicang": True,
-              "independent_legal_person": True, "industrial": True, "size": "sme", "integrated_circuit": True}
+_APPLICANT = {
+    "id": "A-RD",
+    "name": "解读测试",
+    "kind": "enterprise",
+    "registered_in_taicang": True,
+    "independent_legal_person": True,
+    "industrial": True,
+    "size": "sme",
+    "integrated_circuit": True,
+}
 _AFFECTED = {
     # I-12: the Suzhou IC top 20 again in 2022 after 2021
-    "I-12": ({"applicant": _APPLICANT, "year": 2022, "facts": [
-        {"type": "recognition", "award": "suzhou_ic_top20"},
-        {"type": "prior_award", "source": "this_policy", "item": "m15.ic_suzhou_top20", "year": 2021, "amount": 200000}]},
-        "once_per_subject", ("m15.ic_suzhou_top20", "A-RD"), ("eligible", "200000.00"), ("excluded", "0.00")),
+    "I-12": (
+        {
+            "applicant": _APPLICANT,
+            "year": 2022,
+            "facts": [
+                {"type": "recognition", "award": "suzhou_ic_top20"},
+                {"type": "prior_award", "source": "this_policy", "item": "m15.ic_suzhou_top20", "year": 2021, "amount": 200000},
+            ],
+        },
+        "once_per_subject",
+        ("m15.ic_suzhou_top20", "A-RD"),
+        ("eligible", "200000.00"),
+        ("excluded", "0.00"),
+    ),
     # I-13: a workshop rated at Suzhou and at provincial level
-    "I-13": ({"applicant": _APPLICANT, "year": 2022, "facts": [
-        {"type": "recognition", "subject": "W1", "award": "suzhou_smart_workshop"},
-        {"type": "recognition", "subject": "W1", "award": "provincial_smart_workshop"}]},
-        "each_level", ("m02.suzhou_workshop", "W1"), ("excluded", "0.00"), ("eligible", "200000.00")),
+    "I-13": (
+        {
+            "applicant": _APPLICANT,
+            "year": 2022,
+            "facts": [
+                {"type": "recognition", "subject": "W1", "award": "suzhou_smart_workshop"},
+                {"type": "recognition", "subject": "W1", "award": "provincial_smart_workshop"},
+            ],
+        },
+        "each_level",
+        ("m02.suzhou_workshop", "W1"),
+        ("excluded", "0.00"),
+        ("eligible", "200000.00"),
+    ),
     # I-14: a telecom operator's Taicang branch
-    "I-14": ({"applicant": dict(_APPLICANT, id="A-BR", kind="branch", independent_legal_person=False), "year": 2022, "facts": [
-        {"type": "base_station_build", "subject": "BS", "planned_stations": 10, "stations_in_operation": 10}]},
-        "g1_literal", ("m14.base_station", "BS"), ("eligible", "80000.00"), ("ineligible", "0.00")),
+    "I-14": (
+        {
+            "applicant": dict(_APPLICANT, id="A-BR", kind="branch", independent_legal_person=False),
+            "year": 2022,
+            "facts": [{"type": "base_station_build", "subject": "BS", "planned_stations": 10, "stations_in_operation": 10}],
+        },
+        "g1_literal",
+        ("m14.base_station", "BS"),
+        ("eligible", "80000.00"),
+        ("ineligible", "0.00"),
+    ),
     # I-15: a loan whose Suzhou matching passes Suzhou's own cap
-    "I-15": ({"applicant": _APPLICANT, "year": 2022, "facts": [
-        {"type": "loan", "subject": "L1", "via_platform": True, "smart_transformation": True, "disbursed": 300000000, "suzhou_approved": True}]},
-        "text_alone", ("m23.suzhou_matching", "L1"), ("reduced", "2000000.00"), ("eligible", "3000000.00")),
+    "I-15": (
+        {
+            "applicant": _APPLICANT,
+            "year": 2022,
+            "facts": [
+                {
+                    "type": "loan",
+                    "subject": "L1",
+                    "via_platform": True,
+                    "smart_transformation": True,
+                    "disbursed": 300000000,
+                    "suzhou_approved": True,
+                }
+            ],
+        },
+        "text_alone",
+        ("m23.suzhou_matching", "L1"),
+        ("reduced", "2000000.00"),
+        ("eligible", "3000000.00"),
+    ),
 }
 
 
 @pytest.mark.parametrize("rid", sorted(_AFFECTED))
 def test_each_new_reading_is_named_and_its_switch_shown(kb, cli, tmp_path, rid):
     document, option, (item, subject), before, after = _AFFECTED[rid]
+
     def outcome(readings=None):
         found = [o for o in kb.evaluate(document, readings).to_dict()["outcomes"] if (o["item"], o["subject"]) == (item, subject)]
         return found[0]
@@ -361,11 +453,27 @@ def test_why_cites_suzhous_own_cap_for_the_matching_subsidy(kb):
 def test_qualify_names_the_relation_that_blocks_an_item_and_the_amount_to_beat(kb):
     """Issue 11 item 3: robot systems would meet m01.robot's conditions, but X-m01's tie-break
     keeps m01.equipment (both 6 % of the same investment): qualify says so, not 'cannot be met'."""
-    doc = {"applicant": {"id": "A1", "name": "甲", "kind": "enterprise", "registered_in_taicang": True,
-                         "independent_legal_person": True, "industrial": True, "size": "sme"},
-           "year": 2022,
-           "facts": [{"type": "transformation_project", "subject": "P1", "equipment_investment": 5000000,
-                      "demo_listed": False, "robot_system": False}]}
+    doc = {
+        "applicant": {
+            "id": "A1",
+            "name": "甲",
+            "kind": "enterprise",
+            "registered_in_taicang": True,
+            "independent_legal_person": True,
+            "industrial": True,
+            "size": "sme",
+        },
+        "year": 2022,
+        "facts": [
+            {
+                "type": "transformation_project",
+                "subject": "P1",
+                "equipment_investment": 5000000,
+                "demo_listed": False,
+                "robot_system": False,
+            }
+        ],
+    }
     result = qualify(kb, doc, "m01.robot", "P1").to_dict()
     found = result["results"][0]
     assert found["ways"] == []

@@ -135,9 +135,21 @@ def test_library_raises_only_input_errors(kb, name, kind, content):
 def test_evaluate_many_is_never_aborted_by_one_application(kb):
     from policykb.engine.documents import parse_text
 
-    bad = [parse_text(c.decode("utf-8", "surrogatepass"), n) for n, _, c in EVALUATE
-           if n in ("deep-field-100.json", "deep-field-495.json", "text-applicant.name-0.json", "text-facts.0.type-1.json",
-                    "shape-facts.0-2.json", "number-year-0.json", "shape-facts.0.type-1.json", "date-facts.0.date-0.json")]
+    bad = [
+        parse_text(c.decode("utf-8", "surrogatepass"), n)
+        for n, _, c in EVALUATE
+        if n
+        in (
+            "deep-field-100.json",
+            "deep-field-495.json",
+            "text-applicant.name-0.json",
+            "text-facts.0.type-1.json",
+            "shape-facts.0-2.json",
+            "number-year-0.json",
+            "shape-facts.0.type-1.json",
+            "date-facts.0.date-0.json",
+        )
+    ]
     results = kb.evaluate_many([example()] + bad + [example()])
     assert len(results) == len(bad) + 2
     assert "error" not in results[0] and "error" not in results[-1]
@@ -162,11 +174,28 @@ def test_library_audit_turns_every_bad_record_into_an_invalid_record(kb):
 # --- numbers: one reader, decimal digits only -------------------------------------------
 
 
-@pytest.mark.parametrize("value, ok", [
-    ("3000000", True), ("2999999.99", True), (3000000, True), (Decimal("0.01"), True), ("-0", True),
-    ("5E6", False), ("0x2DC6C0", False), ("2_022", False), ("２０２２", False), ("1e999999", False), ("1" * 5001, False),
-    (Decimal("1E+400"), False), (Decimal("Infinity"), False), (10**40, False), (float("inf"), False), (True, False), ("", False),
-])
+@pytest.mark.parametrize(
+    "value, ok",
+    [
+        ("3000000", True),
+        ("2999999.99", True),
+        (3000000, True),
+        (Decimal("0.01"), True),
+        ("-0", True),
+        ("5E6", False),
+        ("0x2DC6C0", False),
+        ("2_022", False),
+        ("２０２２", False),
+        ("1e999999", False),
+        ("1" * 5001, False),
+        (Decimal("1E+400"), False),
+        (Decimal("Infinity"), False),
+        (10**40, False),
+        (float("inf"), False),
+        (True, False),
+        ("", False),
+    ],
+)
 def test_one_number_reader(value, ok):
     from policykb.numbers import NumberError, read_decimal
 
@@ -190,14 +219,17 @@ def test_negative_zero_money_is_zero(kb, cli, tmp_path):
         assert "-0.00" not in out
 
 
-@pytest.mark.parametrize("text, words", [
-    ("year: 2022.0", "year: expected"),
-    ("sales_revenue: 833:20:00", "not a number written in decimal digits"),
-    ("sales_revenue: 0x2DC6C0", "not a number written in decimal digits"),
-    ("sales_revenue: 5e6", "not a number written in decimal digits"),
-    ("year: 2_022", "not a number written in decimal digits"),
-    ("id: 913205850000000001", 'write it in quotes ("913205850000000001")'),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("year: 2022.0", "year: expected"),
+        ("sales_revenue: 833:20:00", "not a number written in decimal digits"),
+        ("sales_revenue: 0x2DC6C0", "not a number written in decimal digits"),
+        ("sales_revenue: 5e6", "not a number written in decimal digits"),
+        ("year: 2_022", "not a number written in decimal digits"),
+        ("id: 913205850000000001", 'write it in quotes ("913205850000000001")'),
+    ],
+)
 def test_yaml_numbers_are_decimal_digits_only_like_json(cli, tmp_path, text, words):
     import yaml
 
@@ -272,11 +304,18 @@ def test_every_kb_file_lies_inside_its_folder_and_is_hashed(tmp_path):
 
 def _run(args, stdin=None, timeout=120, env=None):
     """A subprocess of the command line under a memory limit."""
+
     def limit():
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
-    return subprocess.run([sys.executable, "-m", "policykb.cli", *map(str, args)], input=stdin, capture_output=True,
-                          timeout=timeout, preexec_fn=limit, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "policykb.cli", *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        preexec_fn=limit,
+        env=env,
+    )
 
 
 @pytest.fixture
@@ -286,13 +325,20 @@ def stdin(monkeypatch):
 
     def feed(data: bytes) -> None:
         monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+
     return feed
 
 
 def test_dash_reads_standard_input_for_every_file_command(cli, stdin):
     app = (ROOT / "examples" / "software-firm.json").read_bytes()
-    for command in (["evaluate", "-"], ["why", "-", "m16.dcmm"], ["runners-up", "-"], ["readings", "-"],
-                    ["qualify", "-", "m16.dcmm"], ["whatif", "-", "--set", "year=2023"]):
+    for command in (
+        ["evaluate", "-"],
+        ["why", "-", "m16.dcmm"],
+        ["runners-up", "-"],
+        ["readings", "-"],
+        ["qualify", "-", "m16.dcmm"],
+        ["whatif", "-", "--set", "year=2023"],
+    ):
         stdin(app)
         run = cli(*command, "--format", "json")
         assert run.code == 0, (command, run.err[-500:])
@@ -374,15 +420,33 @@ def test_ctrl_c_during_a_parallel_audit_exits_130_cleanly(tmp_path):
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = dict(os.environ, TMPDIR=str(temp))
-    process = subprocess.Popen([sys.executable, "-m", "policykb.cli", "audit", str(path), "--workers", "2", "--no-progress",
-                                "--format", "json", "--output", str(tmp_path / "report.json")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, env=env,
-                               # as from a terminal: a SIGINT ignored by this test process (an ignored
-                               # signal stays ignored across exec) must not be inherited
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "policykb.cli",
+            "audit",
+            str(path),
+            "--workers",
+            "2",
+            "--no-progress",
+            "--format",
+            "json",
+            "--output",
+            str(tmp_path / "report.json"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env=env,
+        # as from a terminal: a SIGINT ignored by this test process (an ignored
+        # signal stays ignored across exec) must not be inherited
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     import psutil
 
     deadline = time.monotonic() + 60
+
     def workers() -> int:  # forkserver workers are the fork server's children, not the audit's
         try:
             helpers = psutil.Process(process.pid).children()
@@ -417,8 +481,25 @@ def test_hypothesis_documents_from_the_schema(kb):
 
     schema = kb.schema()
     definitions = schema["definitions"]
-    hostile = st.sampled_from([None, True, -1, 10**40, Decimal("1E+400"), "", "\ud800", "\x1b[2J", "x" * 5000, [], {}, "２０２２",
-                               Decimal("-0.0"), 2022.5, "2022-02-30"])
+    hostile = st.sampled_from(
+        [
+            None,
+            True,
+            -1,
+            10**40,
+            Decimal("1E+400"),
+            "",
+            "\ud800",
+            "\x1b[2J",
+            "x" * 5000,
+            [],
+            {},
+            "２０２２",
+            Decimal("-0.0"),
+            2022.5,
+            "2022-02-30",
+        ]
+    )
 
     def value(spec: dict):
         if "enum" in spec:
@@ -445,15 +526,22 @@ def test_hypothesis_documents_from_the_schema(kb):
     def obj(definition: dict):
         props = {k: v for k, v in definition.get("properties", {}).items()}
         required = set(definition.get("required", []))
-        return st.fixed_dictionaries({k: value(v) for k, v in props.items() if k in required},
-                                     optional={k: value(v) for k, v in props.items() if k not in required})
+        return st.fixed_dictionaries(
+            {k: value(v) for k, v in props.items() if k in required}, optional={k: value(v) for k, v in props.items() if k not in required}
+        )
 
     facts = st.lists(st.one_of([obj(d) for name, d in sorted(definitions.items()) if name.startswith("fact.")]), max_size=6)
-    documents = st.fixed_dictionaries({"applicant": obj(definitions["applicant"]), "year": value({"type": "integer", "minimum": 2019, "maximum": 2024}),
-                                       "facts": facts})
+    documents = st.fixed_dictionaries(
+        {"applicant": obj(definitions["applicant"]), "year": value({"type": "integer", "minimum": 2019, "maximum": 2024}), "facts": facts}
+    )
 
-    @settings(max_examples=150, derandomize=True, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=150,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(documents)
     def evaluate_or_input_error(document):
         try:
@@ -480,7 +568,7 @@ CSV_ROWS = {
     "year-huge": b"AU00000,1e999999,m01.equipment,P2023-0,100,D7\n",
     "not-utf8": b"AU00000,2023,m01.equipment,P\xe9,100,D8\n",
     "short-row": b"AU00000,2023\n",
-    "bad-quote": b"AU00000,2023,m01.equipment,\"P\" x\"y,100,D10\n",
+    "bad-quote": b'AU00000,2023,m01.equipment,"P" x"y,100,D10\n',
     "control": b"AU00000,2023,m01.equipment,P\x1b[2J,100,D11\n",
 }
 
@@ -490,12 +578,14 @@ def test_csv_awards_one_bad_row_is_one_invalid_record(cli, tmp_path, ending):
     apps = (ROOT / "examples" / "audit" / "applications.jsonl").read_bytes()
     hostile_app = json.loads(apps.splitlines()[0])
     hostile_app["year"] = "\u2603"
-    apps_text = apps.replace(b'"year": 2023', b'"year": 2023', 1) + json.dumps(hostile_app).replace('"\\u2603"', "1e999999").encode() + b"\n"
+    apps_text = (
+        apps.replace(b'"year": 2023', b'"year": 2023', 1) + json.dumps(hostile_app).replace('"\\u2603"', "1e999999").encode() + b"\n"
+    )
     (tmp_path / "apps.jsonl").write_bytes(apps_text)
     good = (ROOT / "examples" / "audit" / "awards.csv").read_bytes().splitlines()[1:]
     rows = list(CSV_ROWS.values())
     # a field over the csv module's default limit (131,072) is data, not a broken file
-    huge = b"AU00000,2023,m01.equipment,\"" + b"x" * 200_000 + b"\",100,D9\n"
+    huge = b'AU00000,2023,m01.equipment,"' + b"x" * 200_000 + b'",100,D9\n'
     body = CSV_HEAD + b"".join(rows) + huge + b"\n".join(good) + b"\n"
     (tmp_path / "awards.csv").write_bytes(body.replace(b"\n", ending))
     run = cli("audit", tmp_path / "apps.jsonl", "--awards", tmp_path / "awards.csv", "--format", "json")

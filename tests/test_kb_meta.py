@@ -90,16 +90,40 @@ def test_provisions_g1_to_g5(policy):
 
 
 def test_relations_of_the_reading_rules(policy):
-    assert set(policy.relations) == {"X-m01", "CAP-m01", "CAP-m23", "H-m02", "H-m04", "H-m12", "H-m15", "H-m16", "X-m14", "R-m23", "C-m23", "CAP-m23-suzhou"}
+    assert set(policy.relations) == {
+        "X-m01",
+        "CAP-m01",
+        "CAP-m23",
+        "H-m02",
+        "H-m04",
+        "H-m12",
+        "H-m15",
+        "H-m16",
+        "X-m14",
+        "R-m23",
+        "C-m23",
+        "CAP-m23-suzhou",
+    }
 
 
 def test_default_readings_are_those_of_reading_rules(policy):
     # reading-rules.md §5, the "default" column
     assert policy.default_readings() == {
-        "I-01": "threshold", "I-02": "no_threshold", "I-03": "three_items", "I-04": "several_projects",
-        "I-05": "top_up", "I-06": "task_completed", "I-07": "whole_steps", "I-08": "subject",
-        "I-09": "any_reward", "I-10": "sme_only", "I-11": "guaranteed", "I-12": "new_event", "I-13": "ladder",
-        "I-14": "measure_words", "I-15": "suzhou_cap",
+        "I-01": "threshold",
+        "I-02": "no_threshold",
+        "I-03": "three_items",
+        "I-04": "several_projects",
+        "I-05": "top_up",
+        "I-06": "task_completed",
+        "I-07": "whole_steps",
+        "I-08": "subject",
+        "I-09": "any_reward",
+        "I-10": "sme_only",
+        "I-11": "guaranteed",
+        "I-12": "new_event",
+        "I-13": "ladder",
+        "I-14": "measure_words",
+        "I-15": "suzhou_cap",
     }
 
 
@@ -182,7 +206,9 @@ def test_a_cap_over_another_payers_item_and_a_stray_quote_are_reported(tmp_path)
     relations = copy / "relations.yaml"
     relations.write_text(relations.read_text(encoding="utf-8").replace("    payer: suzhou\n", "    payer: taicang\n"), encoding="utf-8")
     readings = copy / "readings.yaml"
-    readings.write_text(readings.read_text(encoding="utf-8").replace("      - 按就高不重复原则执行\n", "      - 按就高不重复原则办理\n"), encoding="utf-8")
+    readings.write_text(
+        readings.read_text(encoding="utf-8").replace("      - 按就高不重复原则执行\n", "      - 按就高不重复原则办理\n"), encoding="utf-8"
+    )
     problems = [f"{p.where}: {p.message}" for p in check_policy(load_policy(copy))]
     assert any("CAP-m23-suzhou is taicang's cap, but m23.suzhou_matching" in p for p in problems), problems
     assert any("按就高不重复原则办理" in p for p in problems), problems

@@ -22,8 +22,17 @@ from policykb.testing import build_application
 
 from conftest import EXAMPLES, KB_DIR
 
-ALTERNATIVE = {"I-01": "no_threshold", "I-02": "threshold", "I-04": "one_project", "I-05": "exclusive",
-               "I-06": "per_station", "I-07": "pro_rata", "I-08": "applicant", "I-09": "declared_only", "I-10": "any_enterprise"}
+ALTERNATIVE = {
+    "I-01": "no_threshold",
+    "I-02": "threshold",
+    "I-04": "one_project",
+    "I-05": "exclusive",
+    "I-06": "per_station",
+    "I-07": "pro_rata",
+    "I-08": "applicant",
+    "I-09": "declared_only",
+    "I-10": "any_enterprise",
+}
 
 
 def _case_documents():

@@ -95,7 +95,12 @@ def _walk(value, path=""):
 
 
 def test_why_json_money_has_two_decimals_and_absent_values_are_absent(cli):
-    for example, item in ((SME, "m01.equipment"), (SOFTWARE, "m16.revenue_growth"), (SOFTWARE, "m12.app_suzhou"), (SME, "m02.provincial_demo")):
+    for example, item in (
+        (SME, "m01.equipment"),
+        (SOFTWARE, "m16.revenue_growth"),
+        (SOFTWARE, "m12.app_suzhou"),
+        (SME, "m02.provincial_demo"),
+    ):
         data = cli("why", example, item, "--format", "json").json()
         for e in data:
             for path, value in _walk({"relations": e["relations"], "amount_steps": e["amount_steps"]}):
@@ -105,7 +110,11 @@ def test_why_json_money_has_two_decimals_and_absent_values_are_absent(cli):
                 assert None not in rel.values()
                 for rival in rel.get("rivals", []) + ([rel["winner"]] if "winner" in rel else []):
                     assert rival.get("subject", "x") != ""
-    x_m01 = next(r for r in cli("why", SME, "m01.equipment", "--subject", "P-2022-01", "--format", "json").json()[0]["relations"] if r["id"] == "X-m01")
+    x_m01 = next(
+        r
+        for r in cli("why", SME, "m01.equipment", "--subject", "P-2022-01", "--format", "json").json()[0]["relations"]
+        if r["id"] == "X-m01"
+    )
     assert ["m01.equipment", "2700000.00", "2700000.00"] in x_m01["detail"]["totals"]
     assert "subject" not in x_m01["winner"] and "before" not in x_m01
 

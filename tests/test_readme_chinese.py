@@ -42,9 +42,9 @@ def readme_commands() -> list[list[str]]:
             continue
         if "-o" in words:  # write to standard output instead
             i = words.index("-o")
-            del words[i:i + 2]
+            del words[i : i + 2]
         if ">" in words:
-            words = words[:words.index(">")]
+            words = words[: words.index(">")]
         out.append(words)
     return out
 
@@ -77,8 +77,22 @@ def allowed(policy) -> set[str]:
 
     words |= set(CODES) | set(CODES.values()) | {policy.id}  # codes and severities, kept beside their labels
     # the audit record's field paths, and the names of formats
-    words |= {"application", "decision", "decision_id", "decided_on", "granted", "item", "subject", "amount",
-              "decision.granted", "decision.decision_id", "application.applicant.id", "JSON", "UTF-8", "CSV"}
+    words |= {
+        "application",
+        "decision",
+        "decision_id",
+        "decided_on",
+        "granted",
+        "item",
+        "subject",
+        "amount",
+        "decision.granted",
+        "decision.decision_id",
+        "application.applicant.id",
+        "JSON",
+        "UTF-8",
+        "CSV",
+    }
     vocabulary = policy.vocabulary
     for name, fact_type in vocabulary.fact_types.items():
         words.add(name)
@@ -116,8 +130,15 @@ def _visible(page: str) -> str:
 
 def test_the_readme_shows_the_habits():
     shown = " ".join(" ".join(c) for c in COMMANDS)
-    for habit in ("evaluate examples/ic-company.json", "--format html", "--format csv", ".jsonl --format json",
-                  "readings", "completion bash", "help engine"):
+    for habit in (
+        "evaluate examples/ic-company.json",
+        "--format html",
+        "--format csv",
+        ".jsonl --format json",
+        "readings",
+        "completion bash",
+        "help engine",
+    ):
         assert habit in shown, habit
     assert "| policykb evaluate -" in BLOCK
 

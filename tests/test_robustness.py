@@ -27,14 +27,19 @@ def test_csv_rows_with_the_wrong_number_of_fields_are_invalid_records(kb, cli, t
     g = r["decision"]["granted"][0]
     a = r["application"]["applicant"]["id"]
     y = r["application"]["year"]
-    csv_text = ("applicant_id,year,item,subject,amount,decision_id\n"
-                f"{a},{y},{g['item']},{g['subject']},900,000.00,D1\n"      # an unquoted thousands separator: 7 fields
-                f"{a},{y},{g['item']}\n"                                   # too short
-                f'{a},{y},{g["item"]},"{g["subject"]}",{g["amount"]},"D\n2"\n')  # a quoted newline stays in its row
+    csv_text = (
+        "applicant_id,year,item,subject,amount,decision_id\n"
+        f"{a},{y},{g['item']},{g['subject']},900,000.00,D1\n"  # an unquoted thousands separator: 7 fields
+        f"{a},{y},{g['item']}\n"  # too short
+        f'{a},{y},{g["item"]},"{g["subject"]}",{g["amount"]},"D\n2"\n'
+    )  # a quoted newline stays in its row
     (tmp_path / "awards.csv").write_text(csv_text, encoding="utf-8")
     report = cli("audit", tmp_path / "apps.jsonl", "--awards", tmp_path / "awards.csv", "--format", "json").json()
     invalid = [f for f in report["findings"] if f["code"] == "INVALID_RECORD"]
-    assert [(f["line"], "7 fields" in f["explanation"]["en"] or "3 fields" in f["explanation"]["en"]) for f in invalid] == [(2, True), (3, True)]
+    assert [(f["line"], "7 fields" in f["explanation"]["en"] or "3 fields" in f["explanation"]["en"]) for f in invalid] == [
+        (2, True),
+        (3, True),
+    ]
     assert report["summary"]["records"] == 3 and report["summary"]["findings"] == 2
 
 
@@ -43,7 +48,9 @@ def test_awards_name_unreadable_and_duplicate_applications(kb, cli, tmp_path):
     app = json.dumps(r["application"], ensure_ascii=False)
     g = r["decision"]["granted"][0]
     a, y = r["application"]["applicant"]["id"], r["application"]["year"]
-    (tmp_path / "awards.csv").write_text(f"applicant_id,year,item,subject,amount,decision_id\n{a},{y},{g['item']},{g['subject']},{g['amount']},D1\n", encoding="utf-8")
+    (tmp_path / "awards.csv").write_text(
+        f"applicant_id,year,item,subject,amount,decision_id\n{a},{y},{g['item']},{g['subject']},{g['amount']},D1\n", encoding="utf-8"
+    )
     (tmp_path / "twice.jsonl").write_text(app + "\n" + app + "\n", encoding="utf-8")
     run = cli("audit", tmp_path / "twice.jsonl", "--awards", tmp_path / "awards.csv", "--format", "json")
     assert "2 applications for applicant" in run.json()["findings"][0]["explanation"]["en"]
@@ -57,17 +64,22 @@ def test_the_largest_amount_is_accepted_by_both_validators_and_one_more_fen_by_n
         doc = copy.deepcopy(example_documents["precision-machinery-sme"])
         doc["facts"][0]["equipment_investment"] = value
         path = tmp_path / "max.json"
-        path.write_text(json.dumps(doc, default=str) if not isinstance(value, Decimal) else json.dumps(doc, default=float), encoding="utf-8")
+        path.write_text(
+            json.dumps(doc, default=str) if not isinstance(value, Decimal) else json.dumps(doc, default=float), encoding="utf-8"
+        )
         run = cli("evaluate", path, "--format", "json")
         assert run.code == code, run.err
         if code:
             assert "999,999,999,999.99" in run.err
 
 
-@pytest.mark.parametrize("content, words", [
-    ("[" * 100000 + "]" * 100000, "nested too deeply"),
-    ('{"applicant": {}, "year": 2022, "year": 2019, "facts": []}', "duplicate key 'year'"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("[" * 100000 + "]" * 100000, "nested too deeply"),
+        ('{"applicant": {}, "year": 2022, "year": 2019, "facts": []}', "duplicate key 'year'"),
+    ],
+)
 def test_hostile_json_is_an_input_error(cli, tmp_path, content, words):
     path = tmp_path / "x.json"
     path.write_text(content, encoding="utf-8")
@@ -83,8 +95,10 @@ def test_yaml_duplicate_keys_and_flow_style_yaml(cli, tmp_path, example_document
     (tmp_path / "dup.yaml").write_text(text.replace("year: 2022", "year: 2022\nyear: 2019"), encoding="utf-8")
     run = cli("evaluate", tmp_path / "dup.yaml")
     assert run.code == 2 and "duplicate key" in run.err and "year" in run.err
-    (tmp_path / "flow.yaml").write_text(yaml.safe_dump(json.loads(json.dumps(doc, default=str)), allow_unicode=True, default_flow_style=True)
-                                        .replace('"', "'"), encoding="utf-8")
+    (tmp_path / "flow.yaml").write_text(
+        yaml.safe_dump(json.loads(json.dumps(doc, default=str)), allow_unicode=True, default_flow_style=True).replace('"', "'"),
+        encoding="utf-8",
+    )
     assert cli("evaluate", tmp_path / "flow.yaml", "--format", "json").code == 0
 
 
@@ -107,8 +121,9 @@ def test_non_utf8_bytes_make_one_invalid_record_not_a_refusal(cli, tmp_path):
     assert run.code == 1 and report["summary"]["records"] == 1
     assert report["findings"][0]["code"] == "INVALID_RECORD" and "UTF-8" in report["findings"][0]["explanation"]["en"]
     (tmp_path / "apps.jsonl").write_text("{}\n", encoding="utf-8")
-    (tmp_path / "awards.csv").write_bytes(b"applicant_id,year,item,subject,amount,decision_id\nA,2022,m01.demo,P,\xe9,D\n"
-                                          b"B,2022,m01.demo,P,1,E\n")
+    (tmp_path / "awards.csv").write_bytes(
+        b"applicant_id,year,item,subject,amount,decision_id\nA,2022,m01.demo,P,\xe9,D\nB,2022,m01.demo,P,1,E\n"
+    )
     run = cli("audit", tmp_path / "apps.jsonl", "--awards", tmp_path / "awards.csv", "--format", "json")
     report = run.json()
     assert run.code == 1 and report["summary"]["records"] == 2 and "Traceback" not in run.err
@@ -174,7 +189,10 @@ def test_the_callers_decimal_context_does_not_change_amounts(kb, example_documen
         ctx.prec = 6
         ctx.rounding = decimal.ROUND_DOWN
         assert kb.evaluate(example_documents["precision-machinery-sme"]).to_json() == reference
-        assert kb.evaluate(example_documents["precision-machinery-sme"]).explain("m01.equipment", "P-2022-01").data["amount"]["max"] == "2400000.00"
+        assert (
+            kb.evaluate(example_documents["precision-machinery-sme"]).explain("m01.equipment", "P-2022-01").data["amount"]["max"]
+            == "2400000.00"
+        )
 
 
 def test_whatif_refuses_contradictory_changes_and_names_the_file(cli):

@@ -152,17 +152,24 @@ def test_a_decision_without_its_trace_is_refused(kb, saved_data):
     assert refused(kb, ["not", "a", "decision"]).problems[0].where == ""
 
 
-@pytest.mark.parametrize("tamper, where", [
-    (lambda d: d["outcomes"][0].update(status="excluded"), "trace"),
-    (lambda d: d["trace"]["application"]["facts"].pop(), "trace.facts"),
-    (lambda d: d["trace"]["application"].update(year="soon"), "trace.application.year"),
-    (lambda d: d["trace"]["graph"]["edges"].__setitem__(0, {"source": 1}), "trace.graph"),
-    (lambda d: next(e for e in d["trace"]["graph"]["edges"] if e["kind"] == "acted")["event"].update(by="NOPE"), "trace.graph.edges"),
-    (lambda d: next(e for e in d["trace"]["graph"]["edges"] if e["kind"] == "acted" and e["event"]["kind"] == "exclusive")["event"]
-     .update(winner=None), "trace.graph.edges"),
-    (lambda d: d["trace"]["firings"].append({"seq": "x"}), "trace.firings"),
-    (lambda d: d["readings"].update({"I-01": "nonsense"}), "readings"),
-])
+@pytest.mark.parametrize(
+    "tamper, where",
+    [
+        (lambda d: d["outcomes"][0].update(status="excluded"), "trace"),
+        (lambda d: d["trace"]["application"]["facts"].pop(), "trace.facts"),
+        (lambda d: d["trace"]["application"].update(year="soon"), "trace.application.year"),
+        (lambda d: d["trace"]["graph"]["edges"].__setitem__(0, {"source": 1}), "trace.graph"),
+        (lambda d: next(e for e in d["trace"]["graph"]["edges"] if e["kind"] == "acted")["event"].update(by="NOPE"), "trace.graph.edges"),
+        (
+            lambda d: next(e for e in d["trace"]["graph"]["edges"] if e["kind"] == "acted" and e["event"]["kind"] == "exclusive")[
+                "event"
+            ].update(winner=None),
+            "trace.graph.edges",
+        ),
+        (lambda d: d["trace"]["firings"].append({"seq": "x"}), "trace.firings"),
+        (lambda d: d["readings"].update({"I-01": "nonsense"}), "readings"),
+    ],
+)
 def test_a_malformed_or_altered_trace_is_refused(kb, saved_data, tamper, where):
     data = copy.deepcopy(saved_data)
     tamper(data)
@@ -251,8 +258,10 @@ def test_payer_names_come_from_the_kb(tmp_path, example_documents):
     folder = tmp_path / "kb"
     shutil.copytree(KB_DIR, folder, ignore=shutil.ignore_patterns("cases"))
     meta = folder / "policy.yaml"
-    meta.write_text(meta.read_text(encoding="utf-8").replace("suzhou: {zh: 苏州市, en: Suzhou}", "suzhou: {zh: 苏州市财政局, en: Suzhou Finance}"),
-                    encoding="utf-8")
+    meta.write_text(
+        meta.read_text(encoding="utf-8").replace("suzhou: {zh: 苏州市, en: Suzhou}", "suzhou: {zh: 苏州市财政局, en: Suzhou Finance}"),
+        encoding="utf-8",
+    )
     kb = policykb.load(path=folder)
     assert kb.policy.payers["suzhou"].zh == "苏州市财政局"
     decision = kb.evaluate(example_documents["precision-machinery-sme"])

@@ -28,8 +28,14 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).parent / "fixtures" / "linhe-2024-7"
 FEN = Decimal("0.01")
 
-APPLICANT = {"id": "L-9", "name": "临河测试企业", "kind": "enterprise", "registered_in_linhe": True,
-             "independent_legal_person": True, "size": "sme"}
+APPLICANT = {
+    "id": "L-9",
+    "name": "临河测试企业",
+    "kind": "enterprise",
+    "registered_in_linhe": True,
+    "independent_legal_person": True,
+    "size": "sme",
+}
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +88,14 @@ def test_gte_boundary_includes_the_number(linhe):
     op, limit = threshold(linhe, "m01.equipment_basic")
     assert op == "gte"
     rate = linhe.policy.items["m01.equipment_basic"].amount.rate.value
-    at = outcome(evaluate(linhe, [{"type": "equipment_project", "subject": "P", "equipment_investment": str(limit)}]), "m01.equipment_basic")
+    at = outcome(
+        evaluate(linhe, [{"type": "equipment_project", "subject": "P", "equipment_investment": str(limit)}]), "m01.equipment_basic"
+    )
     assert at["status"] == "eligible"
     assert at["amount"] == {"kind": "exact", "min": fen(rate * limit), "max": fen(rate * limit)}
-    below = outcome(evaluate(linhe, [{"type": "equipment_project", "subject": "P", "equipment_investment": str(limit - FEN)}]), "m01.equipment_basic")
+    below = outcome(
+        evaluate(linhe, [{"type": "equipment_project", "subject": "P", "equipment_investment": str(limit - FEN)}]), "m01.equipment_basic"
+    )
     assert below["status"] == "ineligible"
 
 
@@ -158,10 +168,20 @@ def test_prior_award_of_another_policy_is_deducted(linhe):
     _, limit = threshold(linhe, "m01.equipment_basic")
     rate = linhe.policy.items["m01.equipment_basic"].amount.rate.value
     granted = Decimal("12345.67")
-    result = evaluate(linhe, [
-        {"type": "equipment_project", "subject": "P", "equipment_investment": str(limit)},
-        {"type": "prior_award", "subject": "P", "source": "county_other", "item": "m01.equipment_basic", "year": 2024, "amount": str(granted)},
-    ])
+    result = evaluate(
+        linhe,
+        [
+            {"type": "equipment_project", "subject": "P", "equipment_investment": str(limit)},
+            {
+                "type": "prior_award",
+                "subject": "P",
+                "source": "county_other",
+                "item": "m01.equipment_basic",
+                "year": 2024,
+                "amount": str(granted),
+            },
+        ],
+    )
     o = outcome(result, "m01.equipment_basic")
     assert o["status"] == "reduced" and o["by"] == ["G2"]
     assert o["amount"]["max"] == fen(rate * limit - granted)
@@ -189,8 +209,11 @@ def test_the_reading_switches_the_cloud_subsidy(linhe):
 
 
 def test_cli_evaluate_gives_the_api_decision(linhe, cli, tmp_path):
-    facts = [{"type": "equipment_project", "subject": "P", "equipment_investment": "6000000"},
-             {"type": "recognition", "award": "smart_workshop"}, {"type": "diagnosis_request"}]
+    facts = [
+        {"type": "equipment_project", "subject": "P", "equipment_investment": "6000000"},
+        {"type": "recognition", "award": "smart_workshop"},
+        {"type": "diagnosis_request"},
+    ]
     path = tmp_path / "app.json"
     path.write_text(json.dumps({"applicant": APPLICANT, "year": 2024, "facts": facts}, ensure_ascii=False), encoding="utf-8")
     run = cli("evaluate", "--kb", FIXTURE, path, "--format", "json")
@@ -269,14 +292,26 @@ def broken(tmp_path: Path, name: str, old: str, new: str) -> Path:
     return target
 
 
-@pytest.mark.parametrize("name, old, new, words", [
-    ("m04.yaml", "    repeat: yearly\n\n", "    repeat: yearly\n    payer: linhe_county\n\n",
-     ["linhe-2024-7/m04.yaml:", "unknown payer 'linhe_county'", "allowed: linhe"]),
-    ("policy.yaml", "payers:\n", "default_payer: county\npayers:\n", ["linhe-2024-7/policy.yaml:", "unknown payer 'county'"]),
-    ("policy.yaml", "  linhe: {zh", "  Linhe: {zh", ["policy.yaml:", "a payer ID is lower-case"]),
-    ("relations.yaml", "    payer: linhe\n", "    payer: suzhou\n", ["relations.yaml:", "unknown payer 'suzhou'"]),
-    ("facts.yaml", "          this_policy: {zh: 本措施", "          own: {zh: 本措施", ["general.yaml:", "needs the value 'this_policy'"]),
-])
+@pytest.mark.parametrize(
+    "name, old, new, words",
+    [
+        (
+            "m04.yaml",
+            "    repeat: yearly\n\n",
+            "    repeat: yearly\n    payer: linhe_county\n\n",
+            ["linhe-2024-7/m04.yaml:", "unknown payer 'linhe_county'", "allowed: linhe"],
+        ),
+        ("policy.yaml", "payers:\n", "default_payer: county\npayers:\n", ["linhe-2024-7/policy.yaml:", "unknown payer 'county'"]),
+        ("policy.yaml", "  linhe: {zh", "  Linhe: {zh", ["policy.yaml:", "a payer ID is lower-case"]),
+        ("relations.yaml", "    payer: linhe\n", "    payer: suzhou\n", ["relations.yaml:", "unknown payer 'suzhou'"]),
+        (
+            "facts.yaml",
+            "          this_policy: {zh: 本措施",
+            "          own: {zh: 本措施",
+            ["general.yaml:", "needs the value 'this_policy'"],
+        ),
+    ],
+)
 def test_new_keys_are_checked_with_file_and_line(tmp_path, cli, name, old, new, words):
     folder = broken(tmp_path, name, old, new)
     with pytest.raises(KBError) as caught:
@@ -328,17 +363,25 @@ def broken_in_place(folder: Path, name: str, old: str, new: str) -> Path:
 
 
 POLICY_WORDS = re.compile(r"taicang|suzhou|太仓|苏州|smart_digital|\b(?:X|H|R|C|CAP)-m\d\d")
-ENGINE_FILES = sorted(p for p in (ROOT / "engine").glob("*.py") if p.name not in ("decision.py", "provenance.py")) + sorted((ROOT / "kb").glob("*.py"))
+ENGINE_FILES = sorted(p for p in (ROOT / "engine").glob("*.py") if p.name not in ("decision.py", "provenance.py")) + sorted(
+    (ROOT / "kb").glob("*.py")
+)
 
 
 def string_literals(path: Path) -> list[tuple[int, str]]:
     """The string constants of a module that are not docstrings (comments are not seen)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
-    return [(n.lineno, n.value) for n in ast.walk(tree)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings]
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        (n.lineno, n.value) for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings
+    ]
 
 
 @pytest.mark.parametrize("path", ENGINE_FILES, ids=[f"{p.parent.name}/{p.name}" for p in ENGINE_FILES])

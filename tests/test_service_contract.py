@@ -125,8 +125,14 @@ def test_property_based_from_openapi(spec, service):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             examples = 12 if operation.method.upper() == "POST" else 6
 
-            @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+            @settings(
+                max_examples=examples,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+                phases=[Phase.explicit, Phase.generate],
+            )
             @given(case=operation.as_strategy(generation_mode=mode))
             def run(case):
                 nonlocal calls
@@ -158,8 +164,9 @@ def test_every_yaml_case_through_http_is_the_cli_json(http, cli, tmp_path, case_
         readings = [f"{k}={v}" for k, v in (case.get("readings") or {}).items()]
         argv = ["evaluate", path, "--format", "json"] + [a for r in readings for a in ("--reading", r)]
         expected = cli(*argv)
-        answer = http.post("/v1/evaluate", content=path.read_bytes(), headers=JSON,
-                           params=[("reading", r.replace("=", ":")) for r in readings])
+        answer = http.post(
+            "/v1/evaluate", content=path.read_bytes(), headers=JSON, params=[("reading", r.replace("=", ":")) for r in readings]
+        )
         name = f"{case_file.name}: {case.get('name')}"
         if expected.code == 0:
             assert answer.status_code == 200, f"{name}: {answer.text}"
@@ -177,12 +184,12 @@ def test_every_yaml_case_through_http_is_the_cli_json(http, cli, tmp_path, case_
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-@pytest.mark.parametrize("example", [ROOT / "examples" / "software-firm.json", ROOT / "examples" / "telecom-operator.json"],
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "example", [ROOT / "examples" / "software-firm.json", ROOT / "examples" / "telecom-operator.json"], ids=lambda p: p.stem
+)
 def test_node_fetch_client_evaluates_an_example(service, cli, example):
     script = Path(__file__).parent / "clients" / "evaluate.mjs"
-    run = subprocess.run(["node", str(script), service.url, str(example), "I-09:declared_only"],
-                         capture_output=True, timeout=60)
+    run = subprocess.run(["node", str(script), service.url, str(example), "I-09:declared_only"], capture_output=True, timeout=60)
     assert run.returncode == 0, run.stderr.decode()
     expected = cli("evaluate", example, "--reading", "I-09=declared_only", "--format", "json")
     assert run.stdout == expected.out.encode("utf-8")
@@ -193,7 +200,8 @@ def test_node_fetch_client_evaluates_an_example(service, cli, example):
 def test_node_fetch_client_reports_problems(service, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"applicant": {}, "year": 2022, "facts": []}', encoding="utf-8")
-    run = subprocess.run(["node", str(Path(__file__).parent / "clients" / "evaluate.mjs"), service.url, str(bad)],
-                         capture_output=True, timeout=60)
+    run = subprocess.run(
+        ["node", str(Path(__file__).parent / "clients" / "evaluate.mjs"), service.url, str(bad)], capture_output=True, timeout=60
+    )
     assert run.returncode == 1
     assert "422 Unprocessable Content" in run.stderr.decode() and "applicant.id: missing" in run.stderr.decode()

@@ -65,17 +65,24 @@ def test_malformed_yaml_is_400(http):
 
 
 def test_unknown_query_parameter_is_400_with_did_you_mean(http):
-    body = problem(http.post("/v1/evaluate", params={"readings": "I-09:declared_only"}, content=EXAMPLE.read_bytes(), headers=JSON),
-                   400, "invalid-parameter")
+    body = problem(
+        http.post("/v1/evaluate", params={"readings": "I-09:declared_only"}, content=EXAMPLE.read_bytes(), headers=JSON),
+        400,
+        "invalid-parameter",
+    )
     assert "did you mean 'reading'" in body["detail"]
 
 
 def test_bad_readings_are_400_with_did_you_mean(http):
-    body = problem(http.post("/v1/evaluate", params={"reading": "I-9:declared_only"}, content=EXAMPLE.read_bytes(), headers=JSON),
-                   400, "invalid-parameter")
+    body = problem(
+        http.post("/v1/evaluate", params={"reading": "I-9:declared_only"}, content=EXAMPLE.read_bytes(), headers=JSON),
+        400,
+        "invalid-parameter",
+    )
     assert body["problems"][0]["where"] == "query.reading.I-9" and "did you mean 'I-09'" in body["problems"][0]["message"]
-    body = problem(http.post("/v1/evaluate", params={"reading": "I-09:declared"}, content=EXAMPLE.read_bytes(), headers=JSON),
-                   400, "invalid-parameter")
+    body = problem(
+        http.post("/v1/evaluate", params={"reading": "I-09:declared"}, content=EXAMPLE.read_bytes(), headers=JSON), 400, "invalid-parameter"
+    )
     assert "did you mean 'declared_only'" in body["detail"]
     problem(http.post("/v1/evaluate", params={"reading": "I-09"}, content=EXAMPLE.read_bytes(), headers=JSON), 400, "invalid-parameter")
     problem(http.post("/v1/evaluate", params={"lang": "fr"}, content=EXAMPLE.read_bytes(), headers=JSON), 400, "invalid-parameter")
@@ -89,8 +96,9 @@ def test_unknown_item_is_404_with_did_you_mean(http):
     body = problem(http.post("/v1/why/m01.equipmnt", content=EXAMPLE.read_bytes(), headers=JSON), 404, "not-found")
     assert "did you mean 'm01.equipment'" in body["detail"]
     problem(http.post("/v1/qualify/m99.nothing", content=EXAMPLE.read_bytes(), headers=JSON), 404, "not-found")
-    body = problem(http.post("/v1/why/m01.equipment", params={"subject": "P-FAB-02"}, content=EXAMPLE.read_bytes(), headers=JSON),
-                   404, "not-found")
+    body = problem(
+        http.post("/v1/why/m01.equipment", params={"subject": "P-FAB-02"}, content=EXAMPLE.read_bytes(), headers=JSON), 404, "not-found"
+    )
     assert "P-FAB-01" in body["detail"]
     body = problem(http.get("/v1/policies/taicang-2021-3/items/m01.equipmen"), 404, "not-found")
     assert "did you mean 'm01.equipment'" in body["detail"]
@@ -113,15 +121,19 @@ def test_wrong_media_type_is_415(http):
     problem(answer, 415, "unsupported-media-type")
     assert "application/json" in answer.headers["accept-post"]
     problem(http.post("/v1/evaluate", content=EXAMPLE.read_bytes()), 415, "unsupported-media-type")
-    problem(http.post("/v1/evaluate", content=EXAMPLE.read_bytes(), headers={"content-type": "application/json; charset=latin-1"}),
-            415, "unsupported-media-type")
+    problem(
+        http.post("/v1/evaluate", content=EXAMPLE.read_bytes(), headers={"content-type": "application/json; charset=latin-1"}),
+        415,
+        "unsupported-media-type",
+    )
     problem(http.post("/v1/evaluate/batch", content=b"a,b\n", headers={"content-type": "text/csv"}), 415, "unsupported-media-type")
 
 
 def test_declared_body_over_5_mib_is_413_before_it_is_read(service):
     """Only the head is sent: the answer comes without the server waiting for 6 MB."""
-    head = (f"POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {5 * 2**20 + 1}\r\n\r\n").encode()
+    head = (
+        f"POST /v1/evaluate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {5 * 2**20 + 1}\r\n\r\n"
+    ).encode()
     with socket.create_connection(("127.0.0.1", service.port), timeout=30) as sock:
         sock.sendall(head)
         answer = b""
@@ -243,20 +255,31 @@ def test_settings_accepted_with_a_token_and_workers_capped(tmp_path, capsys):
     config = checked(ServiceConfig(host="0.0.0.0", workers=cpu_count() + 7), str(token))
     assert config.token == TOKEN and config.workers == cpu_count()
     assert f"running {cpu_count()}" in capsys.readouterr().err
-    assert [is_loopback(h) for h in ("127.0.0.1", "127.8.0.1", "::1", "[::1]", "localhost", "0.0.0.0", "10.0.0.1", "::")] == \
-        [True, True, True, True, True, False, False, False]
+    assert [is_loopback(h) for h in ("127.0.0.1", "127.8.0.1", "::1", "[::1]", "localhost", "0.0.0.0", "10.0.0.1", "::")] == [
+        True,
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
 
 
-@pytest.mark.parametrize("args,words", [
-    (("--workers", "0"), "--workers must be 1 to"),
-    (("--workers", "100000"), "--workers must be 1 to"),
-    (("--port", "70000"), "--port"),
-    (("--max-body", "0"), "--max-body"),
-    (("--timeout", "0"), "--timeout"),
-    (("--kb", "/nonexistent/kb"), "not a knowledge-base folder"),
-    (("--policy", "taicang"), "did you mean"),
-    (("--decision-log", "/nonexistent/folder/log.jsonl"), "--decision-log"),
-])
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (("--workers", "0"), "--workers must be 1 to"),
+        (("--workers", "100000"), "--workers must be 1 to"),
+        (("--port", "70000"), "--port"),
+        (("--max-body", "0"), "--max-body"),
+        (("--timeout", "0"), "--timeout"),
+        (("--kb", "/nonexistent/kb"), "not a knowledge-base folder"),
+        (("--policy", "taicang"), "did you mean"),
+        (("--decision-log", "/nonexistent/folder/log.jsonl"), "--decision-log"),
+    ],
+)
 def test_bad_settings_exit_2_before_serving(cli, args, words):
     result = cli("serve", *args)
     assert result.code == 2 and words in result.err
@@ -324,11 +347,15 @@ def test_unexpected_error_is_500_with_an_error_id_in_the_log(caplog):
 def test_malformed_form_is_400(http):
     boundary = "b0undary"
     parts = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nx\r\n' for i in range(5))
-    answer = http.post("/v1/audit", content=(parts + f"--{boundary}--\r\n").encode(),
-                       headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    answer = http.post(
+        "/v1/audit", content=(parts + f"--{boundary}--\r\n").encode(), headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+    )
     assert "Too many fields" in problem(answer, 400, "invalid-form")["detail"]
-    unterminated = http.post("/v1/audit", content=f'--{boundary}\r\nContent-Disposition: form-data; name="records"\r\n'.encode(),
-                             headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    unterminated = http.post(
+        "/v1/audit",
+        content=f'--{boundary}\r\nContent-Disposition: form-data; name="records"\r\n'.encode(),
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
     assert unterminated.status_code in (400, 422) and unterminated.headers["content-type"] == "application/problem+json"
 
 

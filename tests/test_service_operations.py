@@ -46,8 +46,9 @@ def test_decision_log_has_one_line_per_decision(http, service):
     entry = entry[0]
     assert entry["route"] == "/v1/evaluate"
     assert entry["input_sha256"] == hashlib.sha256(body).hexdigest()
-    assert {k: entry[k] for k in ("policy", "kb_version", "readings", "totals", "year")} == \
-        {k: decision[k] for k in ("policy", "kb_version", "readings", "totals", "year")}
+    assert {k: entry[k] for k in ("policy", "kb_version", "readings", "totals", "year")} == {
+        k: decision[k] for k in ("policy", "kb_version", "readings", "totals", "year")
+    }
     assert entry["applicant"] == decision["applicant"]["id"]
     assert entry["duration_ms"] > 0 and entry["time"].endswith("Z")
     # a refused application is not a decision; a batch logs each decision with its index
@@ -83,7 +84,9 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path):
     server = Server("--no-access-log").start()
     try:
         with httpx.Client(base_url=server.url, timeout=120) as client:
-            with client.stream("POST", "/v1/evaluate/batch", content=batch.encode(), headers={"content-type": "application/x-ndjson"}) as answer:
+            with client.stream(
+                "POST", "/v1/evaluate/batch", content=batch.encode(), headers={"content-type": "application/x-ndjson"}
+            ) as answer:
                 lines = answer.iter_lines()
                 first = next(lines)
                 server.signal(signal.SIGTERM)
@@ -116,9 +119,15 @@ def _inputs():
 def test_2000_requests_over_16_connections_with_2_workers(kb, tmp_path):
     log = tmp_path / "decisions.jsonl"
     inputs = _inputs()
-    expected = [kb.evaluate(json.loads(body, parse_float=__import__("decimal").Decimal),
-                            {r.split(":")[0]: r.split(":")[1] for r in [q["reading"]] if q} if q else None).to_json().encode()
-                for body, q in inputs]
+    expected = [
+        kb.evaluate(
+            json.loads(body, parse_float=__import__("decimal").Decimal),
+            {r.split(":")[0]: r.split(":")[1] for r in [q["reading"]] if q} if q else None,
+        )
+        .to_json()
+        .encode()
+        for body, q in inputs
+    ]
     with Server("--workers", "2", "--decision-log", log, "--no-access-log") as server:
         local = threading.local()
         clients = []

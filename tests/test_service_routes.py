@@ -95,7 +95,9 @@ def test_qualify_is_the_cli_json(http, cli):
 
 
 @pytest.mark.parametrize("route,command", [("/v1/readings", "readings"), ("/v1/runners-up", "runners-up")])
-@pytest.mark.parametrize("example", [ROOT / "examples" / "software-firm.json", ROOT / "examples" / "precision-machinery-sme.json"], ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "example", [ROOT / "examples" / "software-firm.json", ROOT / "examples" / "precision-machinery-sme.json"], ids=lambda p: p.stem
+)
 def test_explanations_are_the_cli_json(http, cli, route, command, example):
     answer = post(http, route, example)
     assert answer.status_code == 200
@@ -112,8 +114,7 @@ def test_readings_from_a_chosen_start(http, cli):
 
 def test_whatif_is_the_cli_json(http, cli):
     example = ROOT / "examples" / "ic-company.json"
-    body = {"application": json.loads(example.read_text(encoding="utf-8")),
-            "set": ["facts[P-FAB-01].equipment_investment=3000000"]}
+    body = {"application": json.loads(example.read_text(encoding="utf-8")), "set": ["facts[P-FAB-01].equipment_investment=3000000"]}
     answer = http.post("/v1/whatif", json=body)
     assert answer.status_code == 200
     expected = cli("whatif", example, "--set", "facts[P-FAB-01].equipment_investment=3000000", "--format", "json")
@@ -125,7 +126,9 @@ def test_whatif_add_remove_and_reading(http, cli):
     fact = {"type": "dcmm_certification", "first_time": True, "date": "2022-11-01", "subject": "X2"}
     body = {"application": json.loads(example.read_text(encoding="utf-8")), "add": [fact], "remove": ["facts[0]"]}
     answer = http.post("/v1/whatif", json=body, params={"reading": "I-09:declared_only"})
-    expected = cli("whatif", example, "--add", json.dumps(fact), "--remove", "facts[0]", "--reading", "I-09=declared_only", "--format", "json")
+    expected = cli(
+        "whatif", example, "--add", json.dumps(fact), "--remove", "facts[0]", "--reading", "I-09=declared_only", "--format", "json"
+    )
     assert expected.code == 0, expected.err
     assert answer.content == expected.out.encode()
 
@@ -134,7 +137,7 @@ def test_whatif_exact_numbers_in_added_facts(http, cli):
     example = ROOT / "examples" / "ic-company.json"
     raw = example.read_text(encoding="utf-8")
     fact = '{"type": "transformation_project", "subject": "P-NEW", "equipment_investment": 3000000.10, "date": "2022-05-01"}'
-    body = '{"application": ' + raw + ', "add": [' + fact + ']}'
+    body = '{"application": ' + raw + ', "add": [' + fact + "]}"
     answer = http.post("/v1/whatif", content=body.encode(), headers=JSON)
     expected = cli("whatif", example, "--add", fact, "--format", "json")
     assert answer.status_code == (200 if expected.code == 0 else 422)
@@ -183,8 +186,10 @@ def test_audit_json_lines_streams_findings_then_summary(http, cli):
 
 def test_audit_multipart_awards_csv(http, cli):
     folder = ROOT / "examples" / "audit"
-    files = {"applications": ("applications.jsonl", (folder / "applications.jsonl").read_bytes(), "application/x-ndjson"),
-             "awards": ("awards.csv", (folder / "awards.csv").read_bytes(), "text/csv")}
+    files = {
+        "applications": ("applications.jsonl", (folder / "applications.jsonl").read_bytes(), "application/x-ndjson"),
+        "awards": ("awards.csv", (folder / "awards.csv").read_bytes(), "text/csv"),
+    }
     answer = http.post("/v1/audit", files=files)
     assert answer.status_code == 200, answer.text
     lines = [json.loads(line) for line in answer.text.splitlines()]
@@ -280,8 +285,9 @@ def test_readme_curl_examples_answer_as_the_cli(service, cli):
     commands = [line.strip() for line in readme.splitlines() if line.strip().startswith("curl ") and "127.0.0.1:8000" in line]
     assert commands
     for command in commands:
-        run = subprocess.run(["bash", "-c", command.replace("http://127.0.0.1:8000", service.url)], cwd=ROOT,
-                             capture_output=True, timeout=60)
+        run = subprocess.run(
+            ["bash", "-c", command.replace("http://127.0.0.1:8000", service.url)], cwd=ROOT, capture_output=True, timeout=60
+        )
         assert run.returncode == 0, command
         file = re.search(r"@(\S+)", command).group(1)
         route = re.search(r"/v1/([a-z-]+)(?:/(\S+?))?['?\s]", command + " ")

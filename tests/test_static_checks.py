@@ -48,8 +48,11 @@ def test_a_baseline_tolerates_what_it_lists_wherever_the_line_moved(baseline):
 
 def test_a_new_finding_or_one_more_of_a_listed_kind_fails(baseline):
     listed = Counter({"policykb/cli.py: Missing return statement  [return]": 1})
-    found = ["policykb/cli.py:3: Missing return statement  [return]", "policykb/cli.py:9: Missing return statement  [return]",
-             "policykb/api.py:1: Missing return statement  [return]"]
+    found = [
+        "policykb/cli.py:3: Missing return statement  [return]",
+        "policykb/cli.py:9: Missing return statement  [return]",
+        "policykb/api.py:1: Missing return statement  [return]",
+    ]
     assert baseline.new_findings(found, listed) == found[1:]
 
 

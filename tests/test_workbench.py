@@ -22,8 +22,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.json"))
 AUDIT = ROOT / "examples" / "audit"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _chromium() -> str | None:
@@ -107,8 +114,7 @@ class Watched:
 
     def check_clean(self) -> None:
         unexpected = [f for f in self.failed if not any(f.endswith(f"HTTP {s}") for s in self.expected_status)]
-        errors = [e for e in self.console_errors
-                  if not any(f"status of {s}" in e for s in self.expected_status)]
+        errors = [e for e in self.console_errors if not any(f"status of {s}" in e for s in self.expected_status)]
         assert not unexpected, f"failed network requests: {unexpected}"
         assert not errors, f"console errors: {errors}"
 
@@ -152,8 +158,7 @@ def test_each_example_loads_with_the_engines_outcomes(wb, kb, example_documents,
     decision = kb.evaluate(example_documents[name]).to_dict()
     rows = wb.page.locator("tr.outcome")
     assert rows.count() == len(decision["outcomes"])
-    shown = [(r.get_attribute("data-item"), r.get_attribute("data-subject"), r.get_attribute("data-status"))
-             for r in rows.all()]
+    shown = [(r.get_attribute("data-item"), r.get_attribute("data-subject"), r.get_attribute("data-status")) for r in rows.all()]
     assert shown == [(o["item"], o["subject"], o["status"]) for o in decision["outcomes"]]
     totals = wb.page.locator(".totals-table tr.grand td")
     assert totals.nth(1).inner_text().replace(",", "") == "¥" + decision["totals"]["max"]
@@ -258,8 +263,9 @@ def test_language_switch(wb):
 
 
 def _cli_json(*args) -> dict:
-    out = subprocess.run([sys.executable, "-m", "policykb", *args, "--format", "json", "--no-progress"],
-                         capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-m", "policykb", *args, "--format", "json", "--no-progress"], capture_output=True, text=True, cwd=ROOT
+    )
     return json.loads(out.stdout)
 
 

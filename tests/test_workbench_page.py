@@ -39,7 +39,7 @@ def test_every_condition_field_says_which_sentence_it_feeds(policy):
     feeds.update({("applicant", x["name"]): x["feeds"] for x in v["applicant"]["fields"]})
     for item in policy.items.values():
         for c in compares(item.conditions):
-            key = ("applicant", c.field[len("applicant."):]) if c.field.startswith("applicant.") else (item.fact, c.field)
+            key = ("applicant", c.field[len("applicant.") :]) if c.field.startswith("applicant.") else (item.fact, c.field)
             if key not in feeds:  # a derived field: not entered, so not on the form
                 assert policy.vocabulary.fact_types[item.fact].derived.get(c.field) is not None, (item.id, c.field)
                 continue

@@ -32,8 +32,9 @@ def test_text_is_the_policy_text_every_quote_is_from(http, kb):
 @pytest.mark.parametrize("fmt,lang", [("md", "zh"), ("html", "en"), ("text", "en")])
 def test_audit_report_formats_are_the_clis(http, cli, fmt, lang):
     records = AUDIT / "decisions.jsonl"
-    answer = http.post("/v1/audit", params={"format": fmt, "lang": lang}, content=records.read_bytes(),
-                       headers={"content-type": "application/x-ndjson"})
+    answer = http.post(
+        "/v1/audit", params={"format": fmt, "lang": lang}, content=records.read_bytes(), headers={"content-type": "application/x-ndjson"}
+    )
     assert answer.status_code == 200, answer.text
     expected = cli("audit", records, "--format", fmt, "--lang", lang, "--no-progress")
     assert expected.code == 1
@@ -41,8 +42,10 @@ def test_audit_report_formats_are_the_clis(http, cli, fmt, lang):
 
 
 def test_audit_json_report_of_the_awards_csv(http, cli):
-    files = {"applications": ("applications.jsonl", (AUDIT / "applications.jsonl").read_bytes(), "application/x-ndjson"),
-             "awards": ("awards.csv", (AUDIT / "awards.csv").read_bytes(), "text/csv")}
+    files = {
+        "applications": ("applications.jsonl", (AUDIT / "applications.jsonl").read_bytes(), "application/x-ndjson"),
+        "awards": ("awards.csv", (AUDIT / "awards.csv").read_bytes(), "text/csv"),
+    }
     answer = http.post("/v1/audit", params={"format": "json"}, files=files)
     assert answer.status_code == 200, answer.text
     expected = cli("audit", AUDIT / "applications.jsonl", "--awards", AUDIT / "awards.csv", "--format", "json", "--no-progress").json()
@@ -80,8 +83,11 @@ def test_bundled_examples_are_served_as_they_ship(http):
 
 
 def test_an_opened_yaml_file_comes_back_as_json_with_exact_numbers(http):
-    answer = http.post("/workbench/document", content=b"year: 2022\nfacts:\n  - {type: cloud_adoption, first_year_fee: 2999999.99}\n",
-                       headers={"content-type": "application/yaml"})
+    answer = http.post(
+        "/workbench/document",
+        content=b"year: 2022\nfacts:\n  - {type: cloud_adoption, first_year_fee: 2999999.99}\n",
+        headers={"content-type": "application/yaml"},
+    )
     assert answer.status_code == 200
     assert '"first_year_fee":2999999.99' in answer.text
     assert json.loads(answer.text)["year"] == 2022

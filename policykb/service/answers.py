@@ -52,8 +52,10 @@ async def starlette_error(request: Request, exc: Exception) -> Response:
     # Starlette types every handler for Exception; this one is registered for HTTPException
     assert isinstance(exc, HTTPException)
     slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-    detail = {404: f"no route {request.url.path}; the routes are listed in /openapi.json",
-              405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
+    detail = {
+        404: f"no route {request.url.path}; the routes are listed in /openapi.json",
+        405: f"{request.method} is not allowed on {request.url.path}",
+    }.get(exc.status_code, str(exc.detail))
     problem = HTTPProblem(exc.status_code, slug, detail, headers=dict(exc.headers or {}))
     rid = request.scope.get("state", {}).get("request_id")
     return problem_response(problem, rid, request.url.path)

@@ -52,8 +52,13 @@ def default_extras() -> list[BaseRoute]:
     return workbench.routes()
 
 
-def create_app(config: ServiceConfig | None = None, *, extra_routes: Sequence[BaseRoute] = (),
-               public_paths: Iterable[str] = (), public_prefixes: Iterable[str] = ()) -> Starlette:
+def create_app(
+    config: ServiceConfig | None = None,
+    *,
+    extra_routes: Sequence[BaseRoute] = (),
+    public_paths: Iterable[str] = (),
+    public_prefixes: Iterable[str] = (),
+) -> Starlette:
     config = config or ServiceConfig()
     served = Served(config)
 
@@ -74,8 +79,14 @@ def create_app(config: ServiceConfig | None = None, *, extra_routes: Sequence[Ba
 
     middleware = [Middleware(Observe, access=config.access_log)]
     if config.token:
-        middleware.append(Middleware(BearerAuth, token=config.token, public=PUBLIC | frozenset(public_paths) | docs.PUBLIC,
-                                     public_prefixes=tuple(public_prefixes) + docs.PUBLIC_PREFIXES))
+        middleware.append(
+            Middleware(
+                BearerAuth,
+                token=config.token,
+                public=PUBLIC | frozenset(public_paths) | docs.PUBLIC,
+                public_prefixes=tuple(public_prefixes) + docs.PUBLIC_PREFIXES,
+            )
+        )
     middleware.append(Middleware(BodyLimit, limit=config.max_body))
     app = Starlette(
         routes=[
@@ -115,5 +126,6 @@ def _on_sighup(decision_log: DecisionLog | None) -> bool:
 
 def app_from_env() -> Starlette:
     """The factory uvicorn calls in each worker: settings from the environment (``ServiceConfig.to_env``)."""
-    return create_app(ServiceConfig.from_env(), extra_routes=default_extras(),
-                      public_paths=workbench.PUBLIC, public_prefixes=workbench.PUBLIC_PREFIXES)
+    return create_app(
+        ServiceConfig.from_env(), extra_routes=default_extras(), public_paths=workbench.PUBLIC, public_prefixes=workbench.PUBLIC_PREFIXES
+    )

@@ -55,8 +55,9 @@ class _Connection:
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
 
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
-        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n").encode("ascii")
+        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode(
+            "ascii"
+        )
         reader, writer = self.reader, self.writer
         if reader is None or writer is None:
             raise RuntimeError("post() before open()")
@@ -145,9 +146,23 @@ def run_http(kb, applications: int = 2000, workers: int = 2, seed: int = 2021, c
     port = _free_port()
     log = tempfile.TemporaryFile()  # noqa: SIM115 - the server's output for as long as it runs; closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "policykb", "serve", "--port", str(port), "--workers", str(workers), "--kb", kb_path or kb.policy.path,
-         "--no-access-log"],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "policykb",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--kb",
+            kb_path or kb.policy.path,
+            "--no-access-log",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         _wait_ready(port, proc)

@@ -39,8 +39,12 @@ class Query:
         unknown = [k for k in self.params if k not in allowed]
         if unknown:
             name = unknown[0]
-            raise HTTPProblem(400, "invalid-parameter", f"unknown query parameter '{name}'{suggest(name, allowed)}; "
-                              f"this route takes: {', '.join(sorted(allowed)) or 'none'}", [Problem(f"query.{name}", "unknown parameter")])
+            raise HTTPProblem(
+                400,
+                "invalid-parameter",
+                f"unknown query parameter '{name}'{suggest(name, allowed)}; this route takes: {', '.join(sorted(allowed)) or 'none'}",
+                [Problem(f"query.{name}", "unknown parameter")],
+            )
 
     @overload
     def one(self, name: str, default: str, choices: tuple[str, ...] | None = None) -> str: ...
@@ -51,12 +55,20 @@ class Query:
         """The parameter's one value, or ``default``; with ``choices``, one of them."""
         values = self.params.getlist(name)
         if len(values) > 1:
-            raise HTTPProblem(400, "invalid-parameter", f"query parameter '{name}' is given {len(values)} times",
-                              [Problem(f"query.{name}", "given more than once")])
+            raise HTTPProblem(
+                400,
+                "invalid-parameter",
+                f"query parameter '{name}' is given {len(values)} times",
+                [Problem(f"query.{name}", "given more than once")],
+            )
         value = values[0] if values else default
         if choices is not None and value not in choices:
-            raise HTTPProblem(400, "invalid-parameter", f"query parameter '{name}': '{value}' is not one of {', '.join(choices)}{suggest(value, choices)}",
-                              [Problem(f"query.{name}", f"expected one of {', '.join(choices)}")])
+            raise HTTPProblem(
+                400,
+                "invalid-parameter",
+                f"query parameter '{name}': '{value}' is not one of {', '.join(choices)}{suggest(value, choices)}",
+                [Problem(f"query.{name}", f"expected one of {', '.join(choices)}")],
+            )
         return value
 
     def flag(self, name: str) -> bool:
@@ -71,11 +83,19 @@ class Query:
             rid, found, option = value.partition(sep)
             rid, option = rid.strip(), option.strip()
             if not found or not rid or not option:
-                raise HTTPProblem(400, "invalid-parameter", f"reading expects ID:OPTION (for example I-06:per_station); found '{value}'",
-                                  [Problem("query.reading", "expected ID:OPTION")])
+                raise HTTPProblem(
+                    400,
+                    "invalid-parameter",
+                    f"reading expects ID:OPTION (for example I-06:per_station); found '{value}'",
+                    [Problem("query.reading", "expected ID:OPTION")],
+                )
             if out.get(rid, option) != option:
-                raise HTTPProblem(400, "invalid-parameter", f"reading {rid} is given twice ({out[rid]} and {option})",
-                                  [Problem("query.reading", "given twice")])
+                raise HTTPProblem(
+                    400,
+                    "invalid-parameter",
+                    f"reading {rid} is given twice ({out[rid]} and {option})",
+                    [Problem("query.reading", "given twice")],
+                )
             out[rid] = option
         return out
 
@@ -85,7 +105,10 @@ def checked_readings(kb, readings: dict[str, str]) -> dict[str, str]:
     try:
         kb.readings_with(readings)
     except InputError as exc:
-        problems = [Problem("query.reading" + (p.where[len("readings"):] if p.where.startswith("readings") else ""), p.message) for p in exc.problems]
+        problems = [
+            Problem("query.reading" + (p.where[len("readings") :] if p.where.startswith("readings") else ""), p.message)
+            for p in exc.problems
+        ]
         raise HTTPProblem(400, "invalid-parameter", str(exc), problems) from None
     return readings
 
@@ -94,8 +117,9 @@ def decode(body: bytes) -> str:
     try:
         return body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise HTTPProblem(400, "invalid-encoding", f"the body is not UTF-8 ({exc.reason} at byte {exc.start})",
-                          [Problem(f"byte {exc.start}", exc.reason)]) from None
+        raise HTTPProblem(
+            400, "invalid-encoding", f"the body is not UTF-8 ({exc.reason} at byte {exc.start})", [Problem(f"byte {exc.start}", exc.reason)]
+        ) from None
 
 
 def parse_document(text: str, kind: str) -> Any:
@@ -162,5 +186,6 @@ async def run_timed(request: Request, fn: Callable[..., Any], *args: Any, **kwar
     try:
         return await in_thread(request.scope, timeout, fn, *args, **kwargs)
     except TimeoutError:
-        raise HTTPProblem(504, "timeout", f"the request took longer than the limit of {timeout:g} s (--timeout)",
-                          extra={"timeout_seconds": timeout}) from None
+        raise HTTPProblem(
+            504, "timeout", f"the request took longer than the limit of {timeout:g} s (--timeout)", extra={"timeout_seconds": timeout}
+        ) from None

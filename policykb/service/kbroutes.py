@@ -30,8 +30,12 @@ def policy_of(request: Request):
     kb = request.app.state.served.require()
     wanted = request.path_params["policy"]
     if wanted != kb.policy.id:
-        raise HTTPProblem(404, "not-found", f"unknown policy '{wanted}'{suggest(wanted, [kb.policy.id])}; this server serves {kb.policy.id}",
-                          [Problem("policy", "unknown policy")])
+        raise HTTPProblem(
+            404,
+            "not-found",
+            f"unknown policy '{wanted}'{suggest(wanted, [kb.policy.id])}; this server serves {kb.policy.id}",
+            [Problem("policy", "unknown policy")],
+        )
     return kb
 
 
@@ -90,6 +94,16 @@ async def graph(request: Request):
 
 
 def routes() -> list[Route]:
-    each = (("", policy), ("/items", items), ("/items/{item}", item), ("/graph", graph), ("/schema", schema),
-            ("/readings", readings), ("/vocabulary", vocabulary), ("/text", text))
-    return [Route("/v1/policies", policies, methods=["GET"])] + [Route(f"/v1/policies/{{policy}}{tail}", endpoint, methods=["GET"]) for tail, endpoint in each]
+    each = (
+        ("", policy),
+        ("/items", items),
+        ("/items/{item}", item),
+        ("/graph", graph),
+        ("/schema", schema),
+        ("/readings", readings),
+        ("/vocabulary", vocabulary),
+        ("/text", text),
+    )
+    return [Route("/v1/policies", policies, methods=["GET"])] + [
+        Route(f"/v1/policies/{{policy}}{tail}", endpoint, methods=["GET"]) for tail, endpoint in each
+    ]

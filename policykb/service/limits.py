@@ -15,8 +15,9 @@ from .problems import HTTPProblem, problem_response
 
 class BodyTooLarge(HTTPProblem):
     def __init__(self, limit: int):
-        super().__init__(413, "body-too-large", f"the request body is larger than the limit of {limit} bytes (--max-body)",
-                         extra={"limit": limit})
+        super().__init__(
+            413, "body-too-large", f"the request body is larger than the limit of {limit} bytes (--max-body)", extra={"limit": limit}
+        )
 
 
 class BodyLimit:
@@ -82,9 +83,14 @@ def media_type(request: Request, accepted: tuple[str, ...]) -> str:
             charset = value.strip().strip('"').lower()
     if kind not in accepted:
         found = f"'{kind}'" if kind else "no Content-Type"
-        raise HTTPProblem(415, "unsupported-media-type", f"expected a body of type {', '.join(accepted)}; found {found}",
-                          headers={"Accept-Post": ", ".join(accepted)})
+        raise HTTPProblem(
+            415,
+            "unsupported-media-type",
+            f"expected a body of type {', '.join(accepted)}; found {found}",
+            headers={"Accept-Post": ", ".join(accepted)},
+        )
     if charset and charset not in ("utf-8", "utf8") and kind not in MULTIPART:
-        raise HTTPProblem(415, "unsupported-media-type", f"the body must be UTF-8; found charset={charset}",
-                          headers={"Accept-Post": ", ".join(accepted)})
+        raise HTTPProblem(
+            415, "unsupported-media-type", f"the body must be UTF-8; found charset={charset}", headers={"Accept-Post": ", ".join(accepted)}
+        )
     return kind

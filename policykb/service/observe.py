@@ -87,13 +87,18 @@ class Observe:
             await response(scope, receive, send_observed)
         finally:
             if self.access:
-                access_log.info("access", extra={"fields": {
-                    "request_id": rid,
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "query": scope.get("query_string", b"").decode("latin-1")[:512],
-                    "status": status,
-                    "bytes": sent,
-                    "duration_ms": round((time.perf_counter() - start) * 1000, 3),
-                    "client": scope["client"][0] if scope.get("client") else None,
-                }})
+                access_log.info(
+                    "access",
+                    extra={
+                        "fields": {
+                            "request_id": rid,
+                            "method": scope["method"],
+                            "path": scope["path"],
+                            "query": scope.get("query_string", b"").decode("latin-1")[:512],
+                            "status": status,
+                            "bytes": sent,
+                            "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                            "client": scope["client"][0] if scope.get("client") else None,
+                        }
+                    },
+                )

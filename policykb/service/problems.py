@@ -43,8 +43,16 @@ TITLES = {
 class HTTPProblem(PolicyKBError):
     """One error answer: status, a stable slug (the ``type``), a message, the located problems."""
 
-    def __init__(self, status: int, slug: str, detail: str, problems: Iterable[Problem] = (), *,
-                 headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        detail: str,
+        problems: Iterable[Problem] = (),
+        *,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.http_status = status
@@ -95,8 +103,14 @@ def from_exception(exc: BaseException, request_id: str | None) -> HTTPProblem:
         return HTTPProblem(503, "kb-unavailable", "the knowledge base is broken", exc.problems)
     error_id = uuid.uuid4().hex
     kind = "engine error" if isinstance(exc, PolicyKBError) else "unexpected error"
-    log.error("internal error %s (request %s): %s: %s", error_id, request_id, type(exc).__name__, exc,
-              exc_info=(type(exc), exc, exc.__traceback__))
-    return HTTPProblem(500, "internal-error",
-                       f"an {kind} occurred; the server log has its details under error_id {error_id}",
-                       extra={"error_id": error_id})
+    log.error(
+        "internal error %s (request %s): %s: %s",
+        error_id,
+        request_id,
+        type(exc).__name__,
+        exc,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    return HTTPProblem(
+        500, "internal-error", f"an {kind} occurred; the server log has its details under error_id {error_id}", extra={"error_id": error_id}
+    )

@@ -55,16 +55,18 @@ def log_decision(request: Request, decision: dict, body: bytes, started: float, 
     entry: dict[str, Any] = {"request_id": request.scope["state"]["request_id"], "route": request.url.path}
     if index is not None:
         entry["index"] = index
-    entry.update({
-        "policy": decision["policy"],
-        "kb_version": decision["kb_version"],
-        "applicant": decision["applicant"]["id"],
-        "year": decision["year"],
-        "readings": decision["readings"],
-        "input_sha256": hashlib.sha256(body).hexdigest(),
-        "totals": decision["totals"],
-        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-    })
+    entry.update(
+        {
+            "policy": decision["policy"],
+            "kb_version": decision["kb_version"],
+            "applicant": decision["applicant"]["id"],
+            "year": decision["year"],
+            "readings": decision["readings"],
+            "input_sha256": hashlib.sha256(body).hexdigest(),
+            "totals": decision["totals"],
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        }
+    )
     log.write(entry)
 
 
@@ -172,9 +174,15 @@ def exact_json(value: Any) -> str:
 def whatif_request(body: Any) -> tuple[Any, list[str], list[str], list[str]]:
     """``{"application", "set": ["PATH=VALUE"], "add": [FACT], "remove": ["facts[N]"]}``, checked."""
     if not isinstance(body, dict):
-        raise HTTPProblem(422, "invalid-input", "expected an object: {\"application\": {…}, \"set\": [\"PATH=VALUE\"], \"add\": [{…}], \"remove\": [\"facts[N]\"]}",
-                          [Problem("", f"found {type(body).__name__}")])
-    problems = [Problem(key, f"unknown key{suggest(key, WHATIF_KEYS)}; keys: {', '.join(WHATIF_KEYS)}") for key in body if key not in WHATIF_KEYS]
+        raise HTTPProblem(
+            422,
+            "invalid-input",
+            'expected an object: {"application": {…}, "set": ["PATH=VALUE"], "add": [{…}], "remove": ["facts[N]"]}',
+            [Problem("", f"found {type(body).__name__}")],
+        )
+    problems = [
+        Problem(key, f"unknown key{suggest(key, WHATIF_KEYS)}; keys: {', '.join(WHATIF_KEYS)}") for key in body if key not in WHATIF_KEYS
+    ]
     if "application" not in body:
         problems.append(Problem("application", "missing (required): the application to change"))
     lists: dict[str, list] = {}
@@ -190,7 +198,9 @@ def whatif_request(body: Any) -> tuple[Any, list[str], list[str], list[str]]:
                 problems.append(Problem(f"{key}[{i}]", "expected a string" + (" or a fact object" if key == "add" else "")))
         lists[key] = value
     if problems:
-        raise HTTPProblem(422, "invalid-input", f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in the what-if request", problems)
+        raise HTTPProblem(
+            422, "invalid-input", f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in the what-if request", problems
+        )
     adds = [exact_json(a) if isinstance(a, dict) else a for a in lists["add"]]
     return body["application"], lists["set"], adds, lists["remove"]
 
@@ -200,8 +210,12 @@ async def whatif(request: Request):
     a = await asked(request)
     document, sets, adds, removes = whatif_request(a.document)
     if not (sets or adds or removes or a.readings):
-        raise HTTPProblem(422, "invalid-input", "what-if needs at least one change: set, add, remove, or a reading in the query",
-                          [Problem("set", "no change given")])
+        raise HTTPProblem(
+            422,
+            "invalid-input",
+            "what-if needs at least one change: set, add, remove, or a reading in the query",
+            [Problem("set", "no change given")],
+        )
     answer = await run_timed(request, computed, compare, a.kb, document, sets=sets, adds=adds, removes=removes, readings=a.readings)
     return rendered(answer, a.fmt, a.lang)
 

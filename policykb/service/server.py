@@ -29,8 +29,10 @@ def checked(config: ServiceConfig, token_file: str | None) -> ServiceConfig:
     if token_file:
         config = replace(config, token=read_token(token_file))
     if not is_loopback(config.host) and not config.token:
-        raise InputError(f"--host {config.host} is not a loopback address: give --token-file FILE so that callers must "
-                         "send 'Authorization: Bearer <token>' (or serve on 127.0.0.1 behind a proxy)")
+        raise InputError(
+            f"--host {config.host} is not a loopback address: give --token-file FILE so that callers must "
+            "send 'Authorization: Bearer <token>' (or serve on 127.0.0.1 behind a proxy)"
+        )
     if not 0 <= config.port <= 65535:
         raise InputError(f"--port must be 0–65535; found {config.port}")
     if not 1 <= config.workers <= MAX_WORKERS_ASKED:

@@ -44,8 +44,12 @@ class Served:
             kb = load(self.config.policy, path=self.config.kb)
             self.warm_up(kb)
             self.kb = kb
-            log.info("ready", extra={"fields": {"policy": kb.policy.id, "kb_version": kb.version,
-                                                "load_ms": round((time.perf_counter() - start) * 1000, 1)}})
+            log.info(
+                "ready",
+                extra={
+                    "fields": {"policy": kb.policy.id, "kb_version": kb.version, "load_ms": round((time.perf_counter() - start) * 1000, 1)}
+                },
+            )
         except KBError as exc:
             self.problems = exc.problems
             log.error("the knowledge base is broken; /readyz answers 503", extra={"fields": {"problems": [str(p) for p in exc.problems]}})

@@ -71,14 +71,24 @@ class _Stream:
             return None
 
     def timeout_line(self, index: int | None) -> str:
-        return _error_line(index, "Timeout", f"the request took longer than the limit of {self.timeout:g} s for one part (--timeout); the stream ends here")
+        return _error_line(
+            index, "Timeout", f"the request took longer than the limit of {self.timeout:g} s for one part (--timeout); the stream ends here"
+        )
 
     def internal_line(self, index: int | None, exc: BaseException) -> str:
         error_id = uuid.uuid4().hex
-        log.error("internal error %s in a stream (request %s)", error_id, self.request.scope["state"].get("request_id"),
-                  exc_info=(type(exc), exc, exc.__traceback__))
-        return _error_line(index, "InternalError", f"an unexpected error occurred; the server log has its details under error_id {error_id}",
-                           error_id=error_id)
+        log.error(
+            "internal error %s in a stream (request %s)",
+            error_id,
+            self.request.scope["state"].get("request_id"),
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+        return _error_line(
+            index,
+            "InternalError",
+            f"an unexpected error occurred; the server log has its details under error_id {error_id}",
+            error_id=error_id,
+        )
 
 
 # --- batch ---------------------------------------------------------------------------------
@@ -89,9 +99,13 @@ def batch_items(text: str, kind: str) -> list:
     if kind in JSON:
         documents = parse_document(text, kind)
         if not isinstance(documents, list):
-            raise HTTPProblem(422, "invalid-input", f"a JSON batch is an array of applications; found {type(documents).__name__} "
-                              "(send one application to /v1/evaluate, or JSON Lines as application/x-ndjson)",
-                              [Problem("", "expected an array")])
+            raise HTTPProblem(
+                422,
+                "invalid-input",
+                f"a JSON batch is an array of applications; found {type(documents).__name__} "
+                "(send one application to /v1/evaluate, or JSON Lines as application/x-ndjson)",
+                [Problem("", "expected an array")],
+            )
         return documents
     items: list = []
     for number, line in enumerate(_LINE_BREAK.split(text), start=1):
@@ -163,15 +177,27 @@ async def _audit_files(request: Request, folder: Path) -> tuple[Path, Path | Non
         unknown = names - {"records", "applications", "awards"}
         if unknown:
             name = sorted(unknown)[0]
-            raise HTTPProblem(422, "invalid-input", f"unknown form part '{name}'; send 'records', or 'applications' with 'awards'",
-                              [Problem(name, "unknown part")])
+            raise HTTPProblem(
+                422,
+                "invalid-input",
+                f"unknown form part '{name}'; send 'records', or 'applications' with 'awards'",
+                [Problem(name, "unknown part")],
+            )
         if "records" in names and names != {"records"}:
-            raise HTTPProblem(422, "invalid-input", "send either 'records', or 'applications' with 'awards', not both",
-                              [Problem("records", "not with applications/awards")])
+            raise HTTPProblem(
+                422,
+                "invalid-input",
+                "send either 'records', or 'applications' with 'awards', not both",
+                [Problem("records", "not with applications/awards")],
+            )
         if "records" not in names and names != {"applications", "awards"}:
             missing = sorted({"applications", "awards"} - names)
-            raise HTTPProblem(422, "invalid-input", f"the form needs a part '{missing[0]}' (or one part 'records')",
-                              [Problem(m, "missing (required)") for m in missing])
+            raise HTTPProblem(
+                422,
+                "invalid-input",
+                f"the form needs a part '{missing[0]}' (or one part 'records')",
+                [Problem(m, "missing (required)") for m in missing],
+            )
         paths: dict[str, Path] = {}
         origin: dict[str, str | None] = {"file": None, "awards": None}
         for name in sorted(names):

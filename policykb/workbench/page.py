@@ -51,8 +51,7 @@ def render(policy, examples: list[dict], lang: str, version: str) -> str:
     ui = ui_strings()
     words = {key: html.escape(text[lang]) for key, text in ui.items()}
     options = "\n".join(
-        f'        <option value="{html.escape(e["name"])}">{html.escape(e["name"])} — {html.escape(e["label"])}</option>'
-        for e in examples
+        f'        <option value="{html.escape(e["name"])}">{html.escape(e["name"])} — {html.escape(e["label"])}</option>' for e in examples
     )
     config = {
         "policy": policy.id,

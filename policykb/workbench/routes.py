@@ -61,8 +61,9 @@ async def example(request: Request) -> Response:
     name = request.path_params["name"]
     entry, names = example_file(name)
     if entry is None:
-        raise HTTPProblem(404, "not-found", f"no bundled example '{name}'{suggest(name, names)}",
-                          [Problem("name", f"bundled: {', '.join(names)}")])
+        raise HTTPProblem(
+            404, "not-found", f"no bundled example '{name}'{suggest(name, names)}", [Problem("name", f"bundled: {', '.join(names)}")]
+        )
     kind = "application/json" if entry.name.endswith(".json") else "text/csv" if entry.name.endswith(".csv") else "application/x-ndjson"
     return Response(entry.read_bytes(), media_type=f"{kind}; charset=utf-8")
 
