@@ -109,7 +109,8 @@ class Decision:
         self.firings = firings
         self.facts_by_id = dict(facts_by_id)
         self.g1_ok = g1_ok
-        self.graph = graph  # the relation graph the outcomes were resolved on (engine/provenance.py)
+        self._graph = graph  # the relation graph the outcomes were resolved on (engine/provenance.py)
+        self._unrecorded = False  # the resolution is still to be written into the graph (``resolved``)
         self.derived = dict(derived or {})  # id → fact, every fact the rules derived
         self.covered: dict[str, str] = dict(sorted((covered or {}).items()))  # item ID → the cover of G1 that admits the applicant (I-14)
 
@@ -132,8 +133,19 @@ class Decision:
         settled and the resolution written into the graph, which then explains it."""
         for o in outcomes:
             settle(o)
-        provenance.record_resolution(graph, outcomes, g1_ok=g1_ok, covered=covered)
-        return cls(policy, application, readings, outcomes, firings, facts_by_id, g1_ok, graph=graph, derived=derived, covered=covered)
+        decision = cls(policy, application, readings, outcomes, firings, facts_by_id, g1_ok, graph=graph, derived=derived, covered=covered)
+        # Writing every event into the graph costs a fifth of an evaluation; most decisions are
+        # only turned into JSON, so it is done the first time the graph is read.
+        decision._unrecorded = True
+        return decision
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """The relation graph, with the resolution written into it (``provenance.record_resolution``)."""
+        if self._unrecorded:
+            self._unrecorded = False
+            provenance.record_resolution(self._graph, self.outcomes, g1_ok=self.g1_ok, covered=self.covered)
+        return self._graph
 
     @classmethod
     def from_dict(cls, kb: Any, data: Any) -> Decision:
