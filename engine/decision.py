@@ -27,16 +27,7 @@ from policykb.kb.messages import messages
 from policykb.kb.model import Policy
 from policykb.money import ZERO, exact, exactly, fmt, fmt_cny
 from policykb.text import json_text, table, width
-from policykb.vocabulary import (
-    ADVERSE,
-    CASH,
-    PAYING,
-    AmountKind,
-    Effect,
-    ProvisionKind,
-    RelationKind,
-    Status,
-)
+from policykb.vocabulary import ADVERSE, CASH, PAYING, AmountKind, Effect, ProvisionKind, RelationKind, Status
 
 from . import provenance
 from .application import Application, Fact
@@ -45,9 +36,7 @@ from .outcomes import Event, Outcome
 if TYPE_CHECKING:
     from policykb.explain.why import Explanation
 
-    from .rules_engine import (
-        Firing,  # importing it loads durable_rules' C core: `import policykb` must not
-    )
+    from .rules_engine import Firing  # importing it loads durable_rules' C core: `import policykb` must not
 
 
 def amount_kind(o: Outcome) -> str:
@@ -114,30 +103,16 @@ class Decision:
         self.derived = dict(derived or {})  # id → fact, every fact the rules derived
         self.covered: dict[str, str] = dict(sorted((covered or {}).items()))  # item ID → the cover of G1 that admits the applicant (I-14)
 
-    @classmethod
-    def resolved(
-        cls,
-        policy: Policy,
-        application: Application,
-        readings: Mapping[str, str],
-        outcomes: list[Outcome],
-        firings: list[Firing],
-        facts_by_id: Mapping[str, Fact],
-        g1_ok: bool,
-        *,
-        graph: nx.MultiDiGraph,
-        derived: Mapping[str, Mapping[str, Any]],
-        covered: Mapping[str, str],
-    ) -> Decision:
-        """The decision once the relation graph has resolved ``outcomes``: their bounds
-        settled and the resolution written into the graph, which then explains it."""
-        for o in outcomes:
+    def resolved(self) -> Decision:
+        """This decision once the relation graph has resolved its outcomes: their bounds
+        settled, and the resolution written into the graph (when it is first read), which
+        then explains it."""
+        for o in self.outcomes:
             settle(o)
-        decision = cls(policy, application, readings, outcomes, firings, facts_by_id, g1_ok, graph=graph, derived=derived, covered=covered)
         # Writing every event into the graph costs a fifth of an evaluation; most decisions are
         # only turned into JSON, so it is done the first time the graph is read.
-        decision._unrecorded = True
-        return decision
+        self._unrecorded = True
+        return self
 
     @property
     def graph(self) -> nx.MultiDiGraph:
@@ -152,9 +127,7 @@ class Decision:
         """A decision read back from ``to_dict(include_trace=True)`` (or its JSON, parsed)
         with the KB alone.  Raises ``DecisionError`` when it was made with another KB
         version, or its trace is missing, malformed or does not match its outcomes."""
-        from .saved import (
-            decision_from_dict,  # saved.py builds Decisions: importing it at the top would be a cycle
-        )
+        from .saved import decision_from_dict  # saved.py builds Decisions: importing it at the top would be a cycle
 
         return decision_from_dict(kb, data)
 
@@ -200,9 +173,7 @@ class Decision:
         the application holds no fact for is explained too (which fact it would need).
         With ``alternatives`` the readings it depends on are evaluated both ways.
         """
-        from policykb.explain.why import (
-            explain,  # explain/ builds on the engine: a top-level import would be a cycle
-        )
+        from policykb.explain.why import explain  # explain/ builds on the engine: a top-level import would be a cycle
 
         found = explain(self, item, subject, alternatives=alternatives)
         if len(found) > 1:
@@ -212,9 +183,7 @@ class Decision:
 
     def trace(self) -> nx.DiGraph:
         """The derivation as a networkx DiGraph (see ``policykb.explain.trace``)."""
-        from policykb.explain.trace import (
-            trace_graph,  # explain/ builds on the engine: a top-level import would be a cycle
-        )
+        from policykb.explain.trace import trace_graph  # explain/ builds on the engine: a top-level import would be a cycle
 
         with exact():
             return trace_graph(self)

@@ -215,9 +215,10 @@ class Evaluator:
         covered = _covered(firings, prepared)
         ctx = Context(self.policy, app, prepared.readings, graph, g1_ok, in_period, out_of_period, self.statics, covered=covered)
         resolve_all(outcomes, ctx)
-        return Decision.resolved(
+        decision = Decision(
             self.policy, app, prepared.readings, outcomes, firings, by_id, g1_ok, graph=graph, derived=derived, covered=covered
         )
+        return decision.resolved()
 
     def outcomes(self, app: Application, prepared: Prepared, by_id: Mapping[str, Fact], derivation: Derivation) -> list[Outcome]:
         """One outcome per item and subject, in policy order, from what the rules derived."""

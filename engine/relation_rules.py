@@ -187,10 +187,7 @@ def relation_rules(policy: Policy, keys: Mapping[str, Mapping[str, str]]) -> dic
                 "~other#2",
                 RelationKind.EXCLUDED_BY_OTHER_REWARD,
                 "other_reward",
-                [
-                    ("a", _met(*_ex("other", "subject"))),
-                    ("p", prior_pattern(*_ex("subject"), *_same("a", "subject"))),
-                ],
+                [("a", _met(*_ex("other", "subject"))), ("p", prior_pattern(*_ex("subject"), *_same("a", "subject")))],
             )
         if "needs" in present:
             add(
@@ -220,10 +217,7 @@ def relation_rules(policy: Policy, keys: Mapping[str, Mapping[str, str]]) -> dic
             "~requires#1",
             RelationKind.REQUIRES,
             "satisfies",
-            [
-                ("a", _met(*_ex("needs", "subject"))),
-                ("b", _met(*_ex("item", "subject"), {"item": {"a": "needs"}}, *_same("a", "subject"))),
-            ],
+            [("a", _met(*_ex("needs", "subject"))), ("b", _met(*_ex("item", "subject"), {"item": {"a": "needs"}}, *_same("a", "subject")))],
         )
     out.update(grant_rules(policy, present, prior))
     if g2 is not None and support:  # case-by-case support for the subject, or given to the enterprise itself
@@ -231,10 +225,7 @@ def relation_rules(policy: Policy, keys: Mapping[str, Mapping[str, str]]) -> dic
             "~case_by_case#1",
             g2.id,
             "case_by_case",
-            [
-                ("s", {"$and": [{"t": support}, *_ex("subject")]}),
-                ("a", _met(*_ex("subject"), {"subject": {"s": "subject"}})),
-            ],
+            [("s", {"$and": [{"t": support}, *_ex("subject")]}), ("a", _met(*_ex("subject"), {"subject": {"s": "subject"}}))],
         )
         # support given to the enterprise itself that lists items: it concerns the listed items
         # whatever their subject (an edge to the provision, one per support)
@@ -242,10 +233,7 @@ def relation_rules(policy: Policy, keys: Mapping[str, Mapping[str, str]]) -> dic
             "~case_by_case#2",
             g2.id,
             "case_by_case",
-            [
-                applicant,
-                ("s", {"$and": [{"t": support}, *_ex("subject", "listed"), {"subject": {"y": "applicant_id"}}]}),
-            ],
+            [applicant, ("s", {"$and": [{"t": support}, *_ex("subject", "listed"), {"subject": {"y": "applicant_id"}}]})],
         )
     return out
 
@@ -328,30 +316,21 @@ def _declared_joins(add, present: set[str], prior: str, g4: str | None) -> None:
             "~grant_claimed",
             RelationKind.EXCLUSIVE,
             "claimed",
-            [
-                ("a", _grant(*_ex("group", "year"))),
-                ("p", declared(this_policy, *_ex("group", "year"), *_same("a", "group", "year"))),
-            ],
+            [("a", _grant(*_ex("group", "year"))), ("p", declared(this_policy, *_ex("group", "year"), *_same("a", "group", "year")))],
         )
     if "cap" in present:
         add(
             "~grant_cap_used",
             RelationKind.GROUP_CAP,
             "cap_used",
-            [
-                ("a", _grant(*_ex("cap", "year"))),
-                ("p", declared(this_policy, *_ex("cap", "year"), *_same("a", "cap", "year"))),
-            ],
+            [("a", _grant(*_ex("cap", "year"))), ("p", declared(this_policy, *_ex("cap", "year"), *_same("a", "cap", "year")))],
         )
     if g4 is not None:
         add(
             "~grant_top_up",
             g4,
             "top_up",
-            [
-                ("a", _grant(*_ex("kind", "subject"))),
-                ("p", declared(*_ex("kind", "subject"), *_same("a", "kind", "subject"))),
-            ],
+            [("a", _grant(*_ex("kind", "subject"))), ("p", declared(*_ex("kind", "subject"), *_same("a", "kind", "subject")))],
         )
     if "needs" in present:
         add(
@@ -368,8 +347,5 @@ def _declared_joins(add, present: set[str], prior: str, g4: str | None) -> None:
             "~grant_other#2",
             RelationKind.EXCLUDED_BY_OTHER_REWARD,
             "other_reward",
-            [
-                ("a", _grant(*_ex("other", "subject"))),
-                ("p", declared(*_ex("subject"), *_same("a", "subject"))),
-            ],
+            [("a", _grant(*_ex("other", "subject"))), ("p", declared(*_ex("subject"), *_same("a", "subject")))],
         )

@@ -267,18 +267,7 @@ def case_by_case(outcomes: list[Outcome], ctx: Context) -> None:
             covered = s.get("items")
             concerned = s.key in joined and (not covered or o.item.id in covered)
             if scope == "applicant" or concerned:
-                o.act(
-                    Event(
-                        g2.id,
-                        g2.kind,
-                        Effect.EXCLUDED,
-                        before=(o.low, o.high),
-                        after=(None, None),
-                        detail=(("support", s.key), ("subject", s.subject), ("scope", scope)),
-                        reading=reading,
-                    ),
-                    status=Status.EXCLUDED,
-                )
+                _exclude(o, g2, after=(None, None), detail=(("support", s.key), ("subject", s.subject), ("scope", scope)), reading=reading)
                 break
 
 
@@ -340,19 +329,14 @@ def _exclusive_granted(by_item: dict[str, list[Outcome]], claimed: list[Fact], c
     for item_id, group in by_item.items():
         for o in group:
             if item_id != winner.item or mode == "largest":
-                o.act(
-                    Event(
-                        rel.id,
-                        rel.kind,
-                        Effect.EXCLUDED,
-                        before=(o.low, o.high),
-                        after=(None, None),
-                        winner=winner,
-                        rivals=(winner,),
-                        detail=detail + (("one_project", item_id == winner.item),),
-                        reading=reading,
-                    ),
-                    status=Status.EXCLUDED,
+                _exclude(
+                    o,
+                    rel,
+                    after=(None, None),
+                    winner=winner,
+                    rivals=(winner,),
+                    detail=detail + (("one_project", item_id == winner.item),),
+                    reading=reading,
                 )
 
 
@@ -384,34 +368,16 @@ def _exclusive_ranked(by_item: dict[str, list[Outcome]], totals: Totals, ctx: Co
     for item_id, group in by_item.items():
         for o in group:
             if item_id != winner_id:
-                o.act(
-                    Event(
-                        rel.id,
-                        rel.kind,
-                        Effect.EXCLUDED,
-                        before=(o.low, o.high),
-                        after=(None, None),
-                        winner=winner,
-                        rivals=rivals,
-                        detail=detail,
-                        reading=reading,
-                    ),
-                    status=Status.EXCLUDED,
-                )
+                _exclude(o, rel, after=(None, None), winner=winner, rivals=rivals, detail=detail, reading=reading)
             elif not any(o is c for c in chosen):
-                o.act(
-                    Event(
-                        rel.id,
-                        rel.kind,
-                        Effect.EXCLUDED,
-                        before=(o.low, o.high),
-                        after=(None, None),
-                        winner=chosen[0].rival(),
-                        rivals=tuple(x.rival() for x in sorted(group, key=_rank)),
-                        detail=detail + (("one_project", True),),
-                        reading=reading,
-                    ),
-                    status=Status.EXCLUDED,
+                _exclude(
+                    o,
+                    rel,
+                    after=(None, None),
+                    winner=chosen[0].rival(),
+                    rivals=tuple(x.rival() for x in sorted(group, key=_rank)),
+                    detail=detail + (("one_project", True),),
+                    reading=reading,
                 )
             elif len(totals) > 1:
                 o.act(Event(rel.id, rel.kind, Effect.KEPT, winner=winner, rivals=rivals, detail=detail, reading=reading))
@@ -535,19 +501,8 @@ def other_reward(outcomes: list[Outcome], ctx: Context, rel: Relation) -> None:
                 if p.get("source") in declared and (flag is None or p.get(flag))
             ]
         if others:
-            o.act(
-                Event(
-                    rel.id,
-                    rel.kind,
-                    Effect.EXCLUDED,
-                    before=(o.low, o.high),
-                    after=(None, None),
-                    rivals=tuple(others),
-                    winner=others[0],
-                    detail=(("sources", tuple(sources)),),
-                    reading=reading,
-                ),
-                status=Status.EXCLUDED,
+            _exclude(
+                o, rel, after=(None, None), rivals=tuple(others), winner=others[0], detail=(("sources", tuple(sources)),), reading=reading
             )
 
 
@@ -572,15 +527,15 @@ def requires(outcomes: list[Outcome], ctx: Context, rel: Relation, final: bool =
                 o.act(Event(rel.id, rel.kind, Effect.KEPT, winner=Rival(needed, o.subject, paid[0].get("amount"), "granted")))
             continue
         status = partner.status if partner is not None else "absent"
-        o.act(
-            Event(
-                rel.id,
-                rel.kind,
-                Effect.EXCLUDED,
-                before=(o.low, o.high),
-                after=(None, None),
-                winner=partner.rival() if partner else None,
-                detail=(("requires", needed), ("partner_status", status)),
-            ),
-            status=Status.EXCLUDED,
+        _exclude(
+            o,
+            rel,
+            after=(None, None),
+            winner=partner.rival() if partner else None,
+            detail=(("requires", needed), ("partner_status", status)),
         )
+
+
+def _exclude(o: Outcome, by: Any, **event: Any) -> None:
+    """Record that the provision or relation ``by`` excluded ``o`` (from its bounds before), and exclude it."""
+    o.act(Event(by.id, by.kind, Effect.EXCLUDED, before=(o.low, o.high), **event), status=Status.EXCLUDED)

@@ -45,15 +45,7 @@ def _enter(decision: Decision, groups: dict[tuple[str, str], dict], o: Outcome, 
     rel = decision.policy.relations[e.by]
     group = groups.setdefault(
         (e.by, scope),
-        {
-            "relation": e.by,
-            "kind": e.kind,
-            "scope": scope,
-            "quote": rel.quote,
-            "title": rel.title.to_dict(),
-            "paid": [],
-            "suppressed": [],
-        },
+        {"relation": e.by, "kind": e.kind, "scope": scope, "quote": rel.quote, "title": rel.title.to_dict(), "paid": [], "suppressed": []},
     )
     entry: dict[str, Any] = {"item": o.item.id, "subject": o.subject}
     if e.effect == Effect.KEPT:

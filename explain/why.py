@@ -21,35 +21,12 @@ from policykb.engine.decision import amount_dict
 from policykb.engine.outcomes import Event, Outcome, Rival
 from policykb.errors import EngineError, UnknownItemError, suggest
 from policykb.kb import conditions as cond
-from policykb.kb.describe import (
-    condition_text,
-    failed_text,
-    field_label,
-    rate_text,
-    value_text,
-)
+from policykb.kb.describe import condition_text, failed_text, field_label, rate_text, value_text
 from policykb.kb.graph import OTHER_REWARD_LABEL
 from policykb.kb.messages import messages
-from policykb.kb.model import (
-    OP_SYMBOL,
-    Amount,
-    Compare,
-    Item,
-    Provision,
-    Switch,
-    Text,
-    resolve,
-    switch_readings,
-)
+from policykb.kb.model import OP_SYMBOL, Amount, Compare, Item, Provision, Switch, Text, resolve, switch_readings
 from policykb.money import exact, fmt, fmt_cny
-from policykb.vocabulary import (
-    PAYING,
-    AmountKind,
-    Effect,
-    ProvisionKind,
-    RelationKind,
-    Status,
-)
+from policykb.vocabulary import PAYING, AmountKind, Effect, ProvisionKind, RelationKind, Status
 
 from .answer import Answer
 

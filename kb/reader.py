@@ -37,10 +37,7 @@ class Reader:
         allowed = required + optional
         for key in value:
             if key not in allowed:
-                self.fail(
-                    path + (key,),
-                    f"unknown key '{key}'; allowed here: {', '.join(allowed)}{suggest(key, allowed)}",
-                )
+                self.fail(path + (key,), f"unknown key '{key}'; allowed here: {', '.join(allowed)}{suggest(key, allowed)}")
         for key in required:
             if key not in value:
                 self.fail(path, f"missing key '{key}' (required: {', '.join(required)})")

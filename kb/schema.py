@@ -112,12 +112,7 @@ def application_schema(policy: Policy) -> dict:
         needed = subject_needed(policy, name)
         if needed:
             field, values = needed
-            conditional.append(
-                {
-                    "if": {"properties": {field: {"enum": values}}, "required": [field]},
-                    "then": {"required": ["subject"]},
-                }
-            )
+            conditional.append({"if": {"properties": {field: {"enum": values}}, "required": [field]}, "then": {"required": ["subject"]}})
         if conditional:
             definition["allOf"] = conditional
         definitions[f"fact.{name}"] = definition

@@ -73,14 +73,4 @@ class Effect(StrEnum):
 #: effects that take something away from an outcome (its reasons)
 ADVERSE = frozenset({Effect.EXCLUDED, Effect.REDUCED, Effect.INELIGIBLE})
 
-__all__ = [
-    "ADVERSE",
-    "ALIVE",
-    "CASH",
-    "PAYING",
-    "AmountKind",
-    "Effect",
-    "ProvisionKind",
-    "RelationKind",
-    "Status",
-]
+__all__ = ["ADVERSE", "ALIVE", "CASH", "PAYING", "AmountKind", "Effect", "ProvisionKind", "RelationKind", "Status"]

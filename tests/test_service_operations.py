@@ -83,14 +83,14 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path):
     batch = "\n".join(json.dumps(documents[i % len(documents)], ensure_ascii=False) for i in range(600)) + "\n"
     server = Server("--no-access-log").start()
     try:
-        with httpx.Client(base_url=server.url, timeout=120) as client:
-            with client.stream(
-                "POST", "/v1/evaluate/batch", content=batch.encode(), headers={"content-type": "application/x-ndjson"}
-            ) as answer:
-                lines = answer.iter_lines()
-                first = next(lines)
-                server.signal(signal.SIGTERM)
-                rest = list(lines)
+        with (
+            httpx.Client(base_url=server.url, timeout=120) as client,
+            client.stream("POST", "/v1/evaluate/batch", content=batch.encode(), headers={"content-type": "application/x-ndjson"}) as answer,
+        ):
+            lines = answer.iter_lines()
+            first = next(lines)
+            server.signal(signal.SIGTERM)
+            rest = list(lines)
         results = [json.loads(line) for line in [first, *rest]]
         assert len(results) == 600 and all("error" not in r for r in results)
         # uvicorn ends by re-raising the SIGTERM it handled, after the graceful shutdown

@@ -32,7 +32,4 @@ async def page(request: Request) -> Response:
 
 
 def routes():
-    return [
-        Route("/docs", page, methods=["GET"]),
-        Mount("/docs/assets", StaticFiles(directory=static_dir()), name="docs-assets"),
-    ]
+    return [Route("/docs", page, methods=["GET"]), Mount("/docs/assets", StaticFiles(directory=static_dir()), name="docs-assets")]

@@ -250,10 +250,7 @@ ANSWER_SCHEMAS: dict[str, dict] = {
             "affects": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
         },
     },
-    "AuditLine": {
-        "type": "object",
-        "description": "A finding (docs/audit.md), or — the last line — the report head with `summary`.",
-    },
+    "AuditLine": {"type": "object", "description": "A finding (docs/audit.md), or — the last line — the report head with `summary`."},
     "ProblemItem": {
         "type": "object",
         "required": ["where", "message"],

@@ -307,7 +307,4 @@ def _report(kb, source, readings, origin, fmt: str, lang: str) -> str:
 
 
 def routes() -> list[Route]:
-    return [
-        Route("/v1/evaluate/batch", evaluate_batch, methods=["POST"]),
-        Route("/v1/audit", audit, methods=["POST"]),
-    ]
+    return [Route("/v1/evaluate/batch", evaluate_batch, methods=["POST"]), Route("/v1/audit", audit, methods=["POST"])]

@@ -53,12 +53,7 @@ def render(policy, examples: list[dict], lang: str, version: str) -> str:
     options = "\n".join(
         f'        <option value="{html.escape(e["name"])}">{html.escape(e["name"])} — {html.escape(e["label"])}</option>' for e in examples
     )
-    config = {
-        "policy": policy.id,
-        "document_number": policy.document_number,
-        "kb_version": policy.version,
-        "examples": examples,
-    }
+    config = {"policy": policy.id, "document_number": policy.document_number, "kb_version": policy.version, "examples": examples}
     template = Template((resources.files(__package__) / "templates" / "index.html").read_text(encoding="utf-8"))
     return template.substitute(
         words,
